@@ -1,0 +1,218 @@
+#include "providers/common/api_error.h"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace aigw {
+namespace {
+
+constexpr absl::string_view kPayloadUrl = "type.aigw.dev/ErrorDetails";
+
+int DefaultHttpStatus(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kCancelled:
+      return 499;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 502;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+std::string DefaultType(int http_status) {
+  switch (http_status) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 429:
+      return "rate_limit_error";
+    case 502:
+    case 503:
+      return "upstream_error";
+    case 504:
+      return "timeout_error";
+    default:
+      return http_status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+absl::StatusCode CodeForUpstreamStatus(int http_status) {
+  switch (http_status) {
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 408:
+      return absl::StatusCode::kDeadlineExceeded;
+    case 429:
+      return absl::StatusCode::kResourceExhausted;
+    default:
+      return http_status >= 500 ? absl::StatusCode::kUnavailable
+                                : absl::StatusCode::kInvalidArgument;
+  }
+}
+
+std::string JsonString(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<long long>());
+  return "";
+}
+
+}  // namespace
+
+absl::Status MakeApiError(const ApiErrorSpec& spec) {
+  absl::Status status(spec.code, spec.message);
+  nlohmann::json details = {
+      {"http_status",
+       spec.http_status != 0 ? spec.http_status : DefaultHttpStatus(spec.code)},
+      {"type", spec.type},
+      {"param", spec.param},
+      {"code", spec.error_code}};
+  status.SetPayload(kPayloadUrl, absl::Cord(details.dump()));
+  return status;
+}
+
+absl::Status InvalidRequest(absl::string_view message, absl::string_view param,
+                            absl::string_view error_code) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kInvalidArgument;
+  spec.message = std::string(message);
+  spec.param = std::string(param);
+  spec.error_code = std::string(error_code);
+  return MakeApiError(spec);
+}
+
+ErrorDetails GetErrorDetails(const absl::Status& status) {
+  ErrorDetails details;
+  details.http_status = DefaultHttpStatus(status.code());
+  auto payload = status.GetPayload(kPayloadUrl);
+  if (payload.has_value()) {
+    nlohmann::json j =
+        nlohmann::json::parse(std::string(*payload), nullptr, false);
+    if (j.is_object()) {
+      details.http_status = j.value("http_status", details.http_status);
+      details.type = j.value("type", "");
+      details.param = j.value("param", "");
+      details.code = j.value("code", "");
+    }
+  }
+  if (details.type.empty()) details.type = DefaultType(details.http_status);
+  return details;
+}
+
+std::string ErrorBodyJson(const absl::Status& status) {
+  ErrorDetails details = GetErrorDetails(status);
+  nlohmann::json error = {
+      {"message", std::string(status.message())},
+      {"type", details.type},
+      {"param", details.param.empty() ? nlohmann::json(nullptr)
+                                      : nlohmann::json(details.param)},
+      {"code", details.code.empty() ? nlohmann::json(nullptr)
+                                    : nlohmann::json(details.code)}};
+  return nlohmann::json{{"error", std::move(error)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body) {
+  ApiErrorSpec spec;
+  spec.code = CodeForUpstreamStatus(http_status);
+  spec.http_status = http_status >= 500 ? 502 : http_status;
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  const nlohmann::json* error = nullptr;
+  if (j.is_object()) {
+    auto it = j.find("error");
+    if (it != j.end() && it->is_object()) error = &*it;
+    if (it != j.end() && it->is_string()) spec.message = it->get<std::string>();
+    if (error == nullptr && j.contains("message")) error = &j;
+  } else if (j.is_array() && !j.empty() && j[0].is_object() &&
+             j[0].contains("error")) {
+    error = &j[0]["error"];  // some upstreams wrap errors in a list
+  }
+  if (error != nullptr) {
+    spec.message = JsonString(*error, "message");
+    spec.type = JsonString(*error, "type");
+    spec.param = JsonString(*error, "param");
+    spec.error_code = JsonString(*error, "code");
+    if (spec.type.empty()) spec.type = JsonString(*error, "status");
+  }
+  if (spec.message.empty()) {
+    std::string text(body.substr(0, 512));
+    spec.message = text.empty()
+                       ? absl::StrCat("upstream returned HTTP ", http_status)
+                       : text;
+  }
+  if (http_status >= 500) {
+    spec.message =
+        absl::StrCat("upstream error (HTTP ", http_status, "): ", spec.message);
+    spec.type = "upstream_error";
+  }
+  return MakeApiError(spec);
+}
+
+absl::Status UpstreamUnreachable(absl::string_view detail) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kUnavailable;
+  spec.http_status = 502;
+  spec.message = absl::StrCat("upstream unreachable: ", detail);
+  spec.type = "upstream_error";
+  return MakeApiError(spec);
+}
+
+absl::Status UpstreamTimeout(absl::string_view detail) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kDeadlineExceeded;
+  spec.http_status = 504;
+  spec.message = absl::StrCat("upstream timed out: ", detail);
+  spec.type = "timeout_error";
+  return MakeApiError(spec);
+}
+
+absl::Status RedactSecrets(const absl::Status& status,
+                           const std::vector<std::string>& secrets) {
+  if (status.ok()) return status;
+  std::string message(status.message());
+  bool changed = false;
+  for (const std::string& secret : secrets) {
+    if (secret.size() < 4) continue;
+    for (size_t pos = message.find(secret); pos != std::string::npos;
+         pos = message.find(secret, pos)) {
+      message.replace(pos, secret.size(), "[redacted]");
+      changed = true;
+    }
+  }
+  if (!changed) return status;
+  absl::Status redacted(status.code(), message);
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    redacted.SetPayload(url, payload);
+  });
+  return redacted;
+}
+
+}  // namespace aigw

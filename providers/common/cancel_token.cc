@@ -1,0 +1,46 @@
+#include "providers/common/cancel_token.h"
+
+#include <utility>
+
+namespace aigw {
+
+void CancelToken::Cancel() {
+  std::function<void()> canceller;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    canceller = std::move(canceller_);
+    canceller_ = nullptr;
+  }
+  if (canceller) canceller();
+}
+
+bool CancelToken::cancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+void CancelToken::SetCanceller(std::function<void()> canceller) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) {
+      canceller_ = std::move(canceller);
+      return;
+    }
+  }
+  if (canceller) canceller();
+}
+
+void CancelToken::ClearCanceller() {
+  absl::MutexLock lock(&mu_);
+  canceller_ = nullptr;
+}
+
+bool CancelToken::SleepFor(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&cancelled_), d);
+  return !cancelled_;
+}
+
+}  // namespace aigw

@@ -1,0 +1,72 @@
+#include "providers/common/chat_assembler.h"
+
+namespace aigw {
+
+bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
+  if (completion_.id().empty()) completion_.set_id(chunk.id());
+  if (completion_.created() == 0) completion_.set_created(chunk.created());
+  if (completion_.model().empty()) completion_.set_model(chunk.model());
+  if (completion_.system_fingerprint().empty()) {
+    completion_.set_system_fingerprint(chunk.system_fingerprint());
+  }
+  if (completion_.service_tier().empty()) {
+    completion_.set_service_tier(chunk.service_tier());
+  }
+  if (chunk.has_usage()) *completion_.mutable_usage() = chunk.usage();
+  for (const v1::ChunkChoice& delta : chunk.choices()) {
+    v1::Choice& choice = choices_[delta.index()];
+    choice.set_index(delta.index());
+    v1::Message* message = choice.mutable_message();
+    const v1::Message& d = delta.delta();
+    if (!d.role().empty()) message->set_role(d.role());
+    if (d.has_content()) {
+      message->set_content(message->content() + d.content());
+    }
+    if (d.has_reasoning_content()) {
+      message->set_reasoning_content(message->reasoning_content() +
+                                     d.reasoning_content());
+    }
+    if (d.has_refusal()) {
+      message->set_refusal(message->refusal() + d.refusal());
+    }
+    for (int i = 0; i < d.tool_calls_size(); ++i) {
+      const v1::ToolCall& part = d.tool_calls(i);
+      int index = part.has_index() ? part.index() : i;
+      v1::ToolCall& call = tool_calls_[delta.index()][index];
+      if (!part.id().empty()) call.set_id(part.id());
+      if (!part.type().empty()) call.set_type(part.type());
+      if (!part.function().name().empty()) {
+        call.mutable_function()->set_name(call.function().name() +
+                                          part.function().name());
+      }
+      call.mutable_function()->set_arguments(call.function().arguments() +
+                                             part.function().arguments());
+    }
+    if (!delta.finish_reason().empty()) {
+      choice.set_finish_reason(delta.finish_reason());
+    }
+  }
+  return true;
+}
+
+v1::ChatCompletion ChatAssembler::Build() const {
+  v1::ChatCompletion out = completion_;
+  out.set_object("chat.completion");
+  for (const auto& [index, choice] : choices_) {
+    v1::Choice* c = out.add_choices();
+    *c = choice;
+    if (c->message().role().empty())
+      c->mutable_message()->set_role("assistant");
+    auto calls = tool_calls_.find(index);
+    if (calls == tool_calls_.end()) continue;
+    for (const auto& [call_index, call] : calls->second) {
+      v1::ToolCall* out_call = c->mutable_message()->add_tool_calls();
+      *out_call = call;
+      out_call->clear_index();
+      if (out_call->type().empty()) out_call->set_type("function");
+    }
+  }
+  return out;
+}
+
+}  // namespace aigw

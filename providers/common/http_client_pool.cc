@@ -1,0 +1,157 @@
+#include "providers/common/http_client_pool.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+
+namespace aigw {
+namespace {
+
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
+void SetTimeout(absl::Duration d,
+                const std::function<void(time_t, time_t)>& set) {
+  int64_t us = absl::ToInt64Microseconds(d);
+  set(static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000));
+}
+
+}  // namespace
+
+absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url) {
+  size_t scheme_end = base_url.find("://");
+  if (scheme_end == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", base_url, "' is not an http(s) URL"));
+  }
+  absl::string_view scheme = base_url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", base_url, "' must start with http:// or https://"));
+  }
+  absl::string_view rest = base_url.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  absl::string_view host = rest.substr(0, slash);
+  if (host.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", base_url, "' has no host"));
+  }
+  UpstreamEndpoint endpoint;
+  endpoint.origin = absl::StrCat(scheme, "://", host);
+  if (slash != absl::string_view::npos) {
+    absl::string_view path = rest.substr(slash);
+    while (absl::EndsWith(path, "/")) path.remove_suffix(1);
+    endpoint.path_prefix = std::string(path);
+  }
+  return endpoint;
+}
+
+HttpClientPool::HttpClientPool(UpstreamEndpoint endpoint,
+                               HttpPoolOptions options)
+    : endpoint_(std::move(endpoint)), options_(std::move(options)) {}
+
+std::unique_ptr<httplib::Client> HttpClientPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<httplib::Client> client = std::move(idle_.back());
+      idle_.pop_back();
+      return client;
+    }
+  }
+  auto client = std::make_unique<httplib::Client>(endpoint_.origin);
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);
+  client->set_follow_location(false);
+  client->set_decompress(true);
+  SetTimeout(options_.connect_timeout, [&](time_t s, time_t us) {
+    client->set_connection_timeout(s, us);
+  });
+  SetTimeout(options_.read_timeout,
+             [&](time_t s, time_t us) { client->set_read_timeout(s, us); });
+  client->set_write_timeout(30, 0);
+  client->enable_server_certificate_verification(true);
+  if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file);
+  return client;
+}
+
+void HttpClientPool::Release(std::unique_ptr<httplib::Client> client) {
+  absl::MutexLock lock(&mu_);
+  if (idle_.size() < options_.max_idle) idle_.push_back(std::move(client));
+}
+
+absl::Status HttpClientPool::Send(
+    const UpstreamRequest& request,
+    const std::function<bool(absl::string_view)>& on_body,
+    CancelToken* cancel) {
+  std::unique_ptr<httplib::Client> client = Acquire();
+  int status = 0;
+  std::string error_body;
+  bool stopped_by_caller = false;
+  absl::Time last_activity = absl::Now();
+
+  httplib::Request req;
+  req.method = request.method;
+  req.path = request.path;
+  req.headers = request.headers;
+  req.body = request.body;
+  req.response_handler = [&](const httplib::Response& response) {
+    status = response.status;
+    last_activity = absl::Now();
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t size, uint64_t,
+                             uint64_t) {
+    last_activity = absl::Now();
+    if (status < 200 || status >= 300) {
+      if (error_body.size() < kMaxErrorBody) error_body.append(data, size);
+      return true;
+    }
+    if (!on_body(absl::string_view(data, size))) {
+      stopped_by_caller = true;
+      return false;
+    }
+    return true;
+  };
+
+  httplib::Client* raw = client.get();
+  if (cancel != nullptr) cancel->SetCanceller([raw] { raw->stop(); });
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
+  bool ok = client->send(req, res, error);
+  if (cancel != nullptr) cancel->ClearCanceller();
+
+  if (cancel != nullptr && cancel->cancelled()) {
+    return absl::CancelledError("request cancelled: the client went away");
+  }
+  if (stopped_by_caller) {
+    // The caller stopped reading mid-body: the connection is not reusable.
+    return absl::OkStatus();
+  }
+  if (!ok) {
+    bool timed_out = error == httplib::Error::Read &&
+                     absl::Now() - last_activity >=
+                         options_.read_timeout - absl::Milliseconds(50);
+    if (timed_out || error == httplib::Error::ConnectionTimeout) {
+      return UpstreamTimeout(
+          absl::StrCat("no answer from ", endpoint_.origin, " within ",
+                       absl::FormatDuration(error == httplib::Error::Read
+                                                ? options_.read_timeout
+                                                : options_.connect_timeout)));
+    }
+    if (status != 0 && error == httplib::Error::Read) {
+      return UpstreamUnreachable(
+          absl::StrCat(endpoint_.origin, " closed the connection mid-answer"));
+    }
+    return UpstreamUnreachable(
+        absl::StrCat(endpoint_.origin, ": ", httplib::to_string(error)));
+  }
+  Release(std::move(client));
+  if (status < 200 || status >= 300) {
+    return StatusFromUpstreamHttp(status, error_body);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aigw

@@ -1,0 +1,72 @@
+// Kept-alive, pooled HTTP(S) connections to one upstream origin. One
+// httplib::Client serves one request at a time, so the pool leases a client
+// per request and takes it back afterwards: no TLS handshake per request.
+#ifndef AIGW_PROVIDERS_COMMON_HTTP_CLIENT_POOL_H_
+#define AIGW_PROVIDERS_COMMON_HTTP_CLIENT_POOL_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "httplib.h"
+#include "providers/common/cancel_token.h"
+
+namespace aigw {
+
+struct UpstreamEndpoint {
+  std::string origin;       // scheme://host:port
+  std::string path_prefix;  // path part of the base URL, no trailing '/'
+};
+
+// Splits "https://host[:port][/path]" into origin and path.
+absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url);
+
+struct HttpPoolOptions {
+  absl::Duration connect_timeout = absl::Seconds(10);
+  absl::Duration read_timeout = absl::Seconds(300);
+  std::string ca_file;  // "" = the system trust store
+  size_t max_idle = 512;
+};
+
+struct UpstreamRequest {
+  std::string method = "POST";
+  std::string path;  // full path, query included
+  httplib::Headers headers;
+  std::string body;
+};
+
+class HttpClientPool {
+ public:
+  HttpClientPool(UpstreamEndpoint endpoint, HttpPoolOptions options);
+
+  // Sends `request`. A 2xx body is handed to `on_body` piece by piece as it
+  // arrives (return false to stop); any other status is read whole and
+  // returned as the gateway error for it. Connect failures are 502, silence
+  // longer than the read timeout 504. `cancel` aborts the exchange from
+  // another thread by shutting the socket down.
+  absl::Status Send(const UpstreamRequest& request,
+                    const std::function<bool(absl::string_view)>& on_body,
+                    CancelToken* cancel);
+
+  const UpstreamEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  std::unique_ptr<httplib::Client> Acquire();
+  void Release(std::unique_ptr<httplib::Client> client);
+
+  const UpstreamEndpoint endpoint_;
+  const HttpPoolOptions options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_COMMON_HTTP_CLIENT_POOL_H_

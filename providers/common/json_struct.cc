@@ -1,0 +1,84 @@
+#include "providers/common/json_struct.h"
+
+#include <cmath>
+
+namespace aigw {
+
+void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null:
+      out->set_null_value(google::protobuf::NULL_VALUE);
+      break;
+    case nlohmann::json::value_t::boolean:
+      out->set_bool_value(j.get<bool>());
+      break;
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      out->set_number_value(j.get<double>());
+      break;
+    case nlohmann::json::value_t::string:
+      out->set_string_value(j.get_ref<const std::string&>());
+      break;
+    case nlohmann::json::value_t::array: {
+      auto* list = out->mutable_list_value();
+      for (const auto& item : j) JsonToValue(item, list->add_values());
+      break;
+    }
+    case nlohmann::json::value_t::object:
+      JsonObjectToStruct(j, out->mutable_struct_value());
+      break;
+    default:
+      out->set_null_value(google::protobuf::NULL_VALUE);
+  }
+}
+
+void JsonObjectToStruct(const nlohmann::json& j,
+                        google::protobuf::Struct* out) {
+  auto* fields = out->mutable_fields();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    JsonToValue(it.value(), &(*fields)[it.key()]);
+  }
+}
+
+nlohmann::json ValueToJson(const google::protobuf::Value& value) {
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kBoolValue:
+      return value.bool_value();
+    case google::protobuf::Value::kNumberValue: {
+      // Struct stores doubles; integers keep their integer spelling.
+      double d = value.number_value();
+      if (std::trunc(d) == d && std::fabs(d) < 9007199254740992.0) {
+        return static_cast<int64_t>(d);
+      }
+      return d;
+    }
+    case google::protobuf::Value::kStringValue:
+      return value.string_value();
+    case google::protobuf::Value::kListValue: {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& item : value.list_value().values()) {
+        list.push_back(ValueToJson(item));
+      }
+      return list;
+    }
+    case google::protobuf::Value::kStructValue:
+      return StructToJson(value.struct_value());
+    default:
+      return nullptr;
+  }
+}
+
+nlohmann::json StructToJson(const google::protobuf::Struct& s) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : s.fields()) out[key] = ValueToJson(value);
+  return out;
+}
+
+void MergeStructInto(const google::protobuf::Struct& s, nlohmann::json* out) {
+  for (const auto& [key, value] : s.fields()) {
+    if (!out->contains(key)) (*out)[key] = ValueToJson(value);
+  }
+}
+
+}  // namespace aigw

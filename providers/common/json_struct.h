@@ -1,0 +1,22 @@
+// Conversion between nlohmann::json and google.protobuf.Struct/Value, used to
+// carry JSON the canonical proto does not model (passthrough fields, tool
+// parameter schemas) without losing it.
+#ifndef AIGW_PROVIDERS_COMMON_JSON_STRUCT_H_
+#define AIGW_PROVIDERS_COMMON_JSON_STRUCT_H_
+
+#include <google/protobuf/struct.pb.h>
+
+#include <nlohmann/json.hpp>
+
+namespace aigw {
+
+void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out);
+void JsonObjectToStruct(const nlohmann::json& j, google::protobuf::Struct* out);
+nlohmann::json ValueToJson(const google::protobuf::Value& value);
+nlohmann::json StructToJson(const google::protobuf::Struct& s);
+// Adds every field of `s` to the JSON object `out` (existing keys win).
+void MergeStructInto(const google::protobuf::Struct& s, nlohmann::json* out);
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_COMMON_JSON_STRUCT_H_

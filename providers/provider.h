@@ -1,0 +1,61 @@
+// The one interface every provider adapter implements. The gateway core has
+// already validated the request and mapped `request.model` to the upstream
+// model name; adapters translate to their upstream's protocol and stream
+// canonical chunks back.
+#ifndef AIGW_PROVIDERS_PROVIDER_H_
+#define AIGW_PROVIDERS_PROVIDER_H_
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/aigw/v1/chat.pb.h"
+#include "providers/common/cancel_token.h"
+
+namespace aigw {
+
+// One `providers:` entry of the config, validated and with ${VAR} expanded.
+struct ProviderConfig {
+  std::string name;
+  std::string type;
+  std::string base_url;  // "" = the type's public default
+  std::vector<std::string> api_keys;
+  std::vector<std::pair<std::string, std::string>> model_mapping;  // in order
+  std::vector<std::string> models;
+  absl::Duration connect_timeout = absl::Seconds(10);
+  absl::Duration read_timeout = absl::Seconds(300);  // max silence upstream
+  std::string ca_file;  // extra CA bundle for TLS verification
+  std::map<std::string, std::string> options;  // type-specific scalar keys
+};
+
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // Delivers one chunk; false means the consumer is gone and the provider
+  // must stop (and release its upstream connection).
+  virtual bool Write(v1::ChatCompletionChunk chunk) = 0;
+};
+
+struct CallContext {
+  CancelToken* cancel = nullptr;  // never null inside a provider call
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // Streams the answer chunk by chunk: the role in the first chunk, exactly
+  // one finish_reason per choice, and a last chunk carrying usage (the core
+  // strips it when the client did not ask for it).
+  virtual absl::Status Stream(const v1::ChatCompletionRequest& request,
+                              CallContext& ctx, ChunkSink& sink) = 0;
+  virtual absl::StatusOr<v1::ChatCompletion> Complete(
+      const v1::ChatCompletionRequest& request, CallContext& ctx) = 0;
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_PROVIDER_H_

@@ -1,0 +1,34 @@
+// The aigw.v1 gRPC front door: the same Gateway calls as REST, with errors
+// as gRPC status codes (the Status codes already are gRPC's).
+#ifndef AIGW_SERVER_GRPC_SERVICE_H_
+#define AIGW_SERVER_GRPC_SERVICE_H_
+
+#include "httplib.h"
+#include "proto/aigw/v1/chat.grpc.pb.h"
+#include "server/gateway.h"
+
+namespace aigw {
+
+class ChatCompletionsService final : public v1::ChatCompletions::Service {
+ public:
+  ChatCompletionsService(Gateway* gateway, httplib::TaskQueue* stream_workers)
+      : gateway_(gateway), stream_workers_(stream_workers) {}
+
+  grpc::Status Create(grpc::ServerContext* context,
+                      const v1::ChatCompletionRequest* request,
+                      v1::ChatCompletion* response) override;
+  grpc::Status Stream(
+      grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
+      grpc::ServerWriter<v1::ChatCompletionChunk>* writer) override;
+  grpc::Status ListModels(grpc::ServerContext* context,
+                          const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
+
+ private:
+  Gateway* const gateway_;
+  httplib::TaskQueue* const stream_workers_;
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_SERVER_GRPC_SERVICE_H_

@@ -1,0 +1,66 @@
+#include "server/metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace aigw {
+
+void Metrics::RecordRequest(const std::string& provider, bool stream,
+                            int http_status, absl::Duration elapsed) {
+  absl::MutexLock lock(&mu_);
+  RequestCounts& counts = requests_[{provider, stream, http_status}];
+  counts.count++;
+  counts.seconds_sum += absl::ToDoubleSeconds(elapsed);
+}
+
+void Metrics::RecordUsage(const std::string& provider, const v1::Usage& usage) {
+  absl::MutexLock lock(&mu_);
+  TokenCounts& tokens = tokens_[provider];
+  tokens.prompt += usage.prompt_tokens();
+  tokens.completion += usage.completion_tokens();
+  tokens.cached += usage.prompt_tokens_details().cached_tokens();
+  tokens.reasoning += usage.completion_tokens_details().reasoning_tokens();
+}
+
+std::string Metrics::RenderPrometheus() const {
+  std::string out;
+  absl::MutexLock lock(&mu_);
+  absl::StrAppend(&out,
+                  "# HELP aigw_requests_total Chat requests by provider, "
+                  "streaming and HTTP status.\n"
+                  "# TYPE aigw_requests_total counter\n");
+  for (const auto& [key, counts] : requests_) {
+    const auto& [provider, stream, status] = key;
+    absl::StrAppend(&out, "aigw_requests_total{provider=\"", provider,
+                    "\",stream=\"", stream ? "true" : "false", "\",code=\"",
+                    status, "\"} ", counts.count, "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP aigw_request_seconds_sum Time spent serving chat "
+                  "requests.\n# TYPE aigw_request_seconds_sum counter\n");
+  for (const auto& [key, counts] : requests_) {
+    const auto& [provider, stream, status] = key;
+    absl::StrAppend(&out, "aigw_request_seconds_sum{provider=\"", provider,
+                    "\",stream=\"", stream ? "true" : "false", "\",code=\"",
+                    status, "\"} ", counts.seconds_sum, "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP aigw_tokens_total Tokens reported by upstreams.\n"
+                  "# TYPE aigw_tokens_total counter\n");
+  for (const auto& [provider, t] : tokens_) {
+    for (const auto& [kind, n] :
+         {std::pair<const char*, uint64_t>{"prompt", t.prompt},
+          {"completion", t.completion},
+          {"cached", t.cached},
+          {"reasoning", t.reasoning}}) {
+      absl::StrAppend(&out, "aigw_tokens_total{provider=\"", provider,
+                      "\",kind=\"", kind, "\"} ", n, "\n");
+    }
+  }
+  absl::StrAppend(&out,
+                  "# HELP aigw_streams_active Streaming responses in flight.\n"
+                  "# TYPE aigw_streams_active gauge\naigw_streams_active ",
+                  streams_active_.load(), "\n");
+  return out;
+}
+
+}  // namespace aigw

@@ -1,0 +1,49 @@
+// Process-wide counters exported on the admin port in Prometheus text format.
+#ifndef AIGW_SERVER_METRICS_H_
+#define AIGW_SERVER_METRICS_H_
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/aigw/v1/chat.pb.h"
+
+namespace aigw {
+
+class Metrics {
+ public:
+  // One finished chat request. `provider` is "" when none was chosen.
+  void RecordRequest(const std::string& provider, bool stream, int http_status,
+                     absl::Duration elapsed);
+  void RecordUsage(const std::string& provider, const v1::Usage& usage);
+  void StreamOpened() { streams_active_.fetch_add(1); }
+  void StreamClosed() { streams_active_.fetch_sub(1); }
+
+  std::string RenderPrometheus() const;
+
+ private:
+  struct RequestCounts {
+    uint64_t count = 0;
+    double seconds_sum = 0;
+  };
+  struct TokenCounts {
+    uint64_t prompt = 0;
+    uint64_t completion = 0;
+    uint64_t cached = 0;
+    uint64_t reasoning = 0;
+  };
+
+  mutable absl::Mutex mu_;
+  std::map<std::tuple<std::string, bool, int>, RequestCounts> requests_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, TokenCounts> tokens_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> streams_active_{0};
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_SERVER_METRICS_H_

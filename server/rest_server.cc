@@ -1,0 +1,213 @@
+#include "server/rest_server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+#include "providers/common/openai_request_json.h"
+#include "providers/common/openai_response_json.h"
+#include "server/elastic_thread_pool.h"
+#include "server/http_listener.h"
+#include "server/stream_session.h"
+
+namespace aigw {
+namespace {
+
+constexpr size_t kMaxConnections = 20000;
+// How often a waiting stream checks that its client is still there.
+constexpr absl::Duration kClientCheckInterval = absl::Milliseconds(200);
+
+void WriteError(httplib::Response& res, const absl::Status& status) {
+  res.status = GetErrorDetails(status).http_status;
+  res.set_content(ErrorBodyJson(status), "application/json");
+}
+
+absl::Status PlainError(int http_status, absl::string_view message,
+                        absl::string_view code) {
+  ApiErrorSpec spec;
+  spec.code = http_status == 404   ? absl::StatusCode::kNotFound
+              : http_status == 405 ? absl::StatusCode::kUnimplemented
+                                   : absl::StatusCode::kInvalidArgument;
+  spec.http_status = http_status;
+  spec.type = "invalid_request_error";
+  spec.message = std::string(message);
+  spec.error_code = std::string(code);
+  return MakeApiError(spec);
+}
+
+std::string SseData(absl::string_view payload) {
+  return absl::StrCat("data: ", payload, "\n\n");
+}
+
+// Writes one stream to the client; lives as long as httplib's content
+// provider callback holds it.
+class SseResponder {
+ public:
+  SseResponder(std::unique_ptr<StreamSession> session,
+               v1::ChatCompletionChunk first)
+      : session_(std::move(session)), first_(std::move(first)) {}
+
+  // Called once by httplib; writes the whole stream.
+  bool Run(httplib::DataSink& sink) {
+    if (!Send(sink, ChatChunkToJsonString(first_))) return Abandon();
+    v1::ChatCompletionChunk chunk;
+    for (;;) {
+      switch (session_->Next(&chunk, kClientCheckInterval)) {
+        case StreamSession::Event::kIdle:
+          if (!sink.is_writable()) return Abandon();
+          break;
+        case StreamSession::Event::kChunk:
+          if (!Send(sink, ChatChunkToJsonString(chunk))) return Abandon();
+          break;
+        case StreamSession::Event::kEnd: {
+          absl::Status status = session_->status();
+          // A failure after the first byte ends the stream with an error
+          // event instead of [DONE].
+          std::string last = status.ok() ? "[DONE]" : ErrorBodyJson(status);
+          if (!Send(sink, last)) return Abandon();
+          sink.done();
+          return true;
+        }
+      }
+    }
+  }
+
+ private:
+  bool Send(httplib::DataSink& sink, absl::string_view payload) {
+    std::string event = SseData(payload);
+    return sink.write(event.data(), event.size());
+  }
+
+  bool Abandon() {
+    session_->Cancel();
+    return false;  // httplib closes the connection
+  }
+
+  std::unique_ptr<StreamSession> session_;
+  v1::ChatCompletionChunk first_;
+};
+
+}  // namespace
+
+RestServer::RestServer(Gateway* gateway, httplib::TaskQueue* stream_workers,
+                       size_t max_body_bytes)
+    : gateway_(gateway), stream_workers_(stream_workers) {
+  server_.new_task_queue = [] {
+    return new ElasticThreadPool(kMaxConnections);
+  };
+  server_.set_keep_alive_max_count(1 << 30);
+  server_.set_keep_alive_timeout(30);
+  server_.set_read_timeout(60, 0);
+  server_.set_write_timeout(60, 0);
+  server_.set_tcp_nodelay(true);
+  server_.set_payload_max_length(max_body_bytes);
+
+  server_.Post("/v1/chat/completions",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 HandleChat(req, res);
+               });
+  server_.Get("/v1/models",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                HandleModels(req, res);
+              });
+  auto method_not_allowed = [](const httplib::Request& req,
+                               httplib::Response& res) {
+    WriteError(res, PlainError(405,
+                               absl::StrCat("Method ", req.method,
+                                            " is not allowed on ", req.path),
+                               "method_not_allowed"));
+  };
+  server_.Get("/v1/chat/completions", method_not_allowed);
+  server_.Post("/v1/models", method_not_allowed);
+  for (const char* path : {"/v1/chat/completions", "/v1/models"}) {
+    server_.Put(path, method_not_allowed);
+    server_.Delete(path, method_not_allowed);
+    server_.Patch(path, method_not_allowed);
+  }
+  // Errors httplib produces itself (unknown path, body too large, bad
+  // request line) get OpenAI's error body too.
+  server_.set_error_handler([max_body_bytes](const httplib::Request& req,
+                                             httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
+      WriteError(res, PlainError(404,
+                                 absl::StrCat("Unknown request URL: ",
+                                              req.method, " ", req.path),
+                                 "unknown_url"));
+    } else if (res.status == 413) {
+      WriteError(res, PlainError(413,
+                                 absl::StrCat("Request body exceeds the limit "
+                                              "of ",
+                                              max_body_bytes, " bytes."),
+                                 "request_too_large"));
+    } else {
+      WriteError(res, PlainError(res.status,
+                                 absl::StrCat("HTTP error ", res.status), ""));
+    }
+  });
+}
+
+RestServer::~RestServer() { Stop(); }
+
+absl::StatusOr<int> RestServer::Bind(const std::string& host_port) {
+  return BindHttpServer(server_, host_port);
+}
+
+void RestServer::Start() {
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+void RestServer::Stop() {
+  server_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RestServer::HandleModels(const httplib::Request&, httplib::Response& res) {
+  res.set_content(ListModelsToJson(gateway_->ListModels()).dump(),
+                  "application/json");
+}
+
+void RestServer::HandleChat(const httplib::Request& req,
+                            httplib::Response& res) {
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseChatRequest(req.body);
+  if (!request.ok()) return WriteError(res, request.status());
+  if (request->stream()) return StreamChat(std::move(*request), res);
+
+  absl::StatusOr<v1::ChatCompletion> completion =
+      gateway_->Create(std::move(*request), nullptr);
+  if (!completion.ok()) return WriteError(res, completion.status());
+  res.set_content(
+      ChatCompletionToJson(*completion)
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      "application/json");
+}
+
+void RestServer::StreamChat(v1::ChatCompletionRequest request,
+                            httplib::Response& res) {
+  std::unique_ptr<StreamSession> session =
+      StreamSession::Start(*gateway_, std::move(request), *stream_workers_);
+  v1::ChatCompletionChunk first;
+  StreamSession::Event event;
+  // Until the first chunk the status line is not sent, so an early failure
+  // is still a plain HTTP error. The upstream's own timeouts bound the wait.
+  while ((event = session->Next(&first, absl::Seconds(1))) ==
+         StreamSession::Event::kIdle) {
+  }
+  if (event == StreamSession::Event::kEnd) {
+    absl::Status status = session->status();
+    if (!status.ok()) return WriteError(res, status);
+    res.set_content(SseData("[DONE]"), "text/event-stream");
+    return;
+  }
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto responder =
+      std::make_shared<SseResponder>(std::move(session), std::move(first));
+  res.set_chunked_content_provider(
+      "text/event-stream", [responder](size_t, httplib::DataSink& sink) {
+        return responder->Run(sink);
+      });
+}
+
+}  // namespace aigw

@@ -1,0 +1,80 @@
+#include "server/stream_session.h"
+
+#include <utility>
+
+namespace aigw {
+namespace {
+// Chunks buffered between a fast upstream and a slow client.
+constexpr size_t kMaxQueuedChunks = 256;
+}  // namespace
+
+struct StreamSession::State : public ChunkSink {
+  absl::Mutex mu;
+  std::deque<v1::ChatCompletionChunk> queue ABSL_GUARDED_BY(mu);
+  bool done ABSL_GUARDED_BY(mu) = false;
+  bool cancelled ABSL_GUARDED_BY(mu) = false;
+  absl::Status status ABSL_GUARDED_BY(mu);
+  CancelToken cancel;
+
+  bool Write(v1::ChatCompletionChunk chunk) override {
+    absl::MutexLock lock(&mu);
+    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return cancelled || queue.size() < kMaxQueuedChunks;
+    };
+    mu.Await(absl::Condition(&has_room));
+    if (cancelled) return false;
+    queue.push_back(std::move(chunk));
+    return true;
+  }
+};
+
+std::unique_ptr<StreamSession> StreamSession::Start(
+    Gateway& gateway, v1::ChatCompletionRequest request,
+    httplib::TaskQueue& workers) {
+  auto state = std::make_shared<State>();
+  workers.enqueue([state, &gateway, request = std::move(request)]() mutable {
+    absl::Status status =
+        gateway.Stream(std::move(request), *state, &state->cancel);
+    absl::MutexLock lock(&state->mu);
+    state->status = std::move(status);
+    state->done = true;
+  });
+  return std::unique_ptr<StreamSession>(new StreamSession(std::move(state)));
+}
+
+StreamSession::StreamSession(std::shared_ptr<State> state)
+    : state_(std::move(state)) {}
+
+StreamSession::~StreamSession() { Cancel(); }
+
+StreamSession::Event StreamSession::Next(v1::ChatCompletionChunk* chunk,
+                                         absl::Duration wait) {
+  State& s = *state_;
+  absl::MutexLock lock(&s.mu);
+  auto ready = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return !s.queue.empty() || s.done;
+  };
+  s.mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+  if (!s.queue.empty()) {
+    *chunk = std::move(s.queue.front());
+    s.queue.pop_front();
+    return Event::kChunk;
+  }
+  return s.done ? Event::kEnd : Event::kIdle;
+}
+
+absl::Status StreamSession::status() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->status;
+}
+
+void StreamSession::Cancel() {
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->done || state_->cancelled) return;
+    state_->cancelled = true;
+  }
+  state_->cancel.Cancel();
+}
+
+}  // namespace aigw
