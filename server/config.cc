@@ -82,13 +82,6 @@ absl::Status CheckHostPort(const std::string& value, const std::string& key) {
   return absl::OkStatus();
 }
 
-const std::set<std::string>& CommonProviderKeys() {
-  static const auto* keys = new std::set<std::string>{
-      "name",   "type",     "base_url", "api_keys",
-      "models", "timeouts", "ca_file",  "model_mapping"};
-  return *keys;
-}
-
 absl::StatusOr<ProviderConfig> ParseProvider(const YAML::Node& node,
                                              const std::string& where) {
   if (!node.IsMap()) return KeyError(where, "expected a mapping");

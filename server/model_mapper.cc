@@ -2,10 +2,30 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace aigw {
+namespace {
+
+// The config writes capture groups as $1; RE2's rewrite syntax is \1.
+std::string ToRe2Rewrite(const std::string& value) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '$' && i + 1 < value.size() &&
+        absl::ascii_isdigit(value[i + 1])) {
+      out += '\\';
+    } else if (value[i] == '\\') {
+      out += "\\\\";
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<ModelMapper> ModelMapper::Create(const ProviderConfig& config) {
   ModelMapper mapper;
@@ -27,12 +47,13 @@ absl::StatusOr<ModelMapper> ModelMapper::Create(const ProviderConfig& config) {
         return absl::InvalidArgumentError(absl::StrCat(
             "'", from, "' is not a valid regex: ", pattern->error()));
       }
+      std::string rewrite = ToRe2Rewrite(to);
       std::string error;
-      if (!to.empty() && !pattern->CheckRewriteString(to, &error)) {
+      if (!to.empty() && !pattern->CheckRewriteString(rewrite, &error)) {
         return absl::InvalidArgumentError(
             absl::StrCat("'", to, "' for '", from, "': ", error));
       }
-      mapper.regexes_.push_back({std::move(pattern), to});
+      mapper.regexes_.push_back({std::move(pattern), std::move(rewrite)});
     } else if (from.back() == '*') {
       mapper.prefixes_.emplace_back(from.substr(0, from.size() - 1), to);
     } else {

@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "providers/common/api_error.h"
+#include "providers/common/openai_request_json.h"
+#include "providers/common/openai_response_json.h"
+
+namespace aigw {
+namespace {
+
+using nlohmann::json;
+
+TEST(OpenAiRequestJson, RoundTripKeepsEveryField) {
+  json in = json::parse(R"({
+    "model": "gpt-4o",
+    "messages": [
+      {"role": "system", "content": "be brief"},
+      {"role": "user", "name": "ann", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}},
+        {"type": "input_audio", "input_audio": {"data": "AAA", "format": "wav"}}
+      ]},
+      {"role": "assistant", "content": null, "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "f", "arguments": "{\"a\":1}"}}]},
+      {"role": "tool", "tool_call_id": "call_1", "content": "42"}
+    ],
+    "stream": true,
+    "stream_options": {"include_usage": true},
+    "temperature": 0.5, "top_p": 0.9, "n": 2, "stop": ["x", "y"],
+    "max_tokens": 10, "max_completion_tokens": 20, "seed": 7,
+    "presence_penalty": 0.1, "frequency_penalty": 0.2, "user": "u1",
+    "tools": [{"type": "function", "function": {"name": "f",
+               "description": "d", "parameters": {"type": "object"},
+               "strict": true}}],
+    "tool_choice": {"type": "function", "function": {"name": "f"}},
+    "response_format": {"type": "json_schema", "json_schema": {
+        "name": "s", "schema": {"type": "object"}, "strict": true}},
+    "parallel_tool_calls": false,
+    "logit_bias": {"50256": -100},
+    "metadata": {"k": "v"},
+    "foo_custom": [1, "two", null, 3.5]
+  })");
+  absl::StatusOr<v1::ChatCompletionRequest> request = ChatRequestFromJson(in);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->messages(1).parts_size(), 3);
+  EXPECT_EQ(request->messages(1).parts(1).image_url().detail(), "low");
+  EXPECT_EQ(request->extra().fields().size(), 3u);
+
+  json out = ChatRequestToJson(*request);
+  // The assistant message keeps its explicit null content; everything else
+  // must come back exactly as sent.
+  EXPECT_EQ(out, in) << out.dump(2);
+}
+
+TEST(OpenAiRequestJson, PassthroughFieldsSurvive) {
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":"hi","x_msg":1}],
+          "reasoning_effort":"low","top_logprobs":3})");
+  ASSERT_TRUE(request.ok());
+  json out = ChatRequestToJson(*request);
+  EXPECT_EQ(out["reasoning_effort"], "low");
+  EXPECT_EQ(out["top_logprobs"], 3);
+  EXPECT_TRUE(out["top_logprobs"].is_number_integer());
+  EXPECT_EQ(out["messages"][0]["x_msg"], 1);
+}
+
+TEST(OpenAiRequestJson, SingleStopStringIsKept) {
+  auto request = ParseChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"stop":"END"})");
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(ChatRequestToJson(*request)["stop"], "END");
+}
+
+struct BadRequestCase {
+  const char* body;
+  const char* param;
+};
+
+class OpenAiRequestJsonErrors
+    : public ::testing::TestWithParam<BadRequestCase> {};
+
+TEST_P(OpenAiRequestJsonErrors, WrongTypesAre400NamingTheField) {
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseChatRequest(GetParam().body);
+  ASSERT_FALSE(request.ok());
+  ErrorDetails details = GetErrorDetails(request.status());
+  EXPECT_EQ(details.http_status, 400);
+  EXPECT_EQ(details.type, "invalid_request_error");
+  EXPECT_EQ(details.param, GetParam().param) << request.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadBodies, OpenAiRequestJsonErrors,
+    ::testing::Values(
+        BadRequestCase{"{not json", ""}, BadRequestCase{"[1,2]", ""},
+        BadRequestCase{R"({"model":5,"messages":[]})", "model"},
+        BadRequestCase{R"({"model":"m","messages":"hi"})", "messages"},
+        BadRequestCase{R"({"model":"m","messages":[5]})", "messages[0]"},
+        BadRequestCase{R"({"model":"m","messages":[{"role":1}]})",
+                       "messages[0].role"},
+        BadRequestCase{
+            R"({"model":"m","messages":[{"role":"user","content":7}]})",
+            "messages[0].content"},
+        BadRequestCase{R"({"model":"m","messages":[],"temperature":"hot"})",
+                       "temperature"},
+        BadRequestCase{R"({"model":"m","messages":[],"max_tokens":1.5})",
+                       "max_tokens"},
+        BadRequestCase{R"({"model":"m","messages":[],"stream":"yes"})",
+                       "stream"},
+        BadRequestCase{R"({"model":"m","messages":[],"stop":[1]})", "stop[0]"},
+        BadRequestCase{R"({"model":"m","messages":[],"tools":{}})", "tools"},
+        BadRequestCase{R"({"model":"m","messages":[],"tool_choice":3})",
+                       "tool_choice"}));
+
+TEST(OpenAiResponseJson, ChunkRoundTrip) {
+  json in = json::parse(R"({"id":"c1","object":"chat.completion.chunk",
+    "created":5,"model":"m","choices":[{"index":0,"delta":{"role":"assistant",
+    "content":"hi","tool_calls":[{"index":1,"id":"call_9","type":"function",
+    "function":{"name":"f","arguments":"{\"a"}}]},"finish_reason":null}],
+    "obfuscation":"xx"})");
+  absl::StatusOr<v1::ChatCompletionChunk> chunk = ChatChunkFromJson(in);
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  EXPECT_EQ(chunk->choices(0).delta().tool_calls(0).index(), 1);
+  json out = json::parse(ChatChunkToJsonString(*chunk));
+  EXPECT_EQ(out["choices"], in["choices"]);
+  EXPECT_EQ(out["id"], "c1");
+  EXPECT_FALSE(out.contains("usage"));
+}
+
+TEST(OpenAiResponseJson, UsageDetailsRoundTrip) {
+  json usage = json::parse(R"({"prompt_tokens":10,"completion_tokens":5,
+    "total_tokens":15,"prompt_tokens_details":{"cached_tokens":4,
+    "audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3,
+    "audio_tokens":0,"accepted_prediction_tokens":0,
+    "rejected_prediction_tokens":0}})");
+  absl::StatusOr<v1::Usage> parsed = UsageFromJson(usage);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->prompt_tokens_details().cached_tokens(), 4);
+  EXPECT_EQ(parsed->completion_tokens_details().reasoning_tokens(), 3);
+  EXPECT_EQ(UsageToJson(*parsed), usage);
+}
+
+TEST(OpenAiResponseJson, CompletionWithToolCalls) {
+  json in = json::parse(R"({"id":"x","object":"chat.completion","created":1,
+    "model":"m","choices":[{"index":0,"message":{"role":"assistant",
+    "content":null,"tool_calls":[{"id":"call_1","type":"function",
+    "function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],
+    "usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})");
+  absl::StatusOr<v1::ChatCompletion> completion = ChatCompletionFromJson(in);
+  ASSERT_TRUE(completion.ok());
+  json out = ChatCompletionToJson(*completion);
+  EXPECT_EQ(out["choices"][0]["message"]["tool_calls"],
+            in["choices"][0]["message"]["tool_calls"]);
+  EXPECT_TRUE(out["choices"][0]["message"]["content"].is_null());
+  EXPECT_EQ(out["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(out["usage"]["total_tokens"], 3);
+}
+
+TEST(ApiError, UpstreamErrorsKeepStatusAndMessage) {
+  absl::Status status = StatusFromUpstreamHttp(
+      400,
+      R"({"error":{"message":"bad max_tokens","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}})");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  json body = json::parse(ErrorBodyJson(status));
+  EXPECT_EQ(body["error"]["message"], "bad max_tokens");
+  EXPECT_EQ(body["error"]["param"], "max_tokens");
+  EXPECT_EQ(body["error"]["code"], "unsupported_parameter");
+  EXPECT_EQ(GetErrorDetails(status).http_status, 400);
+
+  absl::Status server = StatusFromUpstreamHttp(503, "overloaded");
+  EXPECT_EQ(server.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorDetails(server).http_status, 502);
+  EXPECT_EQ(StatusFromUpstreamHttp(429, "{}").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(StatusFromUpstreamHttp(401, "{}").code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(ApiError, RedactSecretsRemovesKeysAndKeepsDetails) {
+  absl::Status status = StatusFromUpstreamHttp(
+      401,
+      R"({"error":{"message":"Incorrect API key provided: sk-secret-123."}})");
+  absl::Status redacted = RedactSecrets(status, {"sk-secret-123"});
+  EXPECT_EQ(std::string(redacted.message()),
+            "Incorrect API key provided: [redacted].");
+  EXPECT_EQ(GetErrorDetails(redacted).http_status, 401);
+  EXPECT_EQ(ErrorBodyJson(redacted).find("sk-secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aigw

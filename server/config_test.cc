@@ -1,0 +1,114 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace aigw {
+namespace {
+
+std::string ErrorOf(const std::string& yaml) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(yaml);
+  EXPECT_FALSE(config.ok()) << yaml;
+  return config.ok() ? "" : std::string(config.status().message());
+}
+
+TEST(Config, DefaultConfigServesEcho) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(kDefaultConfigYaml);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen.http, "127.0.0.1:8080");
+  EXPECT_EQ(config->listen.grpc, "127.0.0.1:9090");
+  EXPECT_EQ(config->listen.admin, "127.0.0.1:9901");
+  ASSERT_EQ(config->providers.size(), 1u);
+  EXPECT_EQ(config->providers[0].type, "echo");
+}
+
+TEST(Config, FullProviderParses) {
+  setenv("AIGW_TEST_KEY", "sk-from-env", 1);
+  unsetenv("AIGW_TEST_UNSET");
+  absl::StatusOr<GatewayConfig> config = ParseConfig(R"(
+listen: {http: "127.0.0.1:0", grpc: "127.0.0.1:0", admin: "127.0.0.1:0"}
+limits: {max_body_bytes: 1024}
+providers:
+  - name: up
+    type: openai
+    base_url: ${AIGW_TEST_UNSET:-http://127.0.0.1:1234/v1}
+    api_keys: ["${AIGW_TEST_KEY}", "k2"]
+    timeouts: {connect: 250ms, read: 2s}
+    model_mapping: {gpt-4o: qwen-max, "gpt-4*": qwen-plus, "*": turbo}
+    models: [qwen-max]
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ProviderConfig& p = config->providers[0];
+  EXPECT_EQ(p.base_url, "http://127.0.0.1:1234/v1");
+  EXPECT_EQ(p.api_keys[0], "sk-from-env");
+  EXPECT_EQ(p.connect_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(p.read_timeout, absl::Seconds(2));
+  ASSERT_EQ(p.model_mapping.size(), 3u);
+  EXPECT_EQ(p.model_mapping[1].first, "gpt-4*");  // written order kept
+  EXPECT_EQ(config->limits.max_body_bytes, 1024u);
+}
+
+TEST(Config, ErrorsNameTheOffendingKey) {
+  EXPECT_EQ(ErrorOf("providers: []").rfind("providers:", 0), 0u);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: nope}]")
+                .find("providers[0].type: unknown provider type 'nope'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{type: echo}]").find("providers[0].name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}, {name: a, type: "
+                    "echo}]")
+                .find("providers[1].name: duplicate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("listen: {http: nowhere}\nproviders: [{name: a, type: "
+                    "echo}]")
+                .find("listen.http"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("lisen: {}\nproviders: [{name: a, type: echo}]")
+                .find("lisen: unknown key"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: openai, base_url: ftp://x}]")
+                .find("providers[0].base_url"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo, model_mapping: "
+                    "{\"~([\": x}}]")
+                .find("providers[0].model_mapping"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo, timeouts: {read: "
+                    "soon}}]")
+                .find("providers[0].timeouts.read"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo, api_keys: "
+                    "[\"${AIGW_TEST_UNSET}\"]}]")
+                .find("providers[0].api_keys[0]: empty key"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\nlimits: "
+                    "{max_body_bytes: lots}")
+                .find("limits.max_body_bytes"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [ {name: a").find("invalid YAML"),
+            std::string::npos);
+}
+
+TEST(Config, ExpandEnv) {
+  setenv("AIGW_TEST_A", "alpha", 1);
+  setenv("AIGW_TEST_EMPTY", "", 1);
+  unsetenv("AIGW_TEST_UNSET");
+  EXPECT_EQ(*ExpandEnv("x${AIGW_TEST_A}y"), "xalphay");
+  EXPECT_EQ(*ExpandEnv("${AIGW_TEST_UNSET:-dflt}"), "dflt");
+  EXPECT_EQ(*ExpandEnv("${AIGW_TEST_EMPTY:-dflt}"), "dflt");
+  EXPECT_EQ(*ExpandEnv("${AIGW_TEST_UNSET}"), "");
+  EXPECT_EQ(*ExpandEnv("$HOME-not-braced"), "$HOME-not-braced");
+  EXPECT_FALSE(ExpandEnv("${OPEN").ok());
+}
+
+TEST(Config, ParseDuration) {
+  EXPECT_EQ(*ParseDuration("500ms"), absl::Milliseconds(500));
+  EXPECT_EQ(*ParseDuration("2s"), absl::Seconds(2));
+  EXPECT_EQ(*ParseDuration("1m"), absl::Minutes(1));
+  EXPECT_EQ(*ParseDuration("3"), absl::Seconds(3));
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("later").ok());
+}
+
+}  // namespace
+}  // namespace aigw
