@@ -139,7 +139,8 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
     request.set_model(route->upstream_model);
     request.set_stream(false);
     request.clear_stream_options();
-    CallContext ctx{cancel};
+    CancelToken never_cancelled;
+    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
     absl::StatusOr<v1::ChatCompletion> completion =
         route->backend->provider->Complete(request, ctx);
     if (!completion.ok()) return completion.status();
@@ -172,7 +173,8 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
                                 request.stream_options().include_usage());
     request.set_model(route->upstream_model);
     request.set_stream(true);
-    CallContext ctx{cancel};
+    CancelToken never_cancelled;
+    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
     absl::Status result =
         route->backend->provider->Stream(request, ctx, client_sink);
     metrics_->RecordUsage(provider_name, client_sink.usage());

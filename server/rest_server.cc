@@ -172,10 +172,13 @@ void RestServer::HandleChat(const httplib::Request& req,
   absl::StatusOr<v1::ChatCompletionRequest> request =
       ParseChatRequest(req.body);
   if (!request.ok()) return WriteError(res, request.status());
-  if (request->stream()) return StreamChat(std::move(*request), res);
+  if (request->stream()) return StreamChat(req, std::move(*request), res);
 
+  auto cancel = std::make_shared<CancelToken>();
+  std::unique_ptr<ClientWatch::Registration> watch =
+      client_watch_.Watch(req, [cancel] { cancel->Cancel(); });
   absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(std::move(*request), nullptr);
+      gateway_->Create(std::move(*request), cancel.get());
   if (!completion.ok()) return WriteError(res, completion.status());
   res.set_content(
       ChatCompletionToJson(*completion)
@@ -183,16 +186,22 @@ void RestServer::HandleChat(const httplib::Request& req,
       "application/json");
 }
 
-void RestServer::StreamChat(v1::ChatCompletionRequest request,
+void RestServer::StreamChat(const httplib::Request& req,
+                            v1::ChatCompletionRequest request,
                             httplib::Response& res) {
   std::unique_ptr<StreamSession> session =
       StreamSession::Start(*gateway_, std::move(request), *stream_workers_);
   v1::ChatCompletionChunk first;
   StreamSession::Event event;
-  // Until the first chunk the status line is not sent, so an early failure
-  // is still a plain HTTP error. The upstream's own timeouts bound the wait.
-  while ((event = session->Next(&first, absl::Seconds(1))) ==
-         StreamSession::Event::kIdle) {
+  {
+    // Until the first chunk the status line is not sent, so an early failure
+    // is still a plain HTTP error. The upstream's own timeouts bound the
+    // wait, and a client that hangs up meanwhile cancels it.
+    std::unique_ptr<ClientWatch::Registration> watch =
+        client_watch_.Watch(req, session->Canceller());
+    while ((event = session->Next(&first, absl::Seconds(1))) ==
+           StreamSession::Event::kIdle) {
+    }
   }
   if (event == StreamSession::Event::kEnd) {
     absl::Status status = session->status();

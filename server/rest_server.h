@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "httplib.h"
+#include "server/client_watch.h"
 #include "server/gateway.h"
 
 namespace aigw {
@@ -26,10 +27,12 @@ class RestServer {
  private:
   void HandleChat(const httplib::Request& req, httplib::Response& res);
   void HandleModels(const httplib::Request& req, httplib::Response& res);
-  void StreamChat(v1::ChatCompletionRequest request, httplib::Response& res);
+  void StreamChat(const httplib::Request& req,
+                  v1::ChatCompletionRequest request, httplib::Response& res);
 
   Gateway* const gateway_;
   httplib::TaskQueue* const stream_workers_;
+  ClientWatch client_watch_;
   httplib::Server server_;
   std::thread thread_;
 };

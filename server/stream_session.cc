@@ -68,13 +68,19 @@ absl::Status StreamSession::status() const {
   return state_->status;
 }
 
-void StreamSession::Cancel() {
+void StreamSession::Cancel() { Cancel(*state_); }
+
+std::function<void()> StreamSession::Canceller() const {
+  return [state = state_] { Cancel(*state); };
+}
+
+void StreamSession::Cancel(State& state) {
   {
-    absl::MutexLock lock(&state_->mu);
-    if (state_->done || state_->cancelled) return;
-    state_->cancelled = true;
+    absl::MutexLock lock(&state.mu);
+    if (state.done || state.cancelled) return;
+    state.cancelled = true;
   }
-  state_->cancel.Cancel();
+  state.cancel.Cancel();
 }
 
 }  // namespace aigw

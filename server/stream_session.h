@@ -7,6 +7,7 @@
 #define AIGW_SERVER_STREAM_SESSION_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -34,10 +35,13 @@ class StreamSession {
   absl::Status status() const;
   // Stops the stream (the client left); the upstream call is aborted.
   void Cancel();
+  // Cancel() as a callable that stays safe after this session is gone.
+  std::function<void()> Canceller() const;
 
  private:
   struct State;
   explicit StreamSession(std::shared_ptr<State> state);
+  static void Cancel(State& state);
 
   std::shared_ptr<State> state_;
 };

@@ -1,0 +1,102 @@
+// The admin port (health, readiness, Prometheus metrics) and the process's
+// handling of bad configs and flags.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startFakeUpstream } from './fake_upstream.mjs';
+import { chatRequest, postChat, runGatewayExpectingExit, standardConfig, startGateway } from './harness.mjs';
+
+let upstream;
+let gateway;
+
+before(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startGateway(await standardConfig(upstream));
+});
+
+after(async () => {
+  await upstream?.stop();
+  await gateway?.stop(); // last: it throws if aigw crashed during the tests
+});
+
+test('GET /healthz is 200', async () => {
+  const response = await fetch(`${gateway.adminUrl}/healthz`);
+  assert.equal(response.status, 200);
+  await response.text();
+});
+
+test('GET /readyz is 200 once the listening line is printed', async () => {
+  const response = await fetch(`${gateway.adminUrl}/readyz`);
+  assert.equal(response.status, 200);
+  await response.text();
+});
+
+// One Prometheus text-format sample line: name{labels} value [timestamp].
+const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)( -?\d+)?$/;
+
+test('GET /metrics is Prometheus text format without provider keys', async () => {
+  // Traffic first, including an upstream error that quotes a provider key.
+  await (await postChat(gateway.httpUrl, chatRequest('gpt-4o', 'Hello!'))).text();
+  await (await postChat(gateway.httpUrl, chatRequest('http-401-leak', 'Hello!'))).text();
+
+  const response = await fetch(`${gateway.adminUrl}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await response.text();
+  assert.match(text, /^# TYPE \S+ (counter|gauge|histogram|summary|untyped)$/m);
+  const samples = text.split('\n').filter((line) => line && !line.startsWith('#'));
+  assert.ok(samples.length > 0, 'no samples');
+  for (const line of samples) assert.match(line, SAMPLE_LINE);
+  assert.ok(!text.includes('sk-fake-key'), 'a provider key appears in /metrics');
+});
+
+test('the admin port does not serve the chat API', async () => {
+  const response = await fetch(`${gateway.adminUrl}/v1/chat/completions`, { method: 'POST', body: '{}' });
+  assert.equal(response.status, 404);
+  await response.text();
+});
+
+// A minimal valid config with `patch` applied to its only provider.
+function configWithProvider(patch) {
+  return {
+    listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
+    providers: [{ name: 'p', type: 'echo', ...patch }],
+  };
+}
+
+async function assertRejected(config, keyPattern) {
+  const { code, signal, stderr } = await runGatewayExpectingExit([], { config });
+  assert.equal(signal, null, `killed by ${signal} (hung?); stderr: ${stderr}`);
+  assert.notEqual(code, 0, `exit code 0; stderr: ${stderr}`);
+  assert.match(stderr, keyPattern);
+  assert.doesNotMatch(stderr, /aigw listening/);
+}
+
+test('an unknown provider type exits non-zero naming providers[0].type', async () => {
+  await assertRejected(configWithProvider({ type: 'nope' }), /providers\[0\]\.type/);
+});
+
+test('an invalid model_mapping regex exits non-zero naming model_mapping', async () => {
+  await assertRejected(configWithProvider({ model_mapping: { '~^(unclosed': 'x' } }), /model_mapping/);
+});
+
+test('a listen address that is not host:port exits non-zero naming listen.http', async () => {
+  await assertRejected({ ...configWithProvider({}), listen: { http: 'not an address', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' } }, /listen\.http/);
+});
+
+test('YAML that does not parse exits non-zero', async () => {
+  const { code, stderr } = await runGatewayExpectingExit([], { config: 'providers: [ {name: p, type: echo\n' });
+  assert.notEqual(code, 0);
+  assert.ok(stderr.length > 0, 'no error message');
+});
+
+test('a missing config file exits non-zero naming the file', async () => {
+  const { code, stderr } = await runGatewayExpectingExit(['--config=/nonexistent/aigw-e2e.yaml']);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /\/nonexistent\/aigw-e2e\.yaml/);
+});
+
+test('--help lists the --config flag', async () => {
+  const { signal, stdout, stderr } = await runGatewayExpectingExit(['--help']);
+  assert.equal(signal, null, '--help did not exit');
+  assert.match(stdout + stderr, /--config/);
+});
