@@ -9,7 +9,10 @@ packages=(
   libyaml-cpp-dev libre2-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev clang-format nodejs npm wrk curl)
+  packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl)
+  # Node 20+ may come from elsewhere (with its own npm); Debian's otherwise.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()

@@ -194,6 +194,15 @@ absl::Status UpstreamTimeout(absl::string_view detail) {
   return MakeApiError(spec);
 }
 
+absl::Status MalformedUpstream(absl::string_view what) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kUnavailable;
+  spec.http_status = 502;
+  spec.type = "upstream_error";
+  spec.message = absl::StrCat("upstream sent a malformed answer: ", what);
+  return MakeApiError(spec);
+}
+
 absl::Status RedactSecrets(const absl::Status& status,
                            const std::vector<std::string>& secrets) {
   if (status.ok()) return status;

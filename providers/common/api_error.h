@@ -49,6 +49,8 @@ absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body);
 // Error used when the upstream cannot be reached (502) or is too slow (504).
 absl::Status UpstreamUnreachable(absl::string_view detail);
 absl::Status UpstreamTimeout(absl::string_view detail);
+// 502 for an upstream answer that breaks its own protocol.
+absl::Status MalformedUpstream(absl::string_view what);
 
 // Replaces every occurrence of a secret (a provider key) in the message with
 // "[redacted]", so upstream errors that echo a key never reach a client.

@@ -19,15 +19,6 @@ int64_t IntOr(const json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
 }
 
-absl::Status Malformed(absl::string_view what) {
-  ApiErrorSpec spec;
-  spec.code = absl::StatusCode::kUnavailable;
-  spec.http_status = 502;
-  spec.type = "upstream_error";
-  spec.message = absl::StrCat("upstream sent a malformed response: ", what);
-  return MakeApiError(spec);
-}
-
 json DeltaToJson(const v1::Message& delta) {
   json out = json::object();
   if (!delta.role().empty()) out["role"] = delta.role();
@@ -53,7 +44,7 @@ json FinishReason(const std::string& reason) {
 }  // namespace
 
 absl::StatusOr<v1::Usage> UsageFromJson(const json& j) {
-  if (!j.is_object()) return Malformed("usage is not an object");
+  if (!j.is_object()) return MalformedUpstream("usage is not an object");
   v1::Usage usage;
   usage.set_prompt_tokens(IntOr(j, "prompt_tokens"));
   usage.set_completion_tokens(IntOr(j, "completion_tokens"));
@@ -98,7 +89,7 @@ json UsageToJson(const v1::Usage& usage) {
 }
 
 absl::StatusOr<v1::ChatCompletion> ChatCompletionFromJson(const json& j) {
-  if (!j.is_object()) return Malformed("body is not a JSON object");
+  if (!j.is_object()) return MalformedUpstream("body is not a JSON object");
   v1::ChatCompletion completion;
   completion.set_id(StringOr(j, "id"));
   completion.set_object(StringOr(j, "object"));
@@ -108,17 +99,17 @@ absl::StatusOr<v1::ChatCompletion> ChatCompletionFromJson(const json& j) {
   completion.set_service_tier(StringOr(j, "service_tier"));
   auto choices = j.find("choices");
   if (choices == j.end() || !choices->is_array()) {
-    return Malformed("missing choices");
+    return MalformedUpstream("missing choices");
   }
   for (const json& c : *choices) {
-    if (!c.is_object()) return Malformed("choice is not an object");
+    if (!c.is_object()) return MalformedUpstream("choice is not an object");
     v1::Choice* choice = completion.add_choices();
     choice->set_index(static_cast<int32_t>(IntOr(c, "index")));
     choice->set_finish_reason(StringOr(c, "finish_reason"));
     auto message = c.find("message");
     if (message != c.end() && message->is_object()) {
       absl::StatusOr<v1::Message> m = MessageFromJson(*message, "message");
-      if (!m.ok()) return Malformed(m.status().message());
+      if (!m.ok()) return MalformedUpstream(m.status().message());
       *choice->mutable_message() = std::move(*m);
     }
   }
@@ -158,7 +149,8 @@ json ChatCompletionToJson(const v1::ChatCompletion& completion) {
 }
 
 absl::StatusOr<v1::ChatCompletionChunk> ChatChunkFromJson(const json& j) {
-  if (!j.is_object()) return Malformed("stream chunk is not a JSON object");
+  if (!j.is_object())
+    return MalformedUpstream("stream chunk is not a JSON object");
   v1::ChatCompletionChunk chunk;
   chunk.set_id(StringOr(j, "id"));
   chunk.set_object(StringOr(j, "object"));
@@ -169,14 +161,15 @@ absl::StatusOr<v1::ChatCompletionChunk> ChatChunkFromJson(const json& j) {
   auto choices = j.find("choices");
   if (choices != j.end() && choices->is_array()) {
     for (const json& c : *choices) {
-      if (!c.is_object()) return Malformed("chunk choice is not an object");
+      if (!c.is_object())
+        return MalformedUpstream("chunk choice is not an object");
       v1::ChunkChoice* choice = chunk.add_choices();
       choice->set_index(static_cast<int32_t>(IntOr(c, "index")));
       choice->set_finish_reason(StringOr(c, "finish_reason"));
       auto delta = c.find("delta");
       if (delta != c.end() && delta->is_object()) {
         absl::StatusOr<v1::Message> m = MessageFromJson(*delta, "delta");
-        if (!m.ok()) return Malformed(m.status().message());
+        if (!m.ok()) return MalformedUpstream(m.status().message());
         *choice->mutable_delta() = std::move(*m);
       }
     }

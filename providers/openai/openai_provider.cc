@@ -7,7 +7,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
-#include "providers/common/sse_framer.h"
+#include "providers/openai/openai_stream_decoder.h"
 #include "providers/registry.h"
 
 namespace aigw {
@@ -16,122 +16,14 @@ namespace {
 using nlohmann::json;
 
 constexpr char kDefaultBaseUrl[] = "https://api.openai.com/v1";
-constexpr size_t kMaxEventBytes = 8 << 20;
 constexpr size_t kMaxBodyBytes = 64 << 20;
-
-absl::Status MalformedStream(absl::string_view what) {
-  ApiErrorSpec spec;
-  spec.code = absl::StatusCode::kUnavailable;
-  spec.http_status = 502;
-  spec.type = "upstream_error";
-  spec.message = absl::StrCat("upstream stream is malformed: ", what);
-  return MakeApiError(spec);
-}
-
-// An error object sent inside the event stream after the 200 status.
-absl::Status StreamErrorEvent(const json& error) {
-  ApiErrorSpec spec;
-  spec.code = absl::StatusCode::kUnavailable;
-  spec.http_status = 502;
-  spec.type = "upstream_error";
-  spec.message = "upstream reported an error mid-stream";
-  if (error.is_object()) {
-    if (error.contains("message") && error["message"].is_string()) {
-      spec.message = error["message"].get<std::string>();
-    }
-    if (error.contains("type") && error["type"].is_string()) {
-      spec.type = error["type"].get<std::string>();
-    }
-    if (error.contains("code") && error["code"].is_string()) {
-      spec.error_code = error["code"].get<std::string>();
-    }
-  } else if (error.is_string()) {
-    spec.message = error.get<std::string>();
-  }
-  return MakeApiError(spec);
-}
-
-// Decodes one SSE stream of OpenAI chunks into the sink.
-class ChunkStreamDecoder {
- public:
-  explicit ChunkStreamDecoder(ChunkSink& sink) : sink_(sink) {}
-
-  bool Feed(absl::string_view bytes) {
-    framer_.Feed(bytes, &events_);
-    if (framer_.buffered_bytes() > kMaxEventBytes) {
-      error_ = MalformedStream("an event exceeds 8 MiB");
-      return false;
-    }
-    return Drain();
-  }
-
-  absl::Status Finish() {
-    framer_.Finish(&events_);
-    Drain();
-    if (!error_.ok() || client_gone_) return error_;
-    if (!done_ && !finished_) {
-      return MalformedStream("the stream ended before [DONE]");
-    }
-    return absl::OkStatus();
-  }
-
-  const absl::Status& error() const { return error_; }
-  bool client_gone() const { return client_gone_; }
-
- private:
-  bool Drain() {
-    bool keep_going = true;
-    for (const SseEvent& event : events_) {
-      if (keep_going) keep_going = Handle(event);
-    }
-    events_.clear();
-    return keep_going;
-  }
-
-  bool Handle(const SseEvent& event) {
-    if (event.data.empty() || done_) return true;
-    if (event.data == "[DONE]") {
-      done_ = true;
-      return true;
-    }
-    json j = json::parse(event.data, nullptr, false);
-    if (j.is_discarded()) {
-      error_ = MalformedStream("an event is not JSON");
-      return false;
-    }
-    if (j.is_object() && j.contains("error")) {
-      error_ = StreamErrorEvent(j["error"]);
-      return false;
-    }
-    absl::StatusOr<v1::ChatCompletionChunk> chunk = ChatChunkFromJson(j);
-    if (!chunk.ok()) {
-      error_ = chunk.status();
-      return false;
-    }
-    for (const v1::ChunkChoice& choice : chunk->choices()) {
-      if (!choice.finish_reason().empty()) finished_ = true;
-    }
-    if (!sink_.Write(std::move(*chunk))) {
-      client_gone_ = true;
-      return false;
-    }
-    return true;
-  }
-
-  ChunkSink& sink_;
-  SseFramer framer_;
-  std::vector<SseEvent> events_;
-  absl::Status error_;
-  bool done_ = false;
-  bool finished_ = false;
-  bool client_gone_ = false;
-};
 
 absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAi(
     const ProviderConfig& config) {
-  for (const auto& [key, value] : config.options) {
+  if (!config.options.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(key, ": not a key of the ", config.type, " provider"));
+        absl::StrCat(config.options.begin()->first, ": not a key of the ",
+                     config.type, " provider"));
   }
   if (config.api_keys.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -181,7 +73,7 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   UpstreamRequest upstream = MakeRequest(body.dump());
   upstream.headers.emplace("Accept", "text/event-stream");
 
-  ChunkStreamDecoder decoder(sink);
+  OpenAiStreamDecoder decoder(sink);
   absl::Status status = pool_->Send(
       upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
       ctx.cancel);
@@ -210,9 +102,9 @@ absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
       },
       ctx.cancel);
   if (!status.ok()) return RedactSecrets(status, api_keys_);
-  if (too_big) return MalformedStream("the answer exceeds 64 MiB");
+  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
   json j = json::parse(response, nullptr, false);
-  if (j.is_discarded()) return MalformedStream("the answer is not JSON");
+  if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
   return ChatCompletionFromJson(j);
 }
 
