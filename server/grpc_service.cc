@@ -32,9 +32,9 @@ grpc::Status ChatCompletionsService::Stream(
     grpc::ServerWriter<v1::ChatCompletionChunk>* writer) {
   std::unique_ptr<StreamSession> session =
       StreamSession::Start(*gateway_, *request, *stream_workers_);
-  v1::ChatCompletionChunk chunk;
+  std::vector<v1::ChatCompletionChunk> chunks;
   for (;;) {
-    switch (session->Next(&chunk, kClientCheckInterval)) {
+    switch (session->Next(&chunks, kClientCheckInterval)) {
       case StreamSession::Event::kIdle:
         if (context->IsCancelled()) {
           session->Cancel();
@@ -42,9 +42,11 @@ grpc::Status ChatCompletionsService::Stream(
         }
         break;
       case StreamSession::Event::kChunk:
-        if (!writer->Write(chunk)) {
-          session->Cancel();
-          return grpc::Status::CANCELLED;
+        for (const v1::ChatCompletionChunk& chunk : chunks) {
+          if (!writer->Write(chunk)) {
+            session->Cancel();
+            return grpc::Status::CANCELLED;
+          }
         }
         break;
       case StreamSession::Event::kEnd:

@@ -44,27 +44,28 @@ std::string SseData(absl::string_view payload) {
 class SseResponder {
  public:
   SseResponder(std::unique_ptr<StreamSession> session,
-               v1::ChatCompletionChunk first)
+               std::vector<v1::ChatCompletionChunk> first)
       : session_(std::move(session)), first_(std::move(first)) {}
 
   // Called once by httplib; writes the whole stream.
   bool Run(httplib::DataSink& sink) {
-    if (!Send(sink, ChatChunkToJsonString(first_))) return Abandon();
-    v1::ChatCompletionChunk chunk;
+    if (!Send(sink, first_)) return Abandon();
+    std::vector<v1::ChatCompletionChunk> chunks;
     for (;;) {
-      switch (session_->Next(&chunk, kClientCheckInterval)) {
+      switch (session_->Next(&chunks, kClientCheckInterval)) {
         case StreamSession::Event::kIdle:
           if (!sink.is_writable()) return Abandon();
           break;
         case StreamSession::Event::kChunk:
-          if (!Send(sink, ChatChunkToJsonString(chunk))) return Abandon();
+          if (!Send(sink, chunks)) return Abandon();
           break;
         case StreamSession::Event::kEnd: {
           absl::Status status = session_->status();
           // A failure after the first byte ends the stream with an error
           // event instead of [DONE].
-          std::string last = status.ok() ? "[DONE]" : ErrorBodyJson(status);
-          if (!Send(sink, last)) return Abandon();
+          std::string last =
+              SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
+          if (!sink.write(last.data(), last.size())) return Abandon();
           sink.done();
           return true;
         }
@@ -73,9 +74,14 @@ class SseResponder {
   }
 
  private:
-  bool Send(httplib::DataSink& sink, absl::string_view payload) {
-    std::string event = SseData(payload);
-    return sink.write(event.data(), event.size());
+  // One write for a burst of chunks.
+  static bool Send(httplib::DataSink& sink,
+                   const std::vector<v1::ChatCompletionChunk>& chunks) {
+    std::string events;
+    for (const v1::ChatCompletionChunk& chunk : chunks) {
+      absl::StrAppend(&events, "data: ", ChatChunkToJsonString(chunk), "\n\n");
+    }
+    return sink.write(events.data(), events.size());
   }
 
   bool Abandon() {
@@ -84,7 +90,7 @@ class SseResponder {
   }
 
   std::unique_ptr<StreamSession> session_;
-  v1::ChatCompletionChunk first_;
+  const std::vector<v1::ChatCompletionChunk> first_;
 };
 
 }  // namespace
@@ -191,7 +197,7 @@ void RestServer::StreamChat(const httplib::Request& req,
                             httplib::Response& res) {
   std::unique_ptr<StreamSession> session =
       StreamSession::Start(*gateway_, std::move(request), *stream_workers_);
-  v1::ChatCompletionChunk first;
+  std::vector<v1::ChatCompletionChunk> first;
   StreamSession::Event event;
   {
     // Until the first chunk the status line is not sent, so an early failure

@@ -47,17 +47,20 @@ StreamSession::StreamSession(std::shared_ptr<State> state)
 
 StreamSession::~StreamSession() { Cancel(); }
 
-StreamSession::Event StreamSession::Next(v1::ChatCompletionChunk* chunk,
-                                         absl::Duration wait) {
+StreamSession::Event StreamSession::Next(
+    std::vector<v1::ChatCompletionChunk>* chunks, absl::Duration wait) {
   State& s = *state_;
   absl::MutexLock lock(&s.mu);
   auto ready = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
     return !s.queue.empty() || s.done;
   };
   s.mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+  chunks->clear();
   if (!s.queue.empty()) {
-    *chunk = std::move(s.queue.front());
-    s.queue.pop_front();
+    for (v1::ChatCompletionChunk& chunk : s.queue) {
+      chunks->push_back(std::move(chunk));
+    }
+    s.queue.clear();
     return Event::kChunk;
   }
   return s.done ? Event::kEnd : Event::kIdle;

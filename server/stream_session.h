@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -29,8 +30,10 @@ class StreamSession {
                                               httplib::TaskQueue& workers);
   ~StreamSession();  // cancels the stream if it is still running
 
-  // Waits up to `wait` for the next chunk or the end of the stream.
-  Event Next(v1::ChatCompletionChunk* chunk, absl::Duration wait);
+  // Waits up to `wait` for chunks or the end of the stream. On kChunk,
+  // `chunks` holds every chunk queued so far (at least one), so a front door
+  // can write a burst of upstream events with one syscall.
+  Event Next(std::vector<v1::ChatCompletionChunk>* chunks, absl::Duration wait);
   // The stream's result; meaningful after Next() returned kEnd.
   absl::Status status() const;
   // Stops the stream (the client left); the upstream call is aborted.
