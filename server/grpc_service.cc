@@ -1,13 +1,25 @@
 #include "server/grpc_service.h"
 
+#include <memory>
 #include <string>
-
-#include "server/stream_session.h"
 
 namespace aigw {
 namespace {
 
-constexpr absl::Duration kClientCheckInterval = absl::Milliseconds(200);
+class WriterSink : public ChunkSink {
+ public:
+  explicit WriterSink(grpc::ServerWriter<v1::ChatCompletionChunk>* writer)
+      : writer_(writer) {}
+  bool Write(v1::ChatCompletionChunk chunk) override {
+    if (!broken_ && !writer_->Write(chunk)) broken_ = true;
+    return !broken_;
+  }
+  bool broken() const { return broken_; }
+
+ private:
+  grpc::ServerWriter<v1::ChatCompletionChunk>* const writer_;
+  bool broken_ = false;
+};
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -18,10 +30,14 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }  // namespace
 
 grpc::Status ChatCompletionsService::Create(
-    grpc::ServerContext*, const v1::ChatCompletionRequest* request,
+    grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     v1::ChatCompletion* response) {
+  auto cancel = std::make_shared<CancelToken>();
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      WatchCall(context, cancel);
   absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(*request, nullptr);
+      gateway_->Create(*request, cancel.get());
+  if (cancel->cancelled()) return grpc::Status::CANCELLED;
   if (!completion.ok()) return ToGrpc(completion.status());
   *response = std::move(*completion);
   return grpc::Status::OK;
@@ -30,29 +46,21 @@ grpc::Status ChatCompletionsService::Create(
 grpc::Status ChatCompletionsService::Stream(
     grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     grpc::ServerWriter<v1::ChatCompletionChunk>* writer) {
-  std::unique_ptr<StreamSession> session =
-      StreamSession::Start(*gateway_, *request, *stream_workers_);
-  std::vector<v1::ChatCompletionChunk> chunks;
-  for (;;) {
-    switch (session->Next(&chunks, kClientCheckInterval)) {
-      case StreamSession::Event::kIdle:
-        if (context->IsCancelled()) {
-          session->Cancel();
-          return grpc::Status::CANCELLED;
-        }
-        break;
-      case StreamSession::Event::kChunk:
-        for (const v1::ChatCompletionChunk& chunk : chunks) {
-          if (!writer->Write(chunk)) {
-            session->Cancel();
-            return grpc::Status::CANCELLED;
-          }
-        }
-        break;
-      case StreamSession::Event::kEnd:
-        return ToGrpc(session->status());
-    }
-  }
+  auto cancel = std::make_shared<CancelToken>();
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      WatchCall(context, cancel);
+  WriterSink sink(writer);
+  absl::Status status = gateway_->Stream(*request, sink, cancel.get());
+  if (cancel->cancelled() || sink.broken()) return grpc::Status::CANCELLED;
+  return ToGrpc(status);
+}
+
+std::unique_ptr<DisconnectWatch::Registration>
+ChatCompletionsService::WatchCall(grpc::ServerContext* context,
+                                  std::shared_ptr<CancelToken> cancel) {
+  return disconnect_watch_->WatchProbe(
+      [context] { return context->IsCancelled(); },
+      [cancel = std::move(cancel)] { cancel->Cancel(); });
 }
 
 grpc::Status ChatCompletionsService::ListModels(

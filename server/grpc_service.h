@@ -3,16 +3,16 @@
 #ifndef AIGW_SERVER_GRPC_SERVICE_H_
 #define AIGW_SERVER_GRPC_SERVICE_H_
 
-#include "httplib.h"
 #include "proto/aigw/v1/chat.grpc.pb.h"
+#include "server/disconnect_watch.h"
 #include "server/gateway.h"
 
 namespace aigw {
 
 class ChatCompletionsService final : public v1::ChatCompletions::Service {
  public:
-  ChatCompletionsService(Gateway* gateway, httplib::TaskQueue* stream_workers)
-      : gateway_(gateway), stream_workers_(stream_workers) {}
+  ChatCompletionsService(Gateway* gateway, DisconnectWatch* disconnect_watch)
+      : gateway_(gateway), disconnect_watch_(disconnect_watch) {}
 
   grpc::Status Create(grpc::ServerContext* context,
                       const v1::ChatCompletionRequest* request,
@@ -25,8 +25,12 @@ class ChatCompletionsService final : public v1::ChatCompletions::Service {
                           v1::ListModelsResponse* response) override;
 
  private:
+  // Cancels the call's upstream request when its client cancels.
+  std::unique_ptr<DisconnectWatch::Registration> WatchCall(
+      grpc::ServerContext* context, std::shared_ptr<CancelToken> cancel);
+
   Gateway* const gateway_;
-  httplib::TaskQueue* const stream_workers_;
+  DisconnectWatch* const disconnect_watch_;
 };
 
 }  // namespace aigw

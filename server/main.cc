@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/admin_server.h"
 #include "server/config.h"
-#include "server/elastic_thread_pool.h"
+#include "server/disconnect_watch.h"
 #include "server/gateway.h"
 #include "server/grpc_service.h"
 #include "server/metrics.h"
@@ -95,9 +95,9 @@ int main(int argc, char** argv) {
 
   aigw::Metrics metrics;
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
-  aigw::ElasticThreadPool stream_workers(20000);
+  aigw::DisconnectWatch disconnect_watch;
 
-  aigw::RestServer rest(&gateway, &stream_workers, max_body_bytes);
+  aigw::RestServer rest(&gateway, &disconnect_watch, max_body_bytes);
   absl::StatusOr<int> http_port = rest.Bind(listen.http);
   if (!http_port.ok()) {
     return Fail(absl::StrCat("listen.http: ", http_port.status().message()));
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  aigw::ChatCompletionsService service(&gateway, &stream_workers);
+  aigw::ChatCompletionsService service(&gateway, &disconnect_watch);
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(listen.grpc, grpc::InsecureServerCredentials(),

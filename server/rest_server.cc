@@ -8,14 +8,12 @@
 #include "providers/common/openai_response_json.h"
 #include "server/elastic_thread_pool.h"
 #include "server/http_listener.h"
-#include "server/stream_session.h"
+#include "server/stream_fiber.h"
 
 namespace aigw {
 namespace {
 
 constexpr size_t kMaxConnections = 20000;
-// How often a waiting stream checks that its client is still there.
-constexpr absl::Duration kClientCheckInterval = absl::Milliseconds(200);
 
 void WriteError(httplib::Response& res, const absl::Status& status) {
   res.status = GetErrorDetails(status).http_status;
@@ -39,65 +37,40 @@ std::string SseData(absl::string_view payload) {
   return absl::StrCat("data: ", payload, "\n\n");
 }
 
-// Writes one stream to the client; lives as long as httplib's content
-// provider callback holds it.
+// Writes one stream to the client; httplib's content provider callback
+// holds it until the response is done.
 class SseResponder {
  public:
-  SseResponder(std::unique_ptr<StreamSession> session,
-               std::vector<v1::ChatCompletionChunk> first)
-      : session_(std::move(session)), first_(std::move(first)) {}
+  SseResponder(std::unique_ptr<DisconnectWatch::Registration> watch,
+               std::unique_ptr<StreamFiber> fiber)
+      : watch_(std::move(watch)), fiber_(std::move(fiber)) {}
 
-  // Called once by httplib; writes the whole stream.
   bool Run(httplib::DataSink& sink) {
-    if (!Send(sink, first_)) return Abandon();
-    std::vector<v1::ChatCompletionChunk> chunks;
-    for (;;) {
-      switch (session_->Next(&chunks, kClientCheckInterval)) {
-        case StreamSession::Event::kIdle:
-          if (!sink.is_writable()) return Abandon();
-          break;
-        case StreamSession::Event::kChunk:
-          if (!Send(sink, chunks)) return Abandon();
-          break;
-        case StreamSession::Event::kEnd: {
-          absl::Status status = session_->status();
-          // A failure after the first byte ends the stream with an error
-          // event instead of [DONE].
-          std::string last =
-              SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
-          if (!sink.write(last.data(), last.size())) return Abandon();
-          sink.done();
-          return true;
-        }
-      }
-    }
+    absl::Status status =
+        fiber_->RunToEnd([&sink](const v1::ChatCompletionChunk& chunk) {
+          std::string event = SseData(ChatChunkToJsonString(chunk));
+          return sink.write(event.data(), event.size());
+        });
+    if (fiber_->cancel()->cancelled()) return false;  // the client left
+    // A failure after the first byte ends the stream with an error event
+    // instead of [DONE].
+    std::string last = SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
+    if (!sink.write(last.data(), last.size())) return false;
+    sink.done();
+    return true;
   }
 
  private:
-  // One write for a burst of chunks.
-  static bool Send(httplib::DataSink& sink,
-                   const std::vector<v1::ChatCompletionChunk>& chunks) {
-    std::string events;
-    for (const v1::ChatCompletionChunk& chunk : chunks) {
-      absl::StrAppend(&events, "data: ", ChatChunkToJsonString(chunk), "\n\n");
-    }
-    return sink.write(events.data(), events.size());
-  }
-
-  bool Abandon() {
-    session_->Cancel();
-    return false;  // httplib closes the connection
-  }
-
-  std::unique_ptr<StreamSession> session_;
-  const std::vector<v1::ChatCompletionChunk> first_;
+  // Destroyed after the fiber has unwound.
+  std::unique_ptr<DisconnectWatch::Registration> watch_;
+  std::unique_ptr<StreamFiber> fiber_;
 };
 
 }  // namespace
 
-RestServer::RestServer(Gateway* gateway, httplib::TaskQueue* stream_workers,
+RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
                        size_t max_body_bytes)
-    : gateway_(gateway), stream_workers_(stream_workers) {
+    : gateway_(gateway), disconnect_watch_(disconnect_watch) {
   server_.new_task_queue = [] {
     return new ElasticThreadPool(kMaxConnections);
   };
@@ -181,8 +154,8 @@ void RestServer::HandleChat(const httplib::Request& req,
   if (request->stream()) return StreamChat(req, std::move(*request), res);
 
   auto cancel = std::make_shared<CancelToken>();
-  std::unique_ptr<ClientWatch::Registration> watch =
-      client_watch_.Watch(req, [cancel] { cancel->Cancel(); });
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
   absl::StatusOr<v1::ChatCompletion> completion =
       gateway_->Create(std::move(*request), cancel.get());
   if (!completion.ok()) return WriteError(res, completion.status());
@@ -195,30 +168,22 @@ void RestServer::HandleChat(const httplib::Request& req,
 void RestServer::StreamChat(const httplib::Request& req,
                             v1::ChatCompletionRequest request,
                             httplib::Response& res) {
-  std::unique_ptr<StreamSession> session =
-      StreamSession::Start(*gateway_, std::move(request), *stream_workers_);
-  std::vector<v1::ChatCompletionChunk> first;
-  StreamSession::Event event;
-  {
-    // Until the first chunk the status line is not sent, so an early failure
-    // is still a plain HTTP error. The upstream's own timeouts bound the
-    // wait, and a client that hangs up meanwhile cancels it.
-    std::unique_ptr<ClientWatch::Registration> watch =
-        client_watch_.Watch(req, session->Canceller());
-    while ((event = session->Next(&first, absl::Seconds(1))) ==
-           StreamSession::Event::kIdle) {
-    }
-  }
-  if (event == StreamSession::Event::kEnd) {
-    absl::Status status = session->status();
-    if (!status.ok()) return WriteError(res, status);
+  auto fiber = std::make_unique<StreamFiber>(gateway_, std::move(request));
+  // Until the first chunk the status line is not sent, so an early failure
+  // is still a plain HTTP error. A client that leaves meanwhile, or later
+  // while the upstream is silent, cancels the upstream call.
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      disconnect_watch_->WatchHttp(
+          req, [cancel = fiber->cancel()] { cancel->Cancel(); });
+  if (!fiber->RunToFirstChunk()) {
+    if (!fiber->status().ok()) return WriteError(res, fiber->status());
     res.set_content(SseData("[DONE]"), "text/event-stream");
     return;
   }
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   auto responder =
-      std::make_shared<SseResponder>(std::move(session), std::move(first));
+      std::make_shared<SseResponder>(std::move(watch), std::move(fiber));
   res.set_chunked_content_provider(
       "text/event-stream", [responder](size_t, httplib::DataSink& sink) {
         return responder->Run(sink);

@@ -9,14 +9,14 @@
 
 #include "absl/status/statusor.h"
 #include "httplib.h"
-#include "server/client_watch.h"
+#include "server/disconnect_watch.h"
 #include "server/gateway.h"
 
 namespace aigw {
 
 class RestServer {
  public:
-  RestServer(Gateway* gateway, httplib::TaskQueue* stream_workers,
+  RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
              size_t max_body_bytes);
   ~RestServer();
 
@@ -31,8 +31,7 @@ class RestServer {
                   v1::ChatCompletionRequest request, httplib::Response& res);
 
   Gateway* const gateway_;
-  httplib::TaskQueue* const stream_workers_;
-  ClientWatch client_watch_;
+  DisconnectWatch* const disconnect_watch_;
   httplib::Server server_;
   std::thread thread_;
 };
