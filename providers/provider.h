@@ -54,6 +54,10 @@ class Provider {
                               CallContext& ctx, ChunkSink& sink) = 0;
   virtual absl::StatusOr<v1::ChatCompletion> Complete(
       const v1::ChatCompletionRequest& request, CallContext& ctx) = 0;
+  // Embeddings, always as floats (the REST front door encodes base64).
+  // Providers without an embeddings API keep this default: a clear 400.
+  virtual absl::StatusOr<v1::EmbeddingsResponse> Embed(
+      const v1::EmbeddingsRequest& request, CallContext& ctx);
 };
 
 }  // namespace aigw
