@@ -188,6 +188,42 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
   return status;
 }
 
+absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
+    v1::EmbeddingsRequest request, CancelToken* cancel) {
+  absl::Time start = absl::Now();
+  std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
+  std::string provider_name;
+  absl::StatusOr<v1::EmbeddingsResponse> result =
+      [&]() -> absl::StatusOr<v1::EmbeddingsResponse> {
+    if (request.model().empty()) {
+      return InvalidRequest("you must provide a model parameter", "model",
+                            "missing_required");
+    }
+    if (request.input_size() == 0) {
+      return InvalidRequest("'input' must not be empty.", "input",
+                            "missing_required");
+    }
+    absl::StatusOr<Route> route = FindRoute(*snapshot, request.model());
+    if (!route.ok()) return route.status();
+    provider_name = route->backend->config.name;
+    std::string requested = request.model();
+    request.set_model(route->upstream_model);
+    CancelToken never_cancelled;
+    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
+    absl::StatusOr<v1::EmbeddingsResponse> response =
+        route->backend->provider->Embed(request, ctx);
+    if (!response.ok()) return response.status();
+    response->set_model(requested);
+    metrics_->RecordUsage(provider_name, response->usage());
+    return response;
+  }();
+  metrics_->RecordRequest(
+      provider_name, false,
+      result.ok() ? 200 : GetErrorDetails(result.status()).http_status,
+      absl::Now() - start);
+  return result;
+}
+
 v1::ListModelsResponse Gateway::ListModels() const {
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
   v1::ListModelsResponse response;

@@ -45,6 +45,8 @@ class Gateway {
   // caller may still answer with a plain error.
   absl::Status Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
                       CancelToken* cancel);
+  absl::StatusOr<v1::EmbeddingsResponse> Embed(v1::EmbeddingsRequest request,
+                                               CancelToken* cancel);
   v1::ListModelsResponse ListModels() const;
 
   std::shared_ptr<const GatewaySnapshot> snapshot() const;

@@ -55,6 +55,20 @@ grpc::Status ChatCompletionsService::Stream(
   return ToGrpc(status);
 }
 
+grpc::Status ChatCompletionsService::Embeddings(
+    grpc::ServerContext* context, const v1::EmbeddingsRequest* request,
+    v1::EmbeddingsResponse* response) {
+  auto cancel = std::make_shared<CancelToken>();
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      WatchCall(context, cancel);
+  absl::StatusOr<v1::EmbeddingsResponse> embeddings =
+      gateway_->Embed(*request, cancel.get());
+  if (cancel->cancelled()) return grpc::Status::CANCELLED;
+  if (!embeddings.ok()) return ToGrpc(embeddings.status());
+  *response = std::move(*embeddings);
+  return grpc::Status::OK;
+}
+
 std::unique_ptr<DisconnectWatch::Registration>
 ChatCompletionsService::WatchCall(grpc::ServerContext* context,
                                   std::shared_ptr<CancelToken> cancel) {

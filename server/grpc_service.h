@@ -20,6 +20,9 @@ class ChatCompletionsService final : public v1::ChatCompletions::Service {
   grpc::Status Stream(
       grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
       grpc::ServerWriter<v1::ChatCompletionChunk>* writer) override;
+  grpc::Status Embeddings(grpc::ServerContext* context,
+                          const v1::EmbeddingsRequest* request,
+                          v1::EmbeddingsResponse* response) override;
   grpc::Status ListModels(grpc::ServerContext* context,
                           const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;

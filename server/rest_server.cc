@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
 #include "server/elastic_thread_pool.h"
@@ -85,6 +86,10 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
                [this](const httplib::Request& req, httplib::Response& res) {
                  HandleChat(req, res);
                });
+  server_.Post("/v1/embeddings",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 HandleEmbeddings(req, res);
+               });
   server_.Get("/v1/models",
               [this](const httplib::Request& req, httplib::Response& res) {
                 HandleModels(req, res);
@@ -97,8 +102,10 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
                                "method_not_allowed"));
   };
   server_.Get("/v1/chat/completions", method_not_allowed);
+  server_.Get("/v1/embeddings", method_not_allowed);
   server_.Post("/v1/models", method_not_allowed);
-  for (const char* path : {"/v1/chat/completions", "/v1/models"}) {
+  for (const char* path :
+       {"/v1/chat/completions", "/v1/embeddings", "/v1/models"}) {
     server_.Put(path, method_not_allowed);
     server_.Delete(path, method_not_allowed);
     server_.Patch(path, method_not_allowed);
@@ -143,6 +150,22 @@ void RestServer::Stop() {
 
 void RestServer::HandleModels(const httplib::Request&, httplib::Response& res) {
   res.set_content(ListModelsToJson(gateway_->ListModels()).dump(),
+                  "application/json");
+}
+
+void RestServer::HandleEmbeddings(const httplib::Request& req,
+                                  httplib::Response& res) {
+  absl::StatusOr<v1::EmbeddingsRequest> request =
+      ParseEmbeddingsRequest(req.body);
+  if (!request.ok()) return WriteError(res, request.status());
+  bool base64 = request->encoding_format() == "base64";
+  auto cancel = std::make_shared<CancelToken>();
+  std::unique_ptr<DisconnectWatch::Registration> watch =
+      disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
+  absl::StatusOr<v1::EmbeddingsResponse> response =
+      gateway_->Embed(std::move(*request), cancel.get());
+  if (!response.ok()) return WriteError(res, response.status());
+  res.set_content(EmbeddingsResponseToJsonString(*response, base64),
                   "application/json");
 }
 

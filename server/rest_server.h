@@ -27,6 +27,7 @@ class RestServer {
  private:
   void HandleChat(const httplib::Request& req, httplib::Response& res);
   void HandleModels(const httplib::Request& req, httplib::Response& res);
+  void HandleEmbeddings(const httplib::Request& req, httplib::Response& res);
   void StreamChat(const httplib::Request& req,
                   v1::ChatCompletionRequest request, httplib::Response& res);
 

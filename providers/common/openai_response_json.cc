@@ -174,8 +174,15 @@ absl::StatusOr<v1::ChatCompletionChunk> ChatChunkFromJson(const json& j) {
       }
     }
   }
-  auto usage = j.find("usage");
-  if (usage != j.end() && usage->is_object()) {
+  const json* usage = nullptr;
+  if (auto it = j.find("usage"); it != j.end() && it->is_object()) {
+    usage = &*it;
+  } else if (choices != j.end() && choices->is_array() && !choices->empty() &&
+             (*choices)[0].is_object() && (*choices)[0].contains("usage") &&
+             (*choices)[0]["usage"].is_object()) {
+    usage = &(*choices)[0]["usage"];  // Moonshot's place for the final usage
+  }
+  if (usage != nullptr) {
     absl::StatusOr<v1::Usage> u = UsageFromJson(*usage);
     if (!u.ok()) return u.status();
     *chunk.mutable_usage() = std::move(*u);

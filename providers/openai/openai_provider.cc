@@ -1,36 +1,45 @@
 #include "providers/openai/openai_provider.h"
 
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
 #include "providers/openai/openai_stream_decoder.h"
-#include "providers/registry.h"
 
 namespace aigw {
 namespace {
 
 using nlohmann::json;
 
-constexpr char kDefaultBaseUrl[] = "https://api.openai.com/v1";
 constexpr size_t kMaxBodyBytes = 64 << 20;
 
-absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAi(
-    const ProviderConfig& config) {
-  if (!config.options.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.options.begin()->first, ": not a key of the ",
-                     config.type, " provider"));
-  }
-  if (config.api_keys.empty()) {
+}  // namespace
+
+OpenAiDialect StandardOpenAiDialect() {
+  OpenAiDialect dialect;
+  dialect.path = [](absl::string_view prefix, absl::string_view,
+                    absl::string_view operation) {
+    return absl::StrCat(prefix, "/", operation);
+  };
+  return dialect;
+}
+
+absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
+    const ProviderConfig& config, absl::string_view default_base_url,
+    bool key_required, OpenAiDialect dialect) {
+  if (key_required && config.api_keys.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "api_keys: the ", config.type, " provider needs at least one key"));
   }
-  absl::StatusOr<UpstreamEndpoint> endpoint =
-      ParseBaseUrl(config.base_url.empty() ? kDefaultBaseUrl : config.base_url);
+  if (config.base_url.empty() && default_base_url.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "base_url: the ", config.type, " provider needs its base URL"));
+  }
+  absl::StatusOr<UpstreamEndpoint> endpoint = ParseBaseUrl(
+      config.base_url.empty() ? default_base_url : config.base_url);
   if (!endpoint.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("base_url: ", endpoint.status().message()));
@@ -41,26 +50,52 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAi(
   options.ca_file = config.ca_file;
   return std::make_unique<OpenAiProvider>(
       std::make_unique<HttpClientPool>(std::move(*endpoint), options),
-      config.api_keys);
+      config.api_keys, std::move(dialect));
 }
 
-const ProviderRegistration kRegistration("openai", CreateOpenAi);
-
-}  // namespace
-
 OpenAiProvider::OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
-                               std::vector<std::string> api_keys)
-    : pool_(std::move(pool)), api_keys_(std::move(api_keys)) {}
+                               std::vector<std::string> api_keys,
+                               OpenAiDialect dialect)
+    : pool_(std::move(pool)),
+      api_keys_(std::move(api_keys)),
+      dialect_(std::move(dialect)) {}
 
-UpstreamRequest OpenAiProvider::MakeRequest(std::string body) {
+UpstreamRequest OpenAiProvider::MakeRequest(absl::string_view model,
+                                            absl::string_view operation,
+                                            std::string body) {
   UpstreamRequest request;
-  request.path =
-      absl::StrCat(pool_->endpoint().path_prefix, "/chat/completions");
-  const std::string& key = api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
-  request.headers.emplace("Authorization", absl::StrCat("Bearer ", key));
+  request.path = dialect_.path(pool_->endpoint().path_prefix, model, operation);
+  if (!api_keys_.empty()) {
+    const std::string& key =
+        api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
+    request.headers.emplace(dialect_.auth_header,
+                            absl::StrCat(dialect_.auth_prefix, key));
+  }
   request.headers.emplace("Content-Type", "application/json");
   request.body = std::move(body);
   return request;
+}
+
+absl::StatusOr<json> OpenAiProvider::SendForJson(const UpstreamRequest& request,
+                                                 CallContext& ctx) {
+  std::string response;
+  bool too_big = false;
+  absl::Status status = pool_->Send(
+      request,
+      [&](absl::string_view bytes) {
+        if (response.size() + bytes.size() > kMaxBodyBytes) {
+          too_big = true;
+          return false;
+        }
+        response.append(bytes.data(), bytes.size());
+        return true;
+      },
+      ctx.cancel);
+  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
+  json j = json::parse(response, nullptr, false);
+  if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
+  return j;
 }
 
 absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
@@ -70,7 +105,8 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   // The gateway always asks for usage (its own accounting); the core hides
   // the usage chunk from clients that did not ask for it.
   body["stream_options"]["include_usage"] = true;
-  UpstreamRequest upstream = MakeRequest(body.dump());
+  UpstreamRequest upstream =
+      MakeRequest(request.model(), "chat/completions", body.dump());
   upstream.headers.emplace("Accept", "text/event-stream");
 
   OpenAiStreamDecoder decoder(sink);
@@ -88,24 +124,20 @@ absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
   json body = ChatRequestToJson(request);
   body.erase("stream");
   body.erase("stream_options");
-  std::string response;
-  bool too_big = false;
-  absl::Status status = pool_->Send(
-      MakeRequest(body.dump()),
-      [&](absl::string_view bytes) {
-        if (response.size() + bytes.size() > kMaxBodyBytes) {
-          too_big = true;
-          return false;
-        }
-        response.append(bytes.data(), bytes.size());
-        return true;
-      },
-      ctx.cancel);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
-  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
-  json j = json::parse(response, nullptr, false);
-  if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
-  return ChatCompletionFromJson(j);
+  absl::StatusOr<json> answer = SendForJson(
+      MakeRequest(request.model(), "chat/completions", body.dump()), ctx);
+  if (!answer.ok()) return answer.status();
+  return ChatCompletionFromJson(*answer);
+}
+
+absl::StatusOr<v1::EmbeddingsResponse> OpenAiProvider::Embed(
+    const v1::EmbeddingsRequest& request, CallContext& ctx) {
+  absl::StatusOr<json> answer =
+      SendForJson(MakeRequest(request.model(), "embeddings",
+                              EmbeddingsRequestToJson(request).dump()),
+                  ctx);
+  if (!answer.ok()) return answer.status();
+  return EmbeddingsResponseFromJson(*answer);
 }
 
 }  // namespace aigw

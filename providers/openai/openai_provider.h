@@ -1,34 +1,66 @@
 // Adapter for OpenAI and every OpenAI-compatible upstream: the canonical
-// request is written back as OpenAI JSON (passthrough fields included) to
-// {base_url}/chat/completions and streamed chunks are decoded as they come.
+// request is written back as OpenAI JSON (passthrough fields included) and
+// streamed chunks are decoded as they come. Upstreams that speak the same
+// JSON at other paths or with another auth header (Azure) differ only in
+// their OpenAiDialect.
 #ifndef AIGW_PROVIDERS_OPENAI_OPENAI_PROVIDER_H_
 #define AIGW_PROVIDERS_OPENAI_OPENAI_PROVIDER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "providers/common/http_client_pool.h"
 #include "providers/provider.h"
 
 namespace aigw {
 
+struct OpenAiDialect {
+  // The request path of `operation` ("chat/completions", "embeddings") for
+  // `model`, under the base URL's path `prefix`.
+  std::function<std::string(absl::string_view prefix, absl::string_view model,
+                            absl::string_view operation)>
+      path;
+  std::string auth_header = "Authorization";
+  std::string auth_prefix = "Bearer ";
+};
+
+// The standard OpenAI layout: {prefix}/{operation}, Bearer auth.
+OpenAiDialect StandardOpenAiDialect();
+
+// Builds an adapter from a config whose type-specific keys were already
+// handled by the caller. `default_base_url` "" makes base_url required;
+// `key_required` false allows keyless local servers (Ollama, vLLM).
+absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
+    const ProviderConfig& config, absl::string_view default_base_url,
+    bool key_required, OpenAiDialect dialect);
+
 class OpenAiProvider : public Provider {
  public:
   OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::vector<std::string> api_keys);
+                 std::vector<std::string> api_keys, OpenAiDialect dialect);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
   absl::StatusOr<v1::ChatCompletion> Complete(
       const v1::ChatCompletionRequest& request, CallContext& ctx) override;
+  absl::StatusOr<v1::EmbeddingsResponse> Embed(
+      const v1::EmbeddingsRequest& request, CallContext& ctx) override;
 
  private:
-  UpstreamRequest MakeRequest(std::string body);
+  UpstreamRequest MakeRequest(absl::string_view model,
+                              absl::string_view operation, std::string body);
+  // Sends and collects a whole (non-streamed) JSON answer.
+  absl::StatusOr<nlohmann::json> SendForJson(const UpstreamRequest& request,
+                                             CallContext& ctx);
 
   std::unique_ptr<HttpClientPool> pool_;
   const std::vector<std::string> api_keys_;
+  const OpenAiDialect dialect_;
   std::atomic<uint64_t> next_key_{0};
 };
 

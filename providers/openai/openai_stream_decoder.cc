@@ -86,6 +86,9 @@ bool OpenAiStreamDecoder::Handle(const SseEvent& event) {
     error_ = chunk.status();
     return false;
   }
+  // Chunks with neither choices nor usage (Azure's prompt_filter_results)
+  // tell the client nothing; the first chunk it sees carries the role.
+  if (chunk->choices_size() == 0 && !chunk->has_usage()) return true;
   for (const v1::ChunkChoice& choice : chunk->choices()) {
     if (!choice.finish_reason().empty()) finished_ = true;
   }
