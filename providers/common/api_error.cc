@@ -94,7 +94,8 @@ absl::Status MakeApiError(const ApiErrorSpec& spec) {
        spec.http_status != 0 ? spec.http_status : DefaultHttpStatus(spec.code)},
       {"type", spec.type},
       {"param", spec.param},
-      {"code", spec.error_code}};
+      {"code", spec.error_code},
+      {"retry_after_ms", spec.retry_after_ms}};
   status.SetPayload(kPayloadUrl, absl::Cord(details.dump()));
   return status;
 }
@@ -121,6 +122,7 @@ ErrorDetails GetErrorDetails(const absl::Status& status) {
       details.type = j.value("type", "");
       details.param = j.value("param", "");
       details.code = j.value("code", "");
+      details.retry_after_ms = j.value("retry_after_ms", int64_t{-1});
     }
   }
   if (details.type.empty()) details.type = DefaultType(details.http_status);
@@ -140,8 +142,10 @@ std::string ErrorBodyJson(const absl::Status& status) {
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body) {
+absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body,
+                                    int64_t retry_after_ms) {
   ApiErrorSpec spec;
+  spec.retry_after_ms = retry_after_ms;
   spec.code = CodeForUpstreamStatus(http_status);
   spec.http_status = http_status >= 500 ? 502 : http_status;
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);

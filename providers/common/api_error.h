@@ -4,6 +4,7 @@
 #ifndef AIGW_PROVIDERS_COMMON_API_ERROR_H_
 #define AIGW_PROVIDERS_COMMON_API_ERROR_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct ErrorDetails {
   std::string type;   // OpenAI error type, e.g. "invalid_request_error"
   std::string param;  // offending request field, "" when none
   std::string code;   // machine-readable code, e.g. "model_not_found"
+  int64_t retry_after_ms = -1;  // an upstream's Retry-After, when it sent one
 };
 
 struct ApiErrorSpec {
@@ -26,6 +28,7 @@ struct ApiErrorSpec {
   std::string type;     // "": derived from the HTTP status
   std::string param;
   std::string error_code;
+  int64_t retry_after_ms = -1;
 };
 
 absl::Status MakeApiError(const ApiErrorSpec& spec);
@@ -44,7 +47,8 @@ std::string ErrorBodyJson(const absl::Status& status);
 // Maps an upstream HTTP failure (status + body in OpenAI's error shape or
 // plain text) to a gateway error. 4xx keep their status and message;
 // 5xx become 502.
-absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body);
+absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body,
+                                    int64_t retry_after_ms = -1);
 
 // Error used when the upstream cannot be reached (502) or is too slow (504).
 absl::Status UpstreamUnreachable(absl::string_view detail);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 
@@ -15,6 +16,15 @@ void SetTimeout(absl::Duration d,
                 const std::function<void(time_t, time_t)>& set) {
   int64_t us = absl::ToInt64Microseconds(d);
   set(static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000));
+}
+
+// Retry-After in seconds (the HTTP-date form is rare from APIs: ignored).
+int64_t RetryAfterMs(const std::string& value) {
+  double seconds = 0;
+  if (value.empty() || !absl::SimpleAtod(value, &seconds) || seconds < 0) {
+    return -1;
+  }
+  return static_cast<int64_t>(seconds * 1000);
 }
 
 }  // namespace
@@ -87,6 +97,7 @@ absl::Status HttpClientPool::Send(
     CancelToken* cancel) {
   std::unique_ptr<httplib::Client> client = Acquire();
   int status = 0;
+  int64_t retry_after_ms = -1;
   std::string error_body;
   bool stopped_by_caller = false;
   absl::Time last_activity = absl::Now();
@@ -98,6 +109,7 @@ absl::Status HttpClientPool::Send(
   req.body = request.body;
   req.response_handler = [&](const httplib::Response& response) {
     status = response.status;
+    retry_after_ms = RetryAfterMs(response.get_header_value("Retry-After"));
     last_activity = absl::Now();
     return true;
   };
@@ -149,7 +161,7 @@ absl::Status HttpClientPool::Send(
   }
   Release(std::move(client));
   if (status < 200 || status >= 300) {
-    return StatusFromUpstreamHttp(status, error_body);
+    return StatusFromUpstreamHttp(status, error_body, retry_after_ms);
   }
   return absl::OkStatus();
 }

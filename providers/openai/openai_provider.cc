@@ -50,38 +50,42 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
   options.ca_file = config.ca_file;
   return std::make_unique<OpenAiProvider>(
       std::make_unique<HttpClientPool>(std::move(*endpoint), options),
-      config.api_keys, std::move(dialect));
+      std::make_unique<KeyRing>(config.name, config.api_keys),
+      std::move(dialect));
 }
 
 OpenAiProvider::OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
-                               std::vector<std::string> api_keys,
+                               std::unique_ptr<KeyRing> keys,
                                OpenAiDialect dialect)
     : pool_(std::move(pool)),
-      api_keys_(std::move(api_keys)),
+      keys_(std::move(keys)),
       dialect_(std::move(dialect)) {}
 
 UpstreamRequest OpenAiProvider::MakeRequest(absl::string_view model,
                                             absl::string_view operation,
-                                            std::string body) {
+                                            std::string body,
+                                            const KeyRing::Lease& key) {
   UpstreamRequest request;
   request.path = dialect_.path(pool_->endpoint().path_prefix, model, operation);
-  if (!api_keys_.empty()) {
-    const std::string& key =
-        api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
+  if (key.index >= 0) {
     request.headers.emplace(dialect_.auth_header,
-                            absl::StrCat(dialect_.auth_prefix, key));
+                            absl::StrCat(dialect_.auth_prefix, key.key));
   }
   request.headers.emplace("Content-Type", "application/json");
   request.body = std::move(body);
   return request;
 }
 
-absl::StatusOr<json> OpenAiProvider::SendForJson(const UpstreamRequest& request,
+absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
+                                                 absl::string_view operation,
+                                                 std::string body,
                                                  CallContext& ctx) {
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  if (!key.ok()) return key.status();
   std::string response;
   bool too_big = false;
   absl::Status status = pool_->Send(
-      request,
+      MakeRequest(model, operation, std::move(body), *key),
       [&](absl::string_view bytes) {
         if (response.size() + bytes.size() > kMaxBodyBytes) {
           too_big = true;
@@ -91,7 +95,8 @@ absl::StatusOr<json> OpenAiProvider::SendForJson(const UpstreamRequest& request,
         return true;
       },
       ctx.cancel);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  keys_->Report(*key, status);
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
   if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
   json j = json::parse(response, nullptr, false);
   if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
@@ -105,18 +110,23 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   // The gateway always asks for usage (its own accounting); the core hides
   // the usage chunk from clients that did not ask for it.
   body["stream_options"]["include_usage"] = true;
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  if (!key.ok()) return key.status();
   UpstreamRequest upstream =
-      MakeRequest(request.model(), "chat/completions", body.dump());
+      MakeRequest(request.model(), "chat/completions", body.dump(), *key);
   upstream.headers.emplace("Accept", "text/event-stream");
 
   OpenAiStreamDecoder decoder(sink);
   absl::Status status = pool_->Send(
       upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
       ctx.cancel);
+  keys_->Report(*key, status);
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  if (!decoder.error().ok()) return RedactSecrets(decoder.error(), api_keys_);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
-  return RedactSecrets(decoder.Finish(), api_keys_);
+  if (!decoder.error().ok()) {
+    return RedactSecrets(decoder.error(), keys_->keys());
+  }
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
+  return RedactSecrets(decoder.Finish(), keys_->keys());
 }
 
 absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
@@ -124,8 +134,8 @@ absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
   json body = ChatRequestToJson(request);
   body.erase("stream");
   body.erase("stream_options");
-  absl::StatusOr<json> answer = SendForJson(
-      MakeRequest(request.model(), "chat/completions", body.dump()), ctx);
+  absl::StatusOr<json> answer =
+      SendForJson(request.model(), "chat/completions", body.dump(), ctx);
   if (!answer.ok()) return answer.status();
   return ChatCompletionFromJson(*answer);
 }
@@ -133,9 +143,8 @@ absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
 absl::StatusOr<v1::EmbeddingsResponse> OpenAiProvider::Embed(
     const v1::EmbeddingsRequest& request, CallContext& ctx) {
   absl::StatusOr<json> answer =
-      SendForJson(MakeRequest(request.model(), "embeddings",
-                              EmbeddingsRequestToJson(request).dump()),
-                  ctx);
+      SendForJson(request.model(), "embeddings",
+                  EmbeddingsRequestToJson(request).dump(), ctx);
   if (!answer.ok()) return answer.status();
   return EmbeddingsResponseFromJson(*answer);
 }

@@ -6,7 +6,6 @@
 #ifndef AIGW_PROVIDERS_OPENAI_OPENAI_PROVIDER_H_
 #define AIGW_PROVIDERS_OPENAI_OPENAI_PROVIDER_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "providers/common/http_client_pool.h"
+#include "providers/common/key_ring.h"
 #include "providers/provider.h"
 
 namespace aigw {
@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
 class OpenAiProvider : public Provider {
  public:
   OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::vector<std::string> api_keys, OpenAiDialect dialect);
+                 std::unique_ptr<KeyRing> keys, OpenAiDialect dialect);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -53,15 +53,17 @@ class OpenAiProvider : public Provider {
 
  private:
   UpstreamRequest MakeRequest(absl::string_view model,
-                              absl::string_view operation, std::string body);
+                              absl::string_view operation, std::string body,
+                              const KeyRing::Lease& key);
   // Sends and collects a whole (non-streamed) JSON answer.
-  absl::StatusOr<nlohmann::json> SendForJson(const UpstreamRequest& request,
+  absl::StatusOr<nlohmann::json> SendForJson(absl::string_view model,
+                                             absl::string_view operation,
+                                             std::string body,
                                              CallContext& ctx);
 
   std::unique_ptr<HttpClientPool> pool_;
-  const std::vector<std::string> api_keys_;
+  const std::unique_ptr<KeyRing> keys_;
   const OpenAiDialect dialect_;
-  std::atomic<uint64_t> next_key_{0};
 };
 
 }  // namespace aigw

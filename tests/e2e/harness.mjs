@@ -138,11 +138,23 @@ export async function closedPort() {
 // Client model names: "gpt-4o" -> chat-basic (exact), "chat-*" kept as-is
 // (prefix), "x-NAME" -> chat-NAME (regex), the SPECIAL_MODELS as-is,
 // "unreachable" -> a closed port, "echo*" -> echo.
+// The models answered with 401/429 go to a provider of their own with many
+// keys: the gateway takes a rejected key out of rotation and cools a
+// rate-limited one down, which must not starve the other tests.
+export const KEY_POISONING_MODELS = ['http-429', 'http-401-leak'];
 export async function standardConfig(upstream, { readTimeout = '1500ms', echoDelayMs = 20, maxBodyBytes = 65536 } = {}) {
   return {
     listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
     limits: { max_body_bytes: maxBodyBytes },
     providers: [
+      {
+        name: 'fake-openai-rejecting',
+        type: 'openai',
+        base_url: upstream.baseUrl,
+        api_keys: Array.from({ length: 32 }, (_, i) => `sk-fake-key-r${i}`),
+        timeouts: { connect: '1s', read: readTimeout },
+        models: KEY_POISONING_MODELS,
+      },
       {
         name: 'fake-openai',
         type: 'openai',
