@@ -18,6 +18,15 @@
 
 namespace aigw {
 
+// A standing chat context: text prepended as the first system message of
+// every request (used by the gateway core, not by adapters).
+struct ContextConfig {
+  std::string file;
+  std::string url;  // http(s), fetched in the background
+  absl::Duration refresh = absl::Seconds(60);
+  bool empty() const { return file.empty() && url.empty(); }
+};
+
 // One `providers:` entry of the config, validated and with ${VAR} expanded.
 struct ProviderConfig {
   std::string name;
@@ -27,7 +36,11 @@ struct ProviderConfig {
   std::vector<std::pair<std::string, std::string>> model_mapping;  // in order
   std::vector<std::string> models;
   absl::Duration connect_timeout = absl::Seconds(10);
-  absl::Duration read_timeout = absl::Seconds(300);  // max silence upstream
+  absl::Duration read_timeout = absl::Seconds(300);  // max silence ("idle")
+  // Enforced by the gateway core; zero = none.
+  absl::Duration first_byte_timeout = absl::ZeroDuration();
+  absl::Duration total_timeout = absl::ZeroDuration();
+  ContextConfig context;
   std::string ca_file;  // extra CA bundle for TLS verification
   std::map<std::string, std::string> options;  // type-specific scalar keys
 };

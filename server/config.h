@@ -23,10 +23,40 @@ struct LimitsConfig {
   size_t max_body_bytes = 10 << 20;  // larger request bodies get 413
 };
 
+struct RouteBackend {
+  std::string provider;
+  int weight = 1;
+};
+
+// A `routes:` entry: which requested models it matches (exact, "prefix*",
+// "~regex", "*"), the providers that share its load by weight, and the
+// fallback chain tried in order when the chosen one fails.
+struct RouteConfig {
+  std::vector<std::string> models;
+  std::vector<RouteBackend> providers;
+  std::vector<std::string> fallback;
+  bool has_fallback = false;  // an explicit `fallback: []` disables the default
+  ContextConfig context;
+};
+
+struct RetryConfig {
+  int max_attempts = 3;                       // upstream calls per request
+  absl::Duration budget = absl::Seconds(60);  // no new attempt after this
+};
+
+struct CircuitBreakerConfig {
+  int failures = 5;  // consecutive failures that open the breaker
+  absl::Duration cooldown = absl::Seconds(30);
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   LimitsConfig limits;
   std::vector<ProviderConfig> providers;
+  std::vector<RouteConfig> routes;
+  std::vector<std::string> fallback;  // default chain for every request
+  RetryConfig retries;
+  CircuitBreakerConfig circuit_breaker;
 };
 
 // Built in: serves the echo provider so the gateway answers out of the box.

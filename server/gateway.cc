@@ -1,19 +1,16 @@
 #include "server/gateway.h"
 
+#include <atomic>
+#include <cstdio>
+#include <random>
 #include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
-#include "providers/registry.h"
 
 namespace aigw {
 namespace {
-
-struct Route {
-  const Backend* backend = nullptr;
-  std::string upstream_model;
-};
 
 absl::Status Validate(const v1::ChatCompletionRequest& request) {
   if (request.model().empty()) {
@@ -41,28 +38,75 @@ absl::Status Validate(const v1::ChatCompletionRequest& request) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Route> FindRoute(const GatewaySnapshot& snapshot,
-                                const std::string& model) {
-  for (const Backend& backend : snapshot.backends) {
-    std::optional<std::string> mapped = backend.mapper.Map(model);
-    if (mapped.has_value()) return Route{&backend, std::move(*mapped)};
+uint32_t Random() {
+  thread_local std::mt19937 generator{std::random_device{}()};
+  return generator();
+}
+
+// Failures another key or provider may not have.
+bool Retryable(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return true;
+    default:
+      return false;
   }
-  ApiErrorSpec spec;
-  spec.code = absl::StatusCode::kNotFound;
-  spec.message = absl::StrCat("The model `", model,
-                              "` does not exist or you do not have access "
-                              "to it.");
-  spec.error_code = "model_not_found";
-  spec.param = "model";
-  return MakeApiError(spec);
+}
+
+// Failures of one key: the same provider is worth another try with the
+// next key (its KeyRing has cooled down or disabled this one).
+bool KeySpecific(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    return GetErrorDetails(status).code != "keys_exhausted";
+  }
+  return status.code() == absl::StatusCode::kUnauthenticated ||
+         status.code() == absl::StatusCode::kPermissionDenied;
+}
+
+// Failures that say the provider itself is unwell (for its breaker).
+bool ProviderFailure(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// Prepends the standing contexts (the route's first) as system messages.
+absl::Status AddContexts(const Candidate& candidate,
+                         v1::ChatCompletionRequest* request) {
+  std::vector<std::shared_ptr<const std::string>> texts;
+  const ContextSource* sources[] = {candidate.route_context,
+                                    candidate.backend->context.get()};
+  for (const ContextSource* source : sources) {
+    if (source == nullptr) continue;
+    absl::StatusOr<std::shared_ptr<const std::string>> text = source->Text();
+    if (!text.ok()) return text.status();
+    texts.push_back(*text);
+  }
+  for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+    v1::Message system;
+    system.set_role("system");
+    system.set_content(**it);
+    request->mutable_messages()->Add(std::move(system));
+    std::rotate(request->mutable_messages()->rbegin(),
+                request->mutable_messages()->rbegin() + 1,
+                request->mutable_messages()->rend());
+  }
+  return absl::OkStatus();
 }
 
 // Presents the provider's chunks as the client expects them: the model name
 // it asked for, and the usage chunk only when it asked for usage.
 class ClientChunkSink : public ChunkSink {
  public:
-  ClientChunkSink(ChunkSink& out, std::string model, bool include_usage)
-      : out_(out), model_(std::move(model)), include_usage_(include_usage) {}
+  ClientChunkSink(ChunkSink& out, std::string model, bool include_usage,
+                  std::function<void()> on_first)
+      : out_(out),
+        model_(std::move(model)),
+        include_usage_(include_usage),
+        on_first_(std::move(on_first)) {}
 
   bool Write(v1::ChatCompletionChunk chunk) override {
     if (chunk.has_usage()) usage_ = chunk.usage();
@@ -71,43 +115,23 @@ class ClientChunkSink : public ChunkSink {
       chunk.clear_usage();
     }
     chunk.set_model(model_);
+    if (!wrote_.exchange(true)) on_first_();
     return out_.Write(std::move(chunk));
   }
 
+  bool wrote() const { return wrote_.load(); }
   const v1::Usage& usage() const { return usage_; }
 
  private:
   ChunkSink& out_;
   const std::string model_;
   const bool include_usage_;
+  std::function<void()> on_first_;
+  std::atomic<bool> wrote_{false};
   v1::Usage usage_;
 };
 
 }  // namespace
-
-absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config) {
-  auto snapshot = std::make_shared<GatewaySnapshot>();
-  for (size_t i = 0; i < config.providers.size(); ++i) {
-    const ProviderConfig& provider_config = config.providers[i];
-    std::string where = absl::StrCat("providers[", i, "]");
-    absl::StatusOr<ModelMapper> mapper = ModelMapper::Create(provider_config);
-    if (!mapper.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ".model_mapping: ", mapper.status().message()));
-    }
-    absl::StatusOr<std::unique_ptr<Provider>> provider =
-        ProviderRegistry::Global().Create(provider_config);
-    if (!provider.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ".", provider.status().message()));
-    }
-    snapshot->backends.push_back(
-        Backend{provider_config, std::move(*mapper), std::move(*provider)});
-  }
-  snapshot->config = std::move(config);
-  return std::shared_ptr<const GatewaySnapshot>(std::move(snapshot));
-}
 
 Gateway::Gateway(std::shared_ptr<const GatewaySnapshot> snapshot,
                  Metrics* metrics)
@@ -123,105 +147,199 @@ void Gateway::SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot) {
   snapshot_ = std::move(snapshot);
 }
 
+absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
+                                  const std::string& model, CancelToken* cancel,
+                                  CallInfo* info, const AttemptFn& attempt) {
+  absl::StatusOr<std::vector<Candidate>> plan =
+      PlanFor(snapshot, model, Random());
+  if (!plan.ok()) return plan.status();
+  const RetryConfig& retries = snapshot.config.retries;
+  absl::Time give_up = absl::Now() + retries.budget;
+  absl::Status last = absl::UnavailableError("no provider was tried");
+  for (size_t p = 0; p < plan->size(); ++p) {
+    const Candidate& candidate = (*plan)[p];
+    const Backend& backend = *candidate.backend;
+    // Key failures earn one more try per other key of the same provider.
+    size_t tries_here = std::max<size_t>(1, backend.config.api_keys.size());
+    for (size_t k = 0; k < tries_here; ++k) {
+      if (info->attempts >= retries.max_attempts || absl::Now() > give_up) {
+        return last;
+      }
+      if (!backend.breaker->Allow()) {
+        last = MakeApiError({absl::StatusCode::kUnavailable,
+                             absl::StrCat("provider '", backend.config.name,
+                                          "' is failing and skipped for now "
+                                          "(circuit breaker open)"),
+                             503, "upstream_error", "", "circuit_open"});
+        break;
+      }
+      info->attempts++;
+      auto token = std::make_shared<CancelToken>();
+      if (cancel != nullptr) cancel->SetCanceller([token] { token->Cancel(); });
+      uint64_t total_timer = 0;
+      if (backend.config.total_timeout > absl::ZeroDuration()) {
+        absl::Duration limit = backend.config.total_timeout;
+        total_timer = timer_.Arm(absl::Now() + limit, [token, limit] {
+          token->Cancel(UpstreamTimeout(absl::StrCat(
+              "the total timeout of ", absl::FormatDuration(limit))));
+        });
+      }
+      bool committed = false;
+      absl::Status status = attempt(candidate, *token, &committed);
+      if (total_timer != 0) timer_.Disarm(total_timer);
+      if (cancel != nullptr) cancel->ClearCanceller();
+      if (!status.ok() && token->cancelled()) status = token->reason();
+      metrics_->RecordAttempt(backend.config.name, status);
+
+      if (status.ok()) {
+        backend.breaker->RecordSuccess();
+        return status;
+      }
+      if (ProviderFailure(status)) {
+        backend.breaker->RecordFailure();
+      }
+      last = status;
+      if ((cancel != nullptr && cancel->cancelled()) || committed ||
+          !Retryable(status)) {
+        return status;
+      }
+      std::fprintf(stderr, "aigw: %s via provider '%s' failed: %s\n",
+                   model.c_str(), backend.config.name.c_str(),
+                   std::string(status.message()).c_str());
+      if (!KeySpecific(status)) break;
+    }
+  }
+  return last;
+}
+
 absl::StatusOr<v1::ChatCompletion> Gateway::Create(
-    v1::ChatCompletionRequest request, CancelToken* cancel) {
+    v1::ChatCompletionRequest request, CancelToken* cancel, CallInfo* info) {
   absl::Time start = absl::Now();
+  CallInfo local_info;
+  if (info == nullptr) info = &local_info;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  std::string provider_name;
-  absl::StatusOr<v1::ChatCompletion> result =
-      [&]() -> absl::StatusOr<v1::ChatCompletion> {
-    absl::Status valid = Validate(request);
-    if (!valid.ok()) return valid;
-    absl::StatusOr<Route> route = FindRoute(*snapshot, request.model());
-    if (!route.ok()) return route.status();
-    provider_name = route->backend->config.name;
-    std::string requested = request.model();
-    request.set_model(route->upstream_model);
+  v1::ChatCompletion completion;
+  absl::Status status = Validate(request);
+  if (status.ok()) {
     request.set_stream(false);
     request.clear_stream_options();
-    CancelToken never_cancelled;
-    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
-    absl::StatusOr<v1::ChatCompletion> completion =
-        route->backend->provider->Complete(request, ctx);
-    if (!completion.ok()) return completion.status();
-    completion->set_model(requested);
-    if (completion->has_usage()) {
-      metrics_->RecordUsage(provider_name, completion->usage());
-    }
-    return completion;
-  }();
+    status =
+        RunAttempts(*snapshot, request.model(), cancel, info,
+                    [&](const Candidate& candidate, CancelToken& token, bool*) {
+                      v1::ChatCompletionRequest upstream = request;
+                      upstream.set_model(candidate.upstream_model);
+                      absl::Status added = AddContexts(candidate, &upstream);
+                      if (!added.ok()) return added;
+                      CallContext ctx{&token};
+                      absl::StatusOr<v1::ChatCompletion> answer =
+                          candidate.backend->provider->Complete(upstream, ctx);
+                      if (!answer.ok()) return answer.status();
+                      completion = std::move(*answer);
+                      info->provider = candidate.backend->config.name;
+                      return absl::OkStatus();
+                    });
+  }
+  if (status.ok()) {
+    completion.set_model(request.model());
+    metrics_->RecordUsage(info->provider, completion.usage());
+  }
   metrics_->RecordRequest(
-      provider_name, false,
-      result.ok() ? 200 : GetErrorDetails(result.status()).http_status,
+      info->provider, false,
+      status.ok() ? 200 : GetErrorDetails(status).http_status,
       absl::Now() - start);
-  return result;
+  if (!status.ok()) return status;
+  return completion;
 }
 
 absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                             CancelToken* cancel) {
+                             CancelToken* cancel, CallInfo* info) {
   absl::Time start = absl::Now();
+  CallInfo local_info;
+  if (info == nullptr) info = &local_info;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  std::string provider_name;
   metrics_->StreamOpened();
-  absl::Status status = [&]() -> absl::Status {
-    absl::Status valid = Validate(request);
-    if (!valid.ok()) return valid;
-    absl::StatusOr<Route> route = FindRoute(*snapshot, request.model());
-    if (!route.ok()) return route.status();
-    provider_name = route->backend->config.name;
-    ClientChunkSink client_sink(sink, request.model(),
-                                request.stream_options().include_usage());
-    request.set_model(route->upstream_model);
+  v1::Usage usage;
+  absl::Status status = Validate(request);
+  if (status.ok()) {
     request.set_stream(true);
-    CancelToken never_cancelled;
-    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
-    absl::Status result =
-        route->backend->provider->Stream(request, ctx, client_sink);
-    metrics_->RecordUsage(provider_name, client_sink.usage());
-    return result;
-  }();
+    status = RunAttempts(
+        *snapshot, request.model(), cancel, info,
+        [&](const Candidate& candidate, CancelToken& token, bool* committed) {
+          v1::ChatCompletionRequest upstream = request;
+          upstream.set_model(candidate.upstream_model);
+          absl::Status added = AddContexts(candidate, &upstream);
+          if (!added.ok()) return added;
+          const std::string& name = candidate.backend->config.name;
+          ClientChunkSink client_sink(sink, request.model(),
+                                      request.stream_options().include_usage(),
+                                      [info, &name] { info->provider = name; });
+          uint64_t first_byte_timer = 0;
+          absl::Duration limit = candidate.backend->config.first_byte_timeout;
+          if (limit > absl::ZeroDuration()) {
+            first_byte_timer =
+                timer_.Arm(absl::Now() + limit, [&client_sink, &token, limit] {
+                  if (client_sink.wrote()) return;
+                  token.Cancel(UpstreamTimeout(absl::StrCat(
+                      "no first byte within ", absl::FormatDuration(limit))));
+                });
+          }
+          CallContext ctx{&token};
+          absl::Status result =
+              candidate.backend->provider->Stream(upstream, ctx, client_sink);
+          if (first_byte_timer != 0) timer_.Disarm(first_byte_timer);
+          *committed = client_sink.wrote();
+          usage = client_sink.usage();
+          return result;
+        });
+  }
+  metrics_->RecordUsage(info->provider, usage);
   metrics_->StreamClosed();
   metrics_->RecordRequest(
-      provider_name, true,
+      info->provider, true,
       status.ok() ? 200 : GetErrorDetails(status).http_status,
       absl::Now() - start);
   return status;
 }
 
 absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
-    v1::EmbeddingsRequest request, CancelToken* cancel) {
+    v1::EmbeddingsRequest request, CancelToken* cancel, CallInfo* info) {
   absl::Time start = absl::Now();
+  CallInfo local_info;
+  if (info == nullptr) info = &local_info;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  std::string provider_name;
-  absl::StatusOr<v1::EmbeddingsResponse> result =
-      [&]() -> absl::StatusOr<v1::EmbeddingsResponse> {
-    if (request.model().empty()) {
-      return InvalidRequest("you must provide a model parameter", "model",
+  v1::EmbeddingsResponse response;
+  absl::Status status;
+  if (request.model().empty()) {
+    status = InvalidRequest("you must provide a model parameter", "model",
                             "missing_required");
-    }
-    if (request.input_size() == 0) {
-      return InvalidRequest("'input' must not be empty.", "input",
+  } else if (request.input_size() == 0) {
+    status = InvalidRequest("'input' must not be empty.", "input",
                             "missing_required");
-    }
-    absl::StatusOr<Route> route = FindRoute(*snapshot, request.model());
-    if (!route.ok()) return route.status();
-    provider_name = route->backend->config.name;
-    std::string requested = request.model();
-    request.set_model(route->upstream_model);
-    CancelToken never_cancelled;
-    CallContext ctx{cancel != nullptr ? cancel : &never_cancelled};
-    absl::StatusOr<v1::EmbeddingsResponse> response =
-        route->backend->provider->Embed(request, ctx);
-    if (!response.ok()) return response.status();
-    response->set_model(requested);
-    metrics_->RecordUsage(provider_name, response->usage());
-    return response;
-  }();
+  } else {
+    status =
+        RunAttempts(*snapshot, request.model(), cancel, info,
+                    [&](const Candidate& candidate, CancelToken& token, bool*) {
+                      v1::EmbeddingsRequest upstream = request;
+                      upstream.set_model(candidate.upstream_model);
+                      CallContext ctx{&token};
+                      absl::StatusOr<v1::EmbeddingsResponse> answer =
+                          candidate.backend->provider->Embed(upstream, ctx);
+                      if (!answer.ok()) return answer.status();
+                      response = std::move(*answer);
+                      info->provider = candidate.backend->config.name;
+                      return absl::OkStatus();
+                    });
+  }
+  if (status.ok()) {
+    response.set_model(request.model());
+    metrics_->RecordUsage(info->provider, response.usage());
+  }
   metrics_->RecordRequest(
-      provider_name, false,
-      result.ok() ? 200 : GetErrorDetails(result.status()).http_status,
+      info->provider, false,
+      status.ok() ? 200 : GetErrorDetails(status).http_status,
       absl::Now() - start);
-  return result;
+  if (!status.ok()) return status;
+  return response;
 }
 
 v1::ListModelsResponse Gateway::ListModels() const {
@@ -229,16 +347,16 @@ v1::ListModelsResponse Gateway::ListModels() const {
   v1::ListModelsResponse response;
   response.set_object("list");
   std::set<std::string> seen;
-  for (const Backend& backend : snapshot->backends) {
-    for (const std::string& name : backend.mapper.listed_models()) {
+  for (const auto& backend : snapshot->backends) {
+    for (const std::string& name : backend->mapper.listed_models()) {
       if (!seen.insert(name).second) continue;
-      // Owned by the provider a request for this name would reach.
-      absl::StatusOr<Route> route = FindRoute(*snapshot, name);
+      // Owned by the provider a request for this name would reach first.
+      absl::StatusOr<std::vector<Candidate>> plan = PlanFor(*snapshot, name, 0);
       v1::Model* model = response.add_data();
       model->set_id(name);
       model->set_object("model");
-      model->set_owned_by(route.ok() ? route->backend->config.name
-                                     : backend.config.name);
+      model->set_owned_by(plan.ok() ? plan->front().backend->config.name
+                                    : backend->config.name);
     }
   }
   return response;

@@ -1,61 +1,66 @@
-// The core both front doors call: validation, model routing, the provider
-// call, and mapping the model name back. REST and gRPC only translate.
+// The core both front doors call: validation, the route plan, attempts
+// with retries and fallback across keys and providers, timeouts, standing
+// context, and mapping the model name back. REST and gRPC only translate.
 #ifndef AIGW_SERVER_GATEWAY_H_
 #define AIGW_SERVER_GATEWAY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/aigw/v1/chat.pb.h"
 #include "providers/provider.h"
-#include "server/config.h"
+#include "server/deadline_timer.h"
 #include "server/metrics.h"
-#include "server/model_mapper.h"
+#include "server/snapshot.h"
 
 namespace aigw {
 
-struct Backend {
-  ProviderConfig config;
-  ModelMapper mapper;
-  std::unique_ptr<Provider> provider;
+// What a front door may tell its client about how a request was served.
+struct CallInfo {
+  std::string provider;  // the provider that answered ("" if none did)
+  int attempts = 0;      // upstream calls made
 };
-
-// Everything built from one config. Immutable; requests hold it by
-// shared_ptr for their whole life, so a reload never changes a request
-// mid-way.
-struct GatewaySnapshot {
-  GatewayConfig config;
-  std::vector<Backend> backends;
-};
-
-absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config);
 
 class Gateway {
  public:
   Gateway(std::shared_ptr<const GatewaySnapshot> snapshot, Metrics* metrics);
 
+  // `cancel` (may be null) is cancelled by the front door when its client
+  // leaves; `info` (may be null) is filled as the call proceeds.
   absl::StatusOr<v1::ChatCompletion> Create(v1::ChatCompletionRequest request,
-                                            CancelToken* cancel);
-  // Streams chunks to `sink`. When it fails before any chunk was written the
-  // caller may still answer with a plain error.
+                                            CancelToken* cancel,
+                                            CallInfo* info = nullptr);
+  // Streams chunks to `sink`. `info->provider` is set before the first
+  // chunk is written. Failures before the first chunk are retried on other
+  // keys and providers; after it, the stream ends with the error.
   absl::Status Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                      CancelToken* cancel);
+                      CancelToken* cancel, CallInfo* info = nullptr);
   absl::StatusOr<v1::EmbeddingsResponse> Embed(v1::EmbeddingsRequest request,
-                                               CancelToken* cancel);
+                                               CancelToken* cancel,
+                                               CallInfo* info = nullptr);
   v1::ListModelsResponse ListModels() const;
 
   std::shared_ptr<const GatewaySnapshot> snapshot() const;
   void SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot);
 
  private:
+  // One upstream call to `candidate` under `token` (cancelled on client
+  // exit or timeout). `*committed` becomes true once the client got bytes.
+  using AttemptFn = std::function<absl::Status(
+      const Candidate& candidate, CancelToken& token, bool* committed)>;
+
+  absl::Status RunAttempts(const GatewaySnapshot& snapshot,
+                           const std::string& model, CancelToken* cancel,
+                           CallInfo* info, const AttemptFn& attempt);
+
   mutable absl::Mutex mu_;
   std::shared_ptr<const GatewaySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Metrics* const metrics_;
+  DeadlineTimer timer_;
 };
 
 }  // namespace aigw

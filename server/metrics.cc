@@ -21,6 +21,12 @@ void Metrics::RecordUsage(const std::string& provider, const v1::Usage& usage) {
   tokens.reasoning += usage.completion_tokens_details().reasoning_tokens();
 }
 
+void Metrics::RecordAttempt(const std::string& provider,
+                            const absl::Status& result) {
+  absl::MutexLock lock(&mu_);
+  attempts_[{provider, absl::StatusCodeToString(result.code())}]++;
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
   absl::MutexLock lock(&mu_);
@@ -55,6 +61,14 @@ std::string Metrics::RenderPrometheus() const {
       absl::StrAppend(&out, "aigw_tokens_total{provider=\"", provider,
                       "\",kind=\"", kind, "\"} ", n, "\n");
     }
+  }
+  absl::StrAppend(&out,
+                  "# HELP aigw_upstream_attempts_total Upstream calls by "
+                  "provider and result (retries and fallbacks included).\n"
+                  "# TYPE aigw_upstream_attempts_total counter\n");
+  for (const auto& [key, n] : attempts_) {
+    absl::StrAppend(&out, "aigw_upstream_attempts_total{provider=\"", key.first,
+                    "\",result=\"", key.second, "\"} ", n, "\n");
   }
   absl::StrAppend(&out,
                   "# HELP aigw_streams_active Streaming responses in flight.\n"

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/aigw/v1/chat.pb.h"
@@ -20,6 +21,8 @@ class Metrics {
   void RecordRequest(const std::string& provider, bool stream, int http_status,
                      absl::Duration elapsed);
   void RecordUsage(const std::string& provider, const v1::Usage& usage);
+  // One upstream call of a request (retries and fallbacks make several).
+  void RecordAttempt(const std::string& provider, const absl::Status& result);
   void StreamOpened() { streams_active_.fetch_add(1); }
   void StreamClosed() { streams_active_.fetch_sub(1); }
 
@@ -41,6 +44,8 @@ class Metrics {
   std::map<std::tuple<std::string, bool, int>, RequestCounts> requests_
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, TokenCounts> tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, uint64_t> attempts_
+      ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> streams_active_{0};
 };
 

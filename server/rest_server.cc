@@ -16,6 +16,15 @@ namespace {
 
 constexpr size_t kMaxConnections = 20000;
 
+// Tells the client which provider answered and after how many upstream
+// calls (retries and fallbacks show here).
+void SetCallHeaders(httplib::Response& res, const CallInfo& info) {
+  if (!info.provider.empty()) res.set_header("x-aigw-provider", info.provider);
+  if (info.attempts > 0) {
+    res.set_header("x-aigw-attempts", std::to_string(info.attempts));
+  }
+}
+
 void WriteError(httplib::Response& res, const absl::Status& status) {
   res.status = GetErrorDetails(status).http_status;
   res.set_content(ErrorBodyJson(status), "application/json");
@@ -162,8 +171,10 @@ void RestServer::HandleEmbeddings(const httplib::Request& req,
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
+  CallInfo info;
   absl::StatusOr<v1::EmbeddingsResponse> response =
-      gateway_->Embed(std::move(*request), cancel.get());
+      gateway_->Embed(std::move(*request), cancel.get(), &info);
+  SetCallHeaders(res, info);
   if (!response.ok()) return WriteError(res, response.status());
   res.set_content(EmbeddingsResponseToJsonString(*response, base64),
                   "application/json");
@@ -179,8 +190,10 @@ void RestServer::HandleChat(const httplib::Request& req,
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
+  CallInfo info;
   absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(std::move(*request), cancel.get());
+      gateway_->Create(std::move(*request), cancel.get(), &info);
+  SetCallHeaders(res, info);
   if (!completion.ok()) return WriteError(res, completion.status());
   res.set_content(
       ChatCompletionToJson(*completion)
@@ -198,7 +211,9 @@ void RestServer::StreamChat(const httplib::Request& req,
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(
           req, [cancel = fiber->cancel()] { cancel->Cancel(); });
-  if (!fiber->RunToFirstChunk()) {
+  bool streaming = fiber->RunToFirstChunk();
+  SetCallHeaders(res, fiber->info());
+  if (!streaming) {
     if (!fiber->status().ok()) return WriteError(res, fiber->status());
     res.set_content(SseData("[DONE]"), "text/event-stream");
     return;

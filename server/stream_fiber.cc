@@ -72,7 +72,7 @@ void StreamFiber::Entry(unsigned int high, unsigned int low) {
   auto* self = reinterpret_cast<StreamFiber*>(
       (static_cast<uintptr_t>(high) << 32) | static_cast<uintptr_t>(low));
   self->status_ = self->gateway_->Stream(std::move(self->request_), *self,
-                                         self->cancel_.get());
+                                         self->cancel_.get(), &self->info_);
   self->finished_ = true;
   // Returning resumes uc_link, the caller that switched in last.
 }

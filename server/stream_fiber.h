@@ -43,6 +43,8 @@ class StreamFiber : private ChunkSink {
   absl::Status RunToEnd(WriteFn write);
 
   const absl::Status& status() const { return status_; }
+  // Which provider answered, and after how many attempts.
+  const CallInfo& info() const { return info_; }
   // Thread-safe: aborts the upstream call (the client left).
   const std::shared_ptr<CancelToken>& cancel() const { return cancel_; }
 
@@ -65,6 +67,7 @@ class StreamFiber : private ChunkSink {
   v1::ChatCompletionChunk first_;
   WriteFn write_;
   absl::Status status_;
+  CallInfo info_;
 };
 
 }  // namespace aigw

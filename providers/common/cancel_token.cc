@@ -5,11 +5,16 @@
 namespace aigw {
 
 void CancelToken::Cancel() {
+  Cancel(absl::CancelledError("the client went away"));
+}
+
+void CancelToken::Cancel(absl::Status reason) {
   std::function<void()> canceller;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return;
     cancelled_ = true;
+    reason_ = std::move(reason);
     canceller = std::move(canceller_);
     canceller_ = nullptr;
   }
@@ -19,6 +24,11 @@ void CancelToken::Cancel() {
 bool CancelToken::cancelled() const {
   absl::MutexLock lock(&mu_);
   return cancelled_;
+}
+
+absl::Status CancelToken::reason() const {
+  absl::MutexLock lock(&mu_);
+  return reason_;
 }
 
 void CancelToken::SetCanceller(std::function<void()> canceller) {

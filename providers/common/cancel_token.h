@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -14,9 +15,13 @@ namespace aigw {
 class CancelToken {
  public:
   // Idempotent. Runs the registered canceller (e.g. closing an upstream
-  // socket) once, outside the lock.
+  // socket) once, outside the lock. `reason` is what the cancelled call
+  // should report (a timeout says DeadlineExceeded); the default is
+  // Cancelled, the client went away.
   void Cancel();
+  void Cancel(absl::Status reason);
   bool cancelled() const;
+  absl::Status reason() const;
   // What Cancel() must do to unblock the current operation; runs at once if
   // already cancelled. Replaces any previous canceller.
   void SetCanceller(std::function<void()> canceller);
@@ -27,6 +32,7 @@ class CancelToken {
  private:
   mutable absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status reason_ ABSL_GUARDED_BY(mu_);
   std::function<void()> canceller_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -35,7 +35,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+// Most files test one upstream call per request: unless a config says
+// otherwise, no retries, and a breaker that never opens on the failures the
+// tests provoke on purpose (the routing tests set both explicitly).
+const TEST_DEFAULTS = { retries: { max_attempts: 1 }, circuit_breaker: { failures: 1000000 } };
+
 function writeTempConfig(config) {
+  if (typeof config !== 'string') config = { ...TEST_DEFAULTS, ...config };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aigw-e2e-'));
   const file = path.join(dir, 'config.yaml');
   // Every string double-quoted, keys too, so no YAML parser reads "~^x-(.*)$" or "1s" as anything else.

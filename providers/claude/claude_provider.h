@@ -1,0 +1,41 @@
+// Adapter for Anthropic's Messages API: the canonical request is translated
+// to POST {base_url}/v1/messages (x-api-key, anthropic-version) and Claude's
+// event stream is decoded into canonical chunks as it arrives.
+#ifndef AIGW_PROVIDERS_CLAUDE_CLAUDE_PROVIDER_H_
+#define AIGW_PROVIDERS_CLAUDE_CLAUDE_PROVIDER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/common/http_client_pool.h"
+#include "providers/provider.h"
+
+namespace aigw {
+
+class ClaudeProvider : public Provider {
+ public:
+  ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
+                 std::vector<std::string> api_keys,
+                 std::string anthropic_version);
+
+  absl::Status Stream(const v1::ChatCompletionRequest& request,
+                      CallContext& ctx, ChunkSink& sink) override;
+  // Asks for a non-streaming answer and replays it through the stream
+  // decoder's event handling into a ChatAssembler.
+  absl::StatusOr<v1::ChatCompletion> Complete(
+      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
+
+ private:
+  UpstreamRequest MakeRequest(std::string body, bool stream);
+
+  std::unique_ptr<HttpClientPool> pool_;
+  const std::vector<std::string> api_keys_;
+  const std::string anthropic_version_;
+  std::atomic<uint64_t> next_key_{0};
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_CLAUDE_CLAUDE_PROVIDER_H_

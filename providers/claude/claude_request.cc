@@ -1,0 +1,411 @@
+#include "providers/claude/claude_request.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+#include "providers/common/json_struct.h"
+
+namespace aigw {
+namespace {
+
+using nlohmann::json;
+
+#define AIGW_CLAUDE_RETURN_IF_ERROR(expr) \
+  do {                                    \
+    absl::Status aigw_status = (expr);    \
+    if (!aigw_status.ok()) {              \
+      return aigw_status;                 \
+    }                                     \
+  } while (0)
+
+absl::Status Unsupported(absl::string_view param, absl::string_view why) {
+  return InvalidRequest(absl::StrCat("'", param,
+                                     "' is not supported by the claude "
+                                     "provider: ",
+                                     why),
+                        param, "unsupported_parameter");
+}
+
+// Fields aigw does not model cannot be sent to Claude's own protocol.
+absl::Status RejectExtra(const google::protobuf::Struct& extra,
+                         absl::string_view path) {
+  if (extra.fields().empty()) return absl::OkStatus();
+  std::string first = extra.fields().begin()->first;
+  for (const auto& field : extra.fields()) first = std::min(first, field.first);
+  return Unsupported(path.empty() ? first : absl::StrCat(path, ".", first),
+                     "Claude's Messages API has no such field");
+}
+
+// data:<media type>[;param]*;base64,<data> becomes a base64 source, an
+// http(s) URL a url source. Claude picks the resolution itself, so
+// image_url.detail (a hint) has nothing to map to.
+absl::StatusOr<json> ImageBlock(const v1::ImageUrl& image,
+                                const std::string& param) {
+  absl::string_view url = image.url();
+  if (absl::StartsWith(url, "data:")) {
+    size_t comma = url.find(',');
+    absl::string_view meta =
+        url.substr(5, comma == absl::string_view::npos ? 0 : comma - 5);
+    size_t semicolon = meta.find(';');
+    if (comma == absl::string_view::npos || !absl::EndsWith(meta, ";base64") ||
+        semicolon == 0) {
+      return InvalidRequest(
+          absl::StrCat("'", param,
+                       "' must be an http(s) URL or a base64 data URL "
+                       "(data:<media type>;base64,<data>)"),
+          param, "invalid_value");
+    }
+    return json{{"type", "image"},
+                {"source",
+                 {{"type", "base64"},
+                  {"media_type", std::string(meta.substr(0, semicolon))},
+                  {"data", std::string(url.substr(comma + 1))}}}};
+  }
+  if (absl::StartsWith(url, "https://") || absl::StartsWith(url, "http://")) {
+    return json{{"type", "image"},
+                {"source", {{"type", "url"}, {"url", std::string(url)}}}};
+  }
+  return InvalidRequest(
+      absl::StrCat("'", param, "' must be an http(s) URL or a data URL"), param,
+      "invalid_value");
+}
+
+// Appends the message's text and images as content blocks. Claude rejects
+// empty text blocks, so empty text adds nothing.
+absl::Status AppendContent(const v1::Message& message, const std::string& path,
+                           json* blocks) {
+  if (message.parts().empty()) {
+    if (!message.content().empty()) {
+      blocks->push_back({{"type", "text"}, {"text", message.content()}});
+    }
+    return absl::OkStatus();
+  }
+  for (int i = 0; i < message.parts_size(); ++i) {
+    const v1::ContentPart& part = message.parts(i);
+    std::string p = absl::StrCat(path, ".content[", i, "]");
+    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(part.extra(), p));
+    if (part.type() == "text") {
+      if (!part.text().empty()) {
+        blocks->push_back({{"type", "text"}, {"text", part.text()}});
+      }
+    } else if (part.type() == "image_url") {
+      absl::StatusOr<json> image =
+          ImageBlock(part.image_url(), p + ".image_url.url");
+      if (!image.ok()) return image.status();
+      blocks->push_back(std::move(*image));
+    } else {
+      return Unsupported(p + ".type",
+                         absl::StrCat("content parts of type '", part.type(),
+                                      "' (text and image_url are)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> ToolUseBlock(const v1::ToolCall& call,
+                                  const std::string& path) {
+  if (!call.type().empty() && call.type() != "function") {
+    return Unsupported(path + ".type", "only function tool calls exist");
+  }
+  if (call.id().empty()) {
+    return InvalidRequest(absl::StrCat("'", path, ".id' is required"),
+                          path + ".id", "missing_required");
+  }
+  json input = json::object();
+  if (!call.function().arguments().empty()) {
+    input = json::parse(call.function().arguments(), nullptr, false);
+    if (input.is_discarded() || !input.is_object()) {
+      std::string param = path + ".function.arguments";
+      return InvalidRequest(
+          absl::StrCat("'", param,
+                       "' must be a JSON object (Claude takes "
+                       "tool input as an object)"),
+          param, "invalid_value");
+    }
+  }
+  return json{{"type", "tool_use"},
+              {"id", call.id()},
+              {"name", call.function().name()},
+              {"input", std::move(input)}};
+}
+
+// A role "tool" message: a tool_result block inside a user turn.
+absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
+                                     const std::string& path) {
+  if (message.tool_call_id().empty()) {
+    return InvalidRequest(absl::StrCat("'", path, ".tool_call_id' is required"),
+                          path + ".tool_call_id", "missing_required");
+  }
+  json block = {{"type", "tool_result"},
+                {"tool_use_id", message.tool_call_id()}};
+  if (!message.parts().empty()) {
+    json content = json::array();
+    AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, &content));
+    block["content"] = std::move(content);
+  } else if (!message.content().empty()) {
+    block["content"] = message.content();
+  }
+  return block;
+}
+
+// Translates one non-system message into the blocks of a Claude turn.
+absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
+                           json* blocks) {
+  const std::string& role = message.role();
+  if (role == "user") return AppendContent(message, path, blocks);
+  if (role == "tool") {
+    absl::StatusOr<json> result = ToolResultBlock(message, path);
+    if (!result.ok()) return result.status();
+    blocks->push_back(std::move(*result));
+    return absl::OkStatus();
+  }
+  if (role != "assistant") {
+    return Unsupported(path + ".role", absl::StrCat("the '", role,
+                                                    "' role (use 'tool' for "
+                                                    "tool results)"));
+  }
+  // reasoning_content of earlier turns is not sent back: Claude ignores the
+  // thinking of previous turns, and cannot accept it without its signature.
+  AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, blocks));
+  for (int j = 0; j < message.tool_calls_size(); ++j) {
+    absl::StatusOr<json> use = ToolUseBlock(
+        message.tool_calls(j), absl::StrCat(path, ".tool_calls[", j, "]"));
+    if (!use.ok()) return use.status();
+    blocks->push_back(std::move(*use));
+  }
+  return absl::OkStatus();
+}
+
+// System and developer messages go to the top-level `system` (text only);
+// the others become alternating user/assistant turns, consecutive messages
+// of one role merged because Claude requires alternation.
+absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
+                               json* body) {
+  json system = json::array();
+  json turns = json::array();
+  for (int i = 0; i < request.messages_size(); ++i) {
+    const v1::Message& message = request.messages(i);
+    std::string path = absl::StrCat("messages[", i, "]");
+    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(message.extra(), path));
+    if (!message.name().empty()) {
+      return Unsupported(path + ".name", "Claude messages carry no name");
+    }
+    if (!message.refusal().empty()) {
+      return Unsupported(path + ".refusal", "Claude messages carry no refusal");
+    }
+    if (message.role() == "system" || message.role() == "developer") {
+      json blocks = json::array();
+      AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, &blocks));
+      for (const json& block : blocks) {
+        if (block.value("type", "") != "text") {
+          return Unsupported(path + ".content",
+                             "Claude's system prompt is text only");
+        }
+      }
+      system.insert(system.end(), blocks.begin(), blocks.end());
+      continue;
+    }
+    json blocks = json::array();
+    AIGW_CLAUDE_RETURN_IF_ERROR(MessageBlocks(message, path, &blocks));
+    if (blocks.empty()) {
+      return InvalidRequest(
+          absl::StrCat("'", path, ".content' must not be empty for Claude"),
+          path + ".content", "invalid_value");
+    }
+    const char* role = message.role() == "assistant" ? "assistant" : "user";
+    if (!turns.empty() && turns.back()["role"] == role) {
+      json& content = turns.back()["content"];
+      content.insert(content.end(), blocks.begin(), blocks.end());
+    } else {
+      turns.push_back({{"role", role}, {"content", std::move(blocks)}});
+    }
+  }
+  if (!system.empty()) (*body)["system"] = std::move(system);
+  (*body)["messages"] = std::move(turns);
+  return absl::OkStatus();
+}
+
+absl::Status TranslateTools(const v1::ChatCompletionRequest& request,
+                            json* body) {
+  json tools = json::array();
+  for (int i = 0; i < request.tools_size(); ++i) {
+    const v1::Tool& tool = request.tools(i);
+    std::string path = absl::StrCat("tools[", i, "]");
+    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(tool.extra(), path));
+    if (tool.type() != "function") {
+      return Unsupported(path + ".type", "only function tools are");
+    }
+    const v1::FunctionDefinition& fn = tool.function();
+    json schema = StructToJson(fn.parameters());
+    // OpenAI allows a function without parameters; Claude needs a schema.
+    if (schema.empty()) {
+      schema = {{"type", "object"}, {"properties", json::object()}};
+    }
+    json out = {{"name", fn.name()}, {"input_schema", std::move(schema)}};
+    if (!fn.description().empty()) out["description"] = fn.description();
+    if (fn.strict()) out["strict"] = true;
+    tools.push_back(std::move(out));
+  }
+  if (!tools.empty()) (*body)["tools"] = std::move(tools);
+
+  const v1::ToolChoice& tc = request.tool_choice();
+  json choice;
+  if (!tc.function_name().empty()) {
+    choice = {{"type", "tool"}, {"name", tc.function_name()}};
+  } else if (tc.mode() == "auto") {
+    choice = {{"type", "auto"}};
+  } else if (tc.mode() == "required") {
+    choice = {{"type", "any"}};
+  } else if (tc.mode() == "none") {
+    choice = {{"type", "none"}};
+  } else if (!tc.mode().empty()) {
+    return InvalidRequest(
+        absl::StrCat("Invalid value for 'tool_choice': '", tc.mode(),
+                     "'. Supported values are: 'none', 'auto' and "
+                     "'required'."),
+        "tool_choice", "invalid_value");
+  }
+  // Claude only takes tool_choice with tools; without tools there are no
+  // parallel calls to disable.
+  if (request.has_parallel_tool_calls() && !request.parallel_tool_calls() &&
+      !request.tools().empty()) {
+    if (choice.is_null()) choice = {{"type", "auto"}};
+    if (choice["type"] != "none") choice["disable_parallel_tool_use"] = true;
+  }
+  if (!choice.is_null()) (*body)["tool_choice"] = std::move(choice);
+  return absl::OkStatus();
+}
+
+absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
+                                     json* body) {
+  if (format.type().empty() || format.type() == "text") {
+    return absl::OkStatus();
+  }
+  if (format.type() == "json_object") {
+    return Unsupported("response_format.type",
+                       "Claude has no schema-less JSON mode; use "
+                       "'json_schema' with a schema");
+  }
+  if (format.type() != "json_schema") {
+    return InvalidRequest(
+        absl::StrCat("Invalid value for 'response_format.type': '",
+                     format.type(), "'."),
+        "response_format.type", "invalid_value");
+  }
+  const v1::JsonSchema& schema = format.json_schema();
+  // json_schema.name is only a label; the description would steer the
+  // answer and Claude has no place for it.
+  if (!schema.description().empty()) {
+    return Unsupported("response_format.json_schema.description",
+                       "Claude's output format takes only a schema");
+  }
+  if (!schema.has_schema()) {
+    return InvalidRequest(
+        "'response_format.json_schema.schema' is required for Claude",
+        "response_format.json_schema.schema", "missing_required");
+  }
+  (*body)["output_config"]["format"] = {
+      {"type", "json_schema"}, {"schema", StructToJson(schema.schema())}};
+  return absl::OkStatus();
+}
+
+// Sampling and limits; what Claude cannot do is rejected, values that mean
+// "the default" (n=1, zero penalties) are accepted.
+absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
+                               json* body) {
+  if (request.has_n() && request.n() != 1) {
+    return Unsupported("n", "Claude returns one choice per request");
+  }
+  if (request.has_seed()) {
+    return Unsupported("seed", "Claude has no seeded sampling");
+  }
+  if (request.has_presence_penalty() && request.presence_penalty() != 0) {
+    return Unsupported("presence_penalty", "Claude has no penalties");
+  }
+  if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
+    return Unsupported("frequency_penalty", "Claude has no penalties");
+  }
+  int max_tokens = kClaudeDefaultMaxTokens;
+  if (request.has_max_completion_tokens()) {
+    max_tokens = request.max_completion_tokens();
+  } else if (request.has_max_tokens()) {
+    max_tokens = request.max_tokens();
+  }
+  (*body)["max_tokens"] = max_tokens;
+  if (request.has_temperature()) (*body)["temperature"] = request.temperature();
+  if (request.has_top_p()) (*body)["top_p"] = request.top_p();
+  if (!request.stop().empty()) {
+    (*body)["stop_sequences"] = json(
+        std::vector<std::string>(request.stop().begin(), request.stop().end()));
+  }
+  if (!request.user().empty()) {
+    (*body)["metadata"]["user_id"] = request.user();
+  }
+  return absl::OkStatus();
+}
+
+// Claude's own request keys a client may send through the OpenAI API (the
+// SDKs' extra body): extended thinking and top_k. Anything else is a 400.
+absl::Status TranslateExtra(const google::protobuf::Struct& extra, json* body) {
+  google::protobuf::Struct rest = extra;
+  auto& fields = *rest.mutable_fields();
+  auto thinking = fields.find("thinking");
+  if (thinking != fields.end()) {
+    if (!thinking->second.has_struct_value()) {
+      return InvalidRequest(
+          "'thinking' must be an object, e.g. "
+          R"({"type":"enabled","budget_tokens":2048})",
+          "thinking", "invalid_type");
+    }
+    (*body)["thinking"] = ValueToJson(thinking->second);
+    fields.erase(thinking);
+  }
+  auto top_k = fields.find("top_k");
+  if (top_k != fields.end()) {
+    double k = top_k->second.number_value();
+    if (!top_k->second.has_number_value() || k < 0 || k > 1e9 ||
+        std::floor(k) != k) {
+      return InvalidRequest("'top_k' must be a non-negative integer", "top_k",
+                            "invalid_type");
+    }
+    (*body)["top_k"] = static_cast<int64_t>(top_k->second.number_value());
+    fields.erase(top_k);
+  }
+  return RejectExtra(rest, "");
+}
+
+}  // namespace
+
+absl::StatusOr<json> ClaudeRequestJson(
+    const v1::ChatCompletionRequest& request) {
+  json body = json::object();
+  body["model"] = request.model();
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateExtra(request.extra(), &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateMessages(request, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateSampling(request, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateTools(request, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(
+      TranslateResponseFormat(request.response_format(), &body));
+  return body;
+}
+
+UpstreamRequest ClaudeHttpRequest(absl::string_view path_prefix,
+                                  absl::string_view api_key,
+                                  absl::string_view anthropic_version,
+                                  std::string body, bool stream) {
+  UpstreamRequest request;
+  request.path = absl::StrCat(path_prefix, "/v1/messages");
+  request.headers.emplace("x-api-key", std::string(api_key));
+  request.headers.emplace("anthropic-version", std::string(anthropic_version));
+  request.headers.emplace("content-type", "application/json");
+  request.headers.emplace("accept",
+                          stream ? "text/event-stream" : "application/json");
+  request.body = std::move(body);
+  return request;
+}
+
+}  // namespace aigw

@@ -1,0 +1,304 @@
+#include "providers/claude/claude_request.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "providers/common/api_error.h"
+#include "providers/common/openai_request_json.h"
+
+namespace aigw {
+namespace {
+
+using nlohmann::json;
+
+// Canonical request from the OpenAI JSON a client would send.
+v1::ChatCompletionRequest Request(const std::string& openai_json) {
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseChatRequest(openai_json);
+  EXPECT_TRUE(request.ok()) << request.status();
+  return request.ok() ? *request : v1::ChatCompletionRequest();
+}
+
+json Translate(const std::string& openai_json) {
+  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json));
+  EXPECT_TRUE(body.ok()) << body.status();
+  return body.ok() ? *body : json();
+}
+
+// The 400 a request gets, with the field it names.
+ErrorDetails Rejection(const std::string& openai_json) {
+  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json));
+  EXPECT_FALSE(body.ok()) << (body.ok() ? body->dump() : "");
+  if (body.ok()) return {};
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kInvalidArgument);
+  return GetErrorDetails(body.status());
+}
+
+TEST(ClaudeRequest, PlainChatWithSystemAndDefaultMaxTokens) {
+  json body = Translate(R"({"model":"claude-sonnet-4-5","messages":[
+      {"role":"system","content":"Be brief."},
+      {"role":"developer","content":"Answer in French."},
+      {"role":"user","content":"Hello"}]})");
+  EXPECT_EQ(body, json::parse(R"({
+      "model":"claude-sonnet-4-5","max_tokens":4096,
+      "system":[{"type":"text","text":"Be brief."},
+                {"type":"text","text":"Answer in French."}],
+      "messages":[{"role":"user","content":[{"type":"text","text":"Hello"}]}]
+  })"));
+}
+
+TEST(ClaudeRequest, SamplingStopAndUserMapped) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"hi"}],"temperature":0.5,"top_p":0.9,"max_tokens":100,
+      "max_completion_tokens":200,"stop":["END","###"],"user":"u-42",
+      "n":1,"presence_penalty":0,"stream_options":{"include_usage":true}})");
+  EXPECT_EQ(body, json::parse(R"({
+      "model":"m","max_tokens":200,"temperature":0.5,"top_p":0.9,
+      "stop_sequences":["END","###"],"metadata":{"user_id":"u-42"},
+      "messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]
+  })"));
+  EXPECT_EQ(Translate(R"({"model":"m","max_tokens":7,"messages":[
+                {"role":"user","content":"hi"}]})")["max_tokens"],
+            7);
+}
+
+TEST(ClaudeRequest, ConsecutiveSameRoleMessagesMerged) {
+  json body = Translate(R"({"model":"m","messages":[
+      {"role":"user","content":"one"},
+      {"role":"system","content":"sys"},
+      {"role":"user","content":[{"type":"text","text":"two"},
+                                {"type":"text","text":""}]},
+      {"role":"assistant","content":"a1"},
+      {"role":"assistant","content":"a2"},
+      {"role":"user","content":"three"}]})");
+  EXPECT_EQ(body["messages"], json::parse(R"([
+      {"role":"user","content":[{"type":"text","text":"one"},
+                                {"type":"text","text":"two"}]},
+      {"role":"assistant","content":[{"type":"text","text":"a1"},
+                                     {"type":"text","text":"a2"}]},
+      {"role":"user","content":[{"type":"text","text":"three"}]}])"));
+  EXPECT_EQ(body["system"], json::parse(R"([{"type":"text","text":"sys"}])"));
+}
+
+TEST(ClaudeRequest, ImagesAsBase64AndUrlSources) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user","content":[
+      {"type":"text","text":"What is this?"},
+      {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0K"}},
+      {"type":"image_url","image_url":{"url":"https://x.test/cat.jpg",
+                                       "detail":"high"}}]}]})");
+  EXPECT_EQ(body["messages"][0]["content"], json::parse(R"([
+      {"type":"text","text":"What is this?"},
+      {"type":"image","source":{"type":"base64","media_type":"image/png",
+                                "data":"iVBORw0K"}},
+      {"type":"image","source":{"type":"url","url":"https://x.test/cat.jpg"}}
+  ])"));
+}
+
+TEST(ClaudeRequest, BadImageUrlsRejected) {
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user","content":[
+                {"type":"image_url","image_url":{"url":"data:image/png,abc"}}
+            ]}]})")
+                .param,
+            "messages[0].content[0].image_url.url");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user","content":[
+                {"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]})")
+                .param,
+            "messages[0].content[0].image_url.url");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user","content":[
+                {"type":"input_audio","input_audio":{"data":"x"}}]}]})")
+                .param,
+            "messages[0].content[0].input_audio");
+}
+
+TEST(ClaudeRequest, ToolsToolCallsAndToolResults) {
+  json body = Translate(R"({"model":"m","messages":[
+      {"role":"user","content":"Weather in Paris and Rome?"},
+      {"role":"assistant","content":"Let me check.","tool_calls":[
+        {"id":"toolu_1","type":"function","function":{"name":"get_weather",
+         "arguments":"{\"city\":\"Paris\"}"}},
+        {"id":"toolu_2","type":"function","function":{"name":"get_weather",
+         "arguments":"{\"city\":\"Rome\"}"}}]},
+      {"role":"tool","tool_call_id":"toolu_1","content":"18C"},
+      {"role":"tool","tool_call_id":"toolu_2","content":[
+        {"type":"text","text":"21C"}]},
+      {"role":"user","content":"Thanks"}],
+    "tools":[{"type":"function","function":{"name":"get_weather",
+      "description":"Current weather","parameters":{"type":"object",
+      "properties":{"city":{"type":"string"}},"required":["city"]},
+      "strict":true}},
+      {"type":"function","function":{"name":"now"}}],
+    "tool_choice":"required","parallel_tool_calls":false})");
+  EXPECT_EQ(body, json::parse(R"({
+    "model":"m","max_tokens":4096,
+    "messages":[
+      {"role":"user","content":[{"type":"text",
+                                 "text":"Weather in Paris and Rome?"}]},
+      {"role":"assistant","content":[
+        {"type":"text","text":"Let me check."},
+        {"type":"tool_use","id":"toolu_1","name":"get_weather",
+         "input":{"city":"Paris"}},
+        {"type":"tool_use","id":"toolu_2","name":"get_weather",
+         "input":{"city":"Rome"}}]},
+      {"role":"user","content":[
+        {"type":"tool_result","tool_use_id":"toolu_1","content":"18C"},
+        {"type":"tool_result","tool_use_id":"toolu_2",
+         "content":[{"type":"text","text":"21C"}]},
+        {"type":"text","text":"Thanks"}]}],
+    "tools":[
+      {"name":"get_weather","description":"Current weather","strict":true,
+       "input_schema":{"type":"object","properties":{"city":{"type":"string"}},
+                       "required":["city"]}},
+      {"name":"now","input_schema":{"type":"object","properties":{}}}],
+    "tool_choice":{"type":"any","disable_parallel_tool_use":true}
+  })"));
+}
+
+TEST(ClaudeRequest, ToolResultWithPartsAndEarlierReasoningNotResent) {
+  json body = Translate(R"({"model":"m","messages":[
+      {"role":"user","content":"chart?"},
+      {"role":"assistant","content":"","reasoning_content":"I should plot.",
+       "tool_calls":[{"id":"t1","type":"function","function":{"name":"plot",
+       "arguments":"{}"}}]},
+      {"role":"tool","tool_call_id":"t1","content":[
+        {"type":"text","text":"done"},
+        {"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}}]}
+  ]})");
+  EXPECT_EQ(body["messages"], json::parse(R"([
+      {"role":"user","content":[{"type":"text","text":"chart?"}]},
+      {"role":"assistant","content":[{"type":"tool_use","id":"t1",
+                                      "name":"plot","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1",
+        "content":[{"type":"text","text":"done"},
+                   {"type":"image","source":{"type":"base64",
+                    "media_type":"image/jpeg","data":"/9j/"}}]}]}])"));
+}
+
+TEST(ClaudeRequest, ToolChoiceModesMapped) {
+  const std::string head =
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+      R"("tools":[{"type":"function","function":{"name":"f"}}],)";
+  EXPECT_EQ(Translate(head + R"("tool_choice":"auto"})")["tool_choice"],
+            json::parse(R"({"type":"auto"})"));
+  EXPECT_EQ(Translate(head + R"("tool_choice":"none"})")["tool_choice"],
+            json::parse(R"({"type":"none"})"));
+  EXPECT_EQ(Translate(head + R"("tool_choice":{"type":"function",
+                "function":{"name":"f"}}})")["tool_choice"],
+            json::parse(R"({"type":"tool","name":"f"})"));
+  EXPECT_EQ(Translate(head + R"("parallel_tool_calls":false})")["tool_choice"],
+            json::parse(R"({"type":"auto","disable_parallel_tool_use":true})"));
+  EXPECT_FALSE(Translate(head + R"("parallel_tool_calls":true})")
+                   .contains("tool_choice"));
+  EXPECT_EQ(Rejection(head + R"("tool_choice":"sometimes"})").param,
+            "tool_choice");
+}
+
+TEST(ClaudeRequest, ToolCallWithInvalidArgumentsJsonRejected) {
+  const std::string request = R"({"model":"m","messages":[
+      {"role":"user","content":"x"},
+      {"role":"assistant","tool_calls":[{"id":"t1","type":"function",
+        "function":{"name":"f","arguments":"{\"a\":"}}]}]})";
+  EXPECT_EQ(Rejection(request).param,
+            "messages[1].tool_calls[0].function.arguments");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[
+      {"role":"assistant","tool_calls":[{"id":"t1","type":"function",
+        "function":{"name":"f","arguments":"[1]"}}]}]})")
+                .param,
+            "messages[0].tool_calls[0].function.arguments");
+  // No arguments at all is an empty input object.
+  EXPECT_EQ(Translate(R"({"model":"m","messages":[{"role":"assistant",
+      "tool_calls":[{"id":"t1","type":"function","function":{"name":"f",
+      "arguments":""}}]}]})")["messages"][0]["content"][0]["input"],
+            json::object());
+}
+
+TEST(ClaudeRequest, JsonSchemaResponseFormatBecomesOutputConfig) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"response_format":{"type":"json_schema","json_schema":{
+      "name":"person","strict":true,"schema":{"type":"object","properties":{
+      "name":{"type":"string"}},"required":["name"],
+      "additionalProperties":false}}}})");
+  EXPECT_EQ(body["output_config"], json::parse(R"({"format":{
+      "type":"json_schema","schema":{"type":"object","properties":{
+      "name":{"type":"string"}},"required":["name"],
+      "additionalProperties":false}}})"));
+  EXPECT_FALSE(Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"response_format":{"type":"text"}})")
+                   .contains("output_config"));
+}
+
+TEST(ClaudeRequest, ThinkingAndTopKFromExtraBody) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"thinking":{"type":"enabled","budget_tokens":2048},
+      "top_k":40})");
+  EXPECT_EQ(body["thinking"],
+            json::parse(R"({"type":"enabled","budget_tokens":2048})"));
+  EXPECT_EQ(body["top_k"], 40);
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"thinking":true})")
+                .param,
+            "thinking");
+}
+
+TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {
+  const std::string head =
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],)";
+  EXPECT_EQ(Rejection(head + R"("n":2})").param, "n");
+  EXPECT_EQ(Rejection(head + R"("seed":7})").param, "seed");
+  EXPECT_EQ(Rejection(head + R"("presence_penalty":0.5})").param,
+            "presence_penalty");
+  EXPECT_EQ(Rejection(head + R"("frequency_penalty":1})").param,
+            "frequency_penalty");
+  EXPECT_EQ(
+      Rejection(head + R"("response_format":{"type":"json_object"}})").param,
+      "response_format.type");
+  EXPECT_EQ(Rejection(head + R"("logit_bias":{"1":2},"logprobs":true})").param,
+            "logit_bias");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x","name":"bob"}]})")
+                .param,
+            "messages[0].name");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"system",
+      "content":[{"type":"image_url","image_url":{"url":"https://x/y"}}]}]})")
+                .param,
+            "messages[0].content");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"function",
+      "name":"f","content":"x"}]})")
+                .param,
+            "messages[0].name");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"function",
+      "content":"x"}]})")
+                .param,
+            "messages[0].role");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"tool",
+      "content":"x"}]})")
+                .param,
+            "messages[0].tool_call_id");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"assistant",
+      "content":""}]})")
+                .param,
+            "messages[0].content");
+  EXPECT_EQ(Rejection(head + R"("tools":[{"type":"code_interpreter"}]})").param,
+            "tools[0].type");
+}
+
+TEST(ClaudeRequest, HttpRequestCarriesOnlyTheProviderKey) {
+  UpstreamRequest request =
+      ClaudeHttpRequest("/proxy", "sk-ant-1", "2023-06-01", "{}", true);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/proxy/v1/messages");
+  EXPECT_EQ(request.body, "{}");
+  httplib::Headers expected = {{"x-api-key", "sk-ant-1"},
+                               {"anthropic-version", "2023-06-01"},
+                               {"content-type", "application/json"},
+                               {"accept", "text/event-stream"}};
+  EXPECT_EQ(request.headers, expected);
+  EXPECT_EQ(ClaudeHttpRequest("", "k", "v", "", false).path, "/v1/messages");
+  EXPECT_EQ(
+      ClaudeHttpRequest("", "k", "v", "", false).headers.find("accept")->second,
+      "application/json");
+}
+
+}  // namespace
+}  // namespace aigw

@@ -1,0 +1,146 @@
+#include "providers/gemini/gemini_provider.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+#include "providers/common/chat_assembler.h"
+#include "providers/gemini/gemini_embeddings.h"
+#include "providers/gemini/gemini_stream_decoder.h"
+#include "providers/registry.h"
+
+namespace aigw {
+namespace {
+
+constexpr char kDefaultBaseUrl[] = "https://generativelanguage.googleapis.com";
+constexpr char kDefaultApiVersion[] = "v1beta";
+constexpr size_t kMaxBodyBytes = 64 << 20;
+
+bool IsPathSegment(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '-' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Provider>> CreateGemini(
+    const ProviderConfig& config) {
+  std::string api_version = kDefaultApiVersion;
+  for (const auto& [key, value] : config.options) {
+    if (key != "api_version") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": not a key of the ", config.type, " provider"));
+    }
+    if (!IsPathSegment(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "api_version: '", value, "' is not an API version (e.g. v1beta)"));
+    }
+    api_version = value;
+  }
+  if (config.api_keys.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "api_keys: the ", config.type, " provider needs at least one key"));
+  }
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      ParseBaseUrl(config.base_url.empty() ? kDefaultBaseUrl : config.base_url);
+  if (!endpoint.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base_url: ", endpoint.status().message()));
+  }
+  HttpPoolOptions options;
+  options.connect_timeout = config.connect_timeout;
+  options.read_timeout = config.read_timeout;
+  options.ca_file = config.ca_file;
+  return std::make_unique<GeminiProvider>(
+      std::make_unique<HttpClientPool>(std::move(*endpoint), options),
+      config.api_keys, std::move(api_version));
+}
+
+const ProviderRegistration kRegistration("gemini", CreateGemini);
+
+}  // namespace
+
+GeminiProvider::GeminiProvider(std::unique_ptr<HttpClientPool> pool,
+                               std::vector<std::string> api_keys,
+                               std::string api_version)
+    : pool_(std::move(pool)),
+      api_keys_(std::move(api_keys)),
+      endpoint_{pool_->endpoint().path_prefix, std::move(api_version)} {}
+
+const std::string& GeminiProvider::NextKey() {
+  return api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
+}
+
+absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
+                                    CallContext& ctx, ChunkSink& sink) {
+  absl::StatusOr<UpstreamRequest> upstream =
+      GeminiChatRequest(request, endpoint_, NextKey(), /*stream=*/true);
+  if (!upstream.ok()) return upstream.status();
+  GeminiStreamDecoder decoder(sink, request.model());
+  absl::Status status = pool_->Send(
+      *upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
+      ctx.cancel);
+  if (decoder.client_gone()) return absl::CancelledError("client left");
+  if (!decoder.error().ok()) return RedactSecrets(decoder.error(), api_keys_);
+  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  status = decoder.Finish();
+  if (decoder.client_gone()) return absl::CancelledError("client left");
+  return RedactSecrets(status, api_keys_);
+}
+
+// The non-streaming answer goes through the stream decoder too, folded into
+// one completion by the ChatAssembler: one decoding of Gemini's response.
+absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
+    const v1::ChatCompletionRequest& request, CallContext& ctx) {
+  absl::StatusOr<UpstreamRequest> upstream =
+      GeminiChatRequest(request, endpoint_, NextKey(), /*stream=*/false);
+  if (!upstream.ok()) return upstream.status();
+  absl::StatusOr<std::string> body = SendForBody(*upstream, ctx);
+  if (!body.ok()) return body.status();
+  ChatAssembler assembler;
+  GeminiStreamDecoder decoder(assembler, request.model());
+  decoder.FeedWhole(*body);
+  absl::Status status = decoder.Finish();
+  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  return assembler.Build();
+}
+
+absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::Embed(
+    const v1::EmbeddingsRequest& request, CallContext& ctx) {
+  absl::StatusOr<UpstreamRequest> upstream =
+      GeminiEmbedRequest(request, endpoint_, NextKey());
+  if (!upstream.ok()) return upstream.status();
+  absl::StatusOr<std::string> body = SendForBody(*upstream, ctx);
+  if (!body.ok()) return body.status();
+  absl::StatusOr<v1::EmbeddingsResponse> response =
+      EmbeddingsFromGemini(*body, request);
+  if (!response.ok()) return RedactSecrets(response.status(), api_keys_);
+  return response;
+}
+
+absl::StatusOr<std::string> GeminiProvider::SendForBody(
+    const UpstreamRequest& request, CallContext& ctx) {
+  std::string body;
+  bool too_big = false;
+  absl::Status status = pool_->Send(
+      request,
+      [&](absl::string_view bytes) {
+        if (body.size() + bytes.size() > kMaxBodyBytes) {
+          too_big = true;
+          return false;
+        }
+        body.append(bytes.data(), bytes.size());
+        return true;
+      },
+      ctx.cancel);
+  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
+  return body;
+}
+
+}  // namespace aigw

@@ -1,0 +1,46 @@
+// Adapter for the Google Generative Language API (Gemini): chat through
+// `models/{model}:streamGenerateContent?alt=sse` / `:generateContent`,
+// embeddings through `:batchEmbedContents`, authenticated by the
+// `x-goog-api-key` header with the configured keys in turn.
+#ifndef AIGW_PROVIDERS_GEMINI_GEMINI_PROVIDER_H_
+#define AIGW_PROVIDERS_GEMINI_GEMINI_PROVIDER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/common/http_client_pool.h"
+#include "providers/gemini/gemini_request.h"
+#include "providers/provider.h"
+
+namespace aigw {
+
+class GeminiProvider : public Provider {
+ public:
+  GeminiProvider(std::unique_ptr<HttpClientPool> pool,
+                 std::vector<std::string> api_keys, std::string api_version);
+
+  absl::Status Stream(const v1::ChatCompletionRequest& request,
+                      CallContext& ctx, ChunkSink& sink) override;
+  absl::StatusOr<v1::ChatCompletion> Complete(
+      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
+  absl::StatusOr<v1::EmbeddingsResponse> Embed(
+      const v1::EmbeddingsRequest& request, CallContext& ctx) override;
+
+ private:
+  const std::string& NextKey();
+  // Sends a request whose whole answer is needed (at most 64 MiB).
+  absl::StatusOr<std::string> SendForBody(const UpstreamRequest& request,
+                                          CallContext& ctx);
+
+  std::unique_ptr<HttpClientPool> pool_;
+  const std::vector<std::string> api_keys_;
+  const GeminiEndpoint endpoint_;
+  std::atomic<uint64_t> next_key_{0};
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_GEMINI_GEMINI_PROVIDER_H_

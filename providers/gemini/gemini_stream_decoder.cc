@@ -1,0 +1,281 @@
+#include "providers/gemini/gemini_stream_decoder.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "providers/common/api_error.h"
+
+namespace aigw {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxEventBytes = 8 << 20;
+
+std::string FinishReason(const std::string& gemini, bool called_functions) {
+  if (gemini == "MAX_TOKENS") return "length";
+  if (gemini == "SAFETY" || gemini == "RECITATION" || gemini == "BLOCKLIST" ||
+      gemini == "PROHIBITED_CONTENT" || gemini == "SPII" ||
+      gemini == "IMAGE_SAFETY") {
+    return "content_filter";
+  }
+  // STOP and the rest (OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL, ...): the
+  // model stopped; OpenAI clients look for "tool_calls" to run the calls.
+  return called_functions ? "tool_calls" : "stop";
+}
+
+int Count(const json& usage, const char* key) {
+  auto it = usage.find(key);
+  return it != usage.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+// OpenAI's completion_tokens include reasoning; Gemini counts thoughts apart
+// from candidates (and tool-use prompt tokens apart from the prompt).
+v1::Usage UsageFromMetadata(const json& metadata) {
+  v1::Usage usage;
+  if (!metadata.is_object()) return usage;
+  int thoughts = Count(metadata, "thoughtsTokenCount");
+  usage.set_prompt_tokens(Count(metadata, "promptTokenCount") +
+                          Count(metadata, "toolUsePromptTokenCount"));
+  usage.set_completion_tokens(Count(metadata, "candidatesTokenCount") +
+                              thoughts);
+  int total = Count(metadata, "totalTokenCount");
+  usage.set_total_tokens(
+      total != 0 ? total : usage.prompt_tokens() + usage.completion_tokens());
+  usage.mutable_prompt_tokens_details()->set_cached_tokens(
+      Count(metadata, "cachedContentTokenCount"));
+  usage.mutable_completion_tokens_details()->set_reasoning_tokens(thoughts);
+  return usage;
+}
+
+// {"error":{"code":503,"message":"...","status":"UNAVAILABLE"}} sent after
+// the 200 status: mapped like the same body with that HTTP status.
+absl::Status StreamErrorEvent(const json& response) {
+  const json& error = response["error"];
+  int code = 500;
+  if (error.is_object() && error.contains("code") &&
+      error["code"].is_number_integer()) {
+    int sent = error["code"].get<int>();
+    if (sent >= 400 && sent <= 599) code = sent;
+  }
+  return StatusFromUpstreamHttp(code, response.dump());
+}
+
+// The prompt itself was blocked: Azure OpenAI answers this case with a 400
+// whose code is "content_filter", which OpenAI clients already handle.
+absl::Status PromptBlocked(const json& feedback) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kInvalidArgument;
+  spec.http_status = 400;
+  spec.param = "messages";
+  spec.error_code = "content_filter";
+  spec.message = absl::StrCat("Gemini blocked the prompt (blockReason: ",
+                              feedback["blockReason"].get<std::string>(), ")");
+  auto detail = feedback.find("blockReasonMessage");
+  if (detail != feedback.end() && detail->is_string()) {
+    absl::StrAppend(&spec.message, ": ", detail->get<std::string>());
+  }
+  absl::StrAppend(&spec.message, ".");
+  return MakeApiError(spec);
+}
+
+std::string RandomId() {
+  std::random_device random;
+  return absl::StrFormat("%08x%08x", random(), random());
+}
+
+}  // namespace
+
+GeminiStreamDecoder::GeminiStreamDecoder(ChunkSink& sink, std::string model)
+    : sink_(sink),
+      model_(std::move(model)),
+      created_(absl::ToUnixSeconds(absl::Now())) {}
+
+bool GeminiStreamDecoder::Feed(absl::string_view bytes) {
+  framer_.Feed(bytes, &events_);
+  if (framer_.buffered_bytes() > kMaxEventBytes) {
+    return Fail(MalformedUpstream("a stream event exceeds 8 MiB"));
+  }
+  return Drain();
+}
+
+bool GeminiStreamDecoder::FeedWhole(absl::string_view body) {
+  json response = json::parse(body, nullptr, false);
+  if (response.is_discarded()) {
+    return Fail(MalformedUpstream("the answer is not JSON"));
+  }
+  return HandleResponse(response);
+}
+
+absl::Status GeminiStreamDecoder::Finish() {
+  framer_.Finish(&events_);
+  Drain();
+  if (!error_.ok() || client_gone_) return error_;
+  if (started_.empty()) {
+    return MalformedUpstream("the answer has no candidates");
+  }
+  for (int index : started_) {
+    if (finished_.count(index) == 0) {
+      return MalformedUpstream("the stream ended before a finishReason");
+    }
+  }
+  v1::ChatCompletionChunk chunk = NewChunk();
+  *chunk.mutable_usage() = UsageFromMetadata(usage_);
+  Emit(std::move(chunk));
+  return absl::OkStatus();
+}
+
+bool GeminiStreamDecoder::Drain() {
+  bool keep_going = error_.ok() && !client_gone_;
+  for (const SseEvent& event : events_) {
+    if (!keep_going || event.data.empty()) continue;
+    json response = json::parse(event.data, nullptr, false);
+    keep_going = response.is_discarded()
+                     ? Fail(MalformedUpstream("a stream event is not JSON"))
+                     : HandleResponse(response);
+  }
+  events_.clear();
+  return keep_going;
+}
+
+bool GeminiStreamDecoder::HandleResponse(const json& response) {
+  if (!response.is_object()) {
+    return Fail(MalformedUpstream("a response is not a JSON object"));
+  }
+  if (response.contains("error")) return Fail(StreamErrorEvent(response));
+  if (id_.empty()) {
+    auto id = response.find("responseId");
+    id_ = absl::StrCat("chatcmpl-", id != response.end() && id->is_string()
+                                        ? id->get<std::string>()
+                                        : RandomId());
+  }
+  auto version = response.find("modelVersion");
+  if (version != response.end() && version->is_string()) {
+    model_ = version->get<std::string>();
+  }
+  auto usage = response.find("usageMetadata");
+  if (usage != response.end() && usage->is_object()) usage_ = *usage;
+  auto candidates = response.find("candidates");
+  if (candidates == response.end() || !candidates->is_array() ||
+      candidates->empty()) {
+    auto feedback = response.find("promptFeedback");
+    if (feedback != response.end() && feedback->is_object() &&
+        feedback->contains("blockReason") &&
+        (*feedback)["blockReason"].is_string()) {
+      return Fail(PromptBlocked(*feedback));
+    }
+    return true;  // e.g. an event with usage only
+  }
+  for (size_t i = 0; i < candidates->size(); ++i) {
+    if (!HandleCandidate((*candidates)[i], static_cast<int>(i))) return false;
+  }
+  return true;
+}
+
+bool GeminiStreamDecoder::HandleCandidate(const json& candidate, int position) {
+  if (!candidate.is_object()) {
+    return Fail(MalformedUpstream("a candidate is not a JSON object"));
+  }
+  auto index_it = candidate.find("index");
+  int index = index_it != candidate.end() && index_it->is_number_integer()
+                  ? index_it->get<int>()
+                  : position;
+  v1::ChatCompletionChunk chunk = NewChunk();
+  v1::ChunkChoice* choice = chunk.add_choices();
+  choice->set_index(index);
+  v1::Message* delta = choice->mutable_delta();
+  bool changed = false;
+  if (started_.insert(index).second) {
+    delta->set_role("assistant");
+    changed = true;
+  }
+  std::string text;
+  std::string thought;
+  static const json kNoParts = json::array();
+  const json* parts = &kNoParts;
+  auto content = candidate.find("content");
+  if (content != candidate.end() && content->is_object()) {
+    auto it = content->find("parts");
+    if (it != content->end() && it->is_array()) parts = &*it;
+  }
+  for (const json& part : *parts) {
+    if (!part.is_object()) {
+      return Fail(MalformedUpstream("a content part is not a JSON object"));
+    }
+    auto call = part.find("functionCall");
+    auto part_text = part.find("text");
+    if (call != part.end()) {
+      if (!call->is_object() || !call->contains("name") ||
+          !(*call)["name"].is_string()) {
+        return Fail(MalformedUpstream("a functionCall has no name"));
+      }
+      auto args = call->find("args");
+      auto id = call->find("id");
+      v1::ToolCall* tool_call = delta->add_tool_calls();
+      tool_call->set_index(next_call_[index]++);
+      tool_call->set_id(id != call->end() && id->is_string() && !id->empty()
+                            ? id->get<std::string>()
+                            : absl::StrCat("call_", call_ids_++));
+      tool_call->set_type("function");
+      tool_call->mutable_function()->set_name(
+          (*call)["name"].get<std::string>());
+      tool_call->mutable_function()->set_arguments(
+          args != call->end() && args->is_object() ? args->dump() : "{}");
+      called_.insert(index);
+      changed = true;
+    } else if (part_text != part.end() && part_text->is_string()) {
+      auto is_thought = part.find("thought");
+      bool thinking = is_thought != part.end() && is_thought->is_boolean() &&
+                      is_thought->get<bool>();
+      (thinking ? thought : text) += part_text->get<std::string>();
+    }
+    // Other parts (a bare thoughtSignature, executable code of tools aigw
+    // never enables) carry nothing the canonical message can hold.
+  }
+  if (!text.empty()) {
+    delta->set_content(std::move(text));
+    changed = true;
+  }
+  if (!thought.empty()) {
+    delta->set_reasoning_content(std::move(thought));
+    changed = true;
+  }
+  auto reason = candidate.find("finishReason");
+  if (reason != candidate.end() && reason->is_string() &&
+      !reason->get<std::string>().empty() &&
+      *reason != "FINISH_REASON_UNSPECIFIED" &&
+      finished_.insert(index).second) {
+    choice->set_finish_reason(
+        FinishReason(reason->get<std::string>(), called_.count(index) > 0));
+    changed = true;
+  }
+  return changed ? Emit(std::move(chunk)) : true;
+}
+
+bool GeminiStreamDecoder::Fail(absl::Status status) {
+  error_ = std::move(status);
+  return false;
+}
+
+bool GeminiStreamDecoder::Emit(v1::ChatCompletionChunk chunk) {
+  if (!sink_.Write(std::move(chunk))) {
+    client_gone_ = true;
+    return false;
+  }
+  return true;
+}
+
+v1::ChatCompletionChunk GeminiStreamDecoder::NewChunk() const {
+  v1::ChatCompletionChunk chunk;
+  chunk.set_id(id_.empty() ? "chatcmpl-gemini" : id_);
+  chunk.set_object("chat.completion.chunk");
+  chunk.set_created(created_);
+  chunk.set_model(model_);
+  return chunk;
+}
+
+}  // namespace aigw

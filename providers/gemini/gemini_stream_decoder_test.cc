@@ -1,0 +1,406 @@
+#include "providers/gemini/gemini_stream_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/util/message_differencer.h"
+#include "providers/common/api_error.h"
+#include "providers/common/chat_assembler.h"
+
+namespace aigw {
+namespace {
+
+// streamGenerateContent?alt=sse as generativelanguage.googleapis.com sends
+// it: "data: <GenerateContentResponse>" events separated by CRLF CRLF, every
+// event repeating the cumulative usageMetadata, finishReason on the last.
+constexpr char kTextStream[] =
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+    "\"Bonjour\"}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": "
+    "{\"promptTokenCount\": 9,\"totalTokenCount\": 9,"
+    "\"promptTokensDetails\": [{\"modality\": \"TEXT\",\"tokenCount\": 9}]},"
+    "\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": "
+    "\"tTCwacuEBMvnitYP06qsgQY\"}\r\n\r\n"
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" le "
+    "monde, \\u00e7a va ?\"}],\"role\": \"model\"},\"index\": 0}],"
+    "\"usageMetadata\": {\"promptTokenCount\": 9,\"totalTokenCount\": 9},"
+    "\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": "
+    "\"tTCwacuEBMvnitYP06qsgQY\"}\r\n\r\n"
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\","
+    "\"thoughtSignature\": \"AY89a18iOcFus5wr5bW5xN6zZ4aU\"}],\"role\": "
+    "\"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": "
+    "{\"promptTokenCount\": 9,\"candidatesTokenCount\": 7,"
+    "\"totalTokenCount\": 41,\"cachedContentTokenCount\": 4,"
+    "\"thoughtsTokenCount\": 25},\"modelVersion\": \"gemini-2.5-flash\","
+    "\"responseId\": \"tTCwacuEBMvnitYP06qsgQY\"}\r\n\r\n";
+
+// Thought summaries (includeThoughts), then two parallel function calls, each
+// complete in its part, the second in a later event.
+constexpr char kToolStream[] =
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+    "\"**Checking the weather**\\nThe user wants two cities.\",\"thought\": "
+    "true}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": "
+    "{\"promptTokenCount\": 61,\"totalTokenCount\": 61,"
+    "\"thoughtsTokenCount\": 30},\"modelVersion\": \"gemini-2.5-pro\","
+    "\"responseId\": \"r-42\"}\r\n\r\n"
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": "
+    "{\"name\": \"get_weather\",\"args\": {\"city\": \"Paris\",\"units\": "
+    "\"celsius\"}},\"thoughtSignature\": \"CiQB0e2Kb7sig\"}],\"role\": "
+    "\"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 61,"
+    "\"totalTokenCount\": 61,\"thoughtsTokenCount\": 30},\"modelVersion\": "
+    "\"gemini-2.5-pro\",\"responseId\": \"r-42\"}\r\n\r\n"
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": "
+    "{\"name\": \"get_weather\",\"args\": {\"city\": \"Tokyo\",\"units\": "
+    "\"celsius\"}}},{\"functionCall\": {\"name\": \"get_time\"}}],\"role\": "
+    "\"model\"},\"finishReason\": \"STOP\",\"index\": 0}],"
+    "\"usageMetadata\": {\"promptTokenCount\": 61,\"candidatesTokenCount\": "
+    "24,\"totalTokenCount\": 115,\"thoughtsTokenCount\": 30},"
+    "\"modelVersion\": \"gemini-2.5-pro\",\"responseId\": \"r-42\"}\r\n\r\n";
+
+class RecordingSink : public ChunkSink {
+ public:
+  bool Write(v1::ChatCompletionChunk chunk) override {
+    chunks.push_back(chunk);
+    assembler.Write(std::move(chunk));
+    return true;
+  }
+  std::vector<v1::ChatCompletionChunk> chunks;
+  ChatAssembler assembler;
+};
+
+absl::Status Decode(const std::string& stream, const std::vector<size_t>& cuts,
+                    RecordingSink* sink) {
+  GeminiStreamDecoder decoder(*sink, "gemini-requested");
+  size_t from = 0;
+  for (size_t cut : cuts) {
+    if (!decoder.Feed(absl::string_view(stream).substr(from, cut - from))) {
+      return decoder.error();
+    }
+    from = cut;
+  }
+  if (!decoder.Feed(absl::string_view(stream).substr(from))) {
+    return decoder.error();
+  }
+  return decoder.Finish();
+}
+
+// Every split point and byte-by-byte feeding give exactly the chunks of one
+// whole read: no event lost, none duplicated.
+void ExpectSameAtEverySplit(const std::string& stream) {
+  RecordingSink reference;
+  absl::Status expected = Decode(stream, {}, &reference);
+  auto same = [&](const RecordingSink& sink, absl::Status status,
+                  const std::string& how) {
+    ASSERT_EQ(status, expected) << how;
+    ASSERT_EQ(sink.chunks.size(), reference.chunks.size()) << how;
+    for (size_t i = 0; i < sink.chunks.size(); ++i) {
+      v1::ChatCompletionChunk a = sink.chunks[i];
+      v1::ChatCompletionChunk b = reference.chunks[i];
+      a.clear_created();  // the clock may tick between decoders
+      b.clear_created();
+      if (a.id().rfind("chatcmpl-", 0) == 0 && b.id() != a.id()) {
+        ASSERT_EQ(a.id().size(), b.id().size()) << how;
+        a.clear_id();  // random ids only differ when upstream sent none
+        b.clear_id();
+      }
+      ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a, b))
+          << how << ", chunk " << i << ": " << a.DebugString() << " vs "
+          << b.DebugString();
+    }
+  };
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    RecordingSink sink;
+    absl::Status status = Decode(stream, {cut}, &sink);
+    same(sink, status, "cut at " + std::to_string(cut));
+  }
+  std::vector<size_t> every_byte;
+  for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
+  RecordingSink bytewise;
+  absl::Status status = Decode(stream, every_byte, &bytewise);
+  same(bytewise, status, "byte by byte");
+}
+
+TEST(GeminiStream, TextDeltasFinishAndUsageOnceAtTheEnd) {
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(kTextStream, {}, &sink).ok());
+  // role+text, text, finish, usage: the signature-only part adds no delta.
+  ASSERT_EQ(sink.chunks.size(), 4u);
+  EXPECT_EQ(sink.chunks[0].id(), "chatcmpl-tTCwacuEBMvnitYP06qsgQY");
+  EXPECT_EQ(sink.chunks[0].object(), "chat.completion.chunk");
+  EXPECT_EQ(sink.chunks[0].model(), "gemini-2.5-flash");
+  EXPECT_GT(sink.chunks[0].created(), 1700000000);
+  EXPECT_EQ(sink.chunks[0].choices(0).delta().role(), "assistant");
+  EXPECT_EQ(sink.chunks[0].choices(0).delta().content(), "Bonjour");
+  EXPECT_EQ(sink.chunks[1].choices(0).delta().content(),
+            " le monde, \xc3\xa7"
+            "a va ?");
+  EXPECT_EQ(sink.chunks[1].choices(0).delta().role(), "");
+  EXPECT_EQ(sink.chunks[2].choices(0).finish_reason(), "stop");
+  EXPECT_FALSE(sink.chunks[2].choices(0).delta().has_content());
+  for (size_t i = 0; i + 1 < sink.chunks.size(); ++i) {
+    EXPECT_FALSE(sink.chunks[i].has_usage()) << i;
+  }
+  const v1::ChatCompletionChunk& last = sink.chunks.back();
+  EXPECT_EQ(last.choices_size(), 0);
+  ASSERT_TRUE(last.has_usage());
+  EXPECT_EQ(last.usage().prompt_tokens(), 9);
+  EXPECT_EQ(last.usage().completion_tokens(), 32);  // 7 + 25 thoughts
+  EXPECT_EQ(last.usage().total_tokens(), 41);
+  EXPECT_EQ(last.usage().prompt_tokens_details().cached_tokens(), 4);
+  EXPECT_EQ(last.usage().completion_tokens_details().reasoning_tokens(), 25);
+  v1::ChatCompletion c = sink.assembler.Build();
+  EXPECT_EQ(c.choices(0).message().content(),
+            "Bonjour le monde, \xc3\xa7"
+            "a va ?");
+  EXPECT_EQ(c.choices(0).finish_reason(), "stop");
+}
+
+TEST(GeminiStream, TextStreamSameAtEverySplitPoint) {
+  ExpectSameAtEverySplit(kTextStream);
+}
+
+TEST(GeminiStream, FunctionCallsAreCompleteToolCallDeltasWithIndexAndId) {
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(kToolStream, {}, &sink).ok());
+  ASSERT_EQ(sink.chunks.size(), 4u);
+  const v1::Message& first = sink.chunks[0].choices(0).delta();
+  EXPECT_EQ(first.role(), "assistant");
+  EXPECT_EQ(first.reasoning_content(),
+            "**Checking the weather**\nThe user wants two cities.");
+  EXPECT_FALSE(first.has_content());
+  const v1::ToolCall& paris = sink.chunks[1].choices(0).delta().tool_calls(0);
+  EXPECT_EQ(paris.index(), 0);
+  EXPECT_EQ(paris.id(), "call_0");
+  EXPECT_EQ(paris.type(), "function");
+  EXPECT_EQ(paris.function().name(), "get_weather");
+  EXPECT_EQ(paris.function().arguments(),
+            R"({"city":"Paris","units":"celsius"})");
+  const v1::ChunkChoice& last = sink.chunks[2].choices(0);
+  ASSERT_EQ(last.delta().tool_calls_size(), 2);
+  EXPECT_EQ(last.delta().tool_calls(0).index(), 1);
+  EXPECT_EQ(last.delta().tool_calls(0).id(), "call_1");
+  EXPECT_EQ(last.delta().tool_calls(1).index(), 2);
+  EXPECT_EQ(last.delta().tool_calls(1).id(), "call_2");
+  EXPECT_EQ(last.delta().tool_calls(1).function().arguments(), "{}");
+  EXPECT_EQ(last.finish_reason(), "tool_calls");  // STOP with calls
+  v1::ChatCompletion c = sink.assembler.Build();
+  ASSERT_EQ(c.choices(0).message().tool_calls_size(), 3);
+  EXPECT_EQ(c.choices(0).message().tool_calls(1).function().arguments(),
+            R"({"city":"Tokyo","units":"celsius"})");
+  EXPECT_EQ(c.usage().completion_tokens(), 54);
+  EXPECT_EQ(c.usage().completion_tokens_details().reasoning_tokens(), 30);
+  EXPECT_EQ(c.usage().total_tokens(), 115);
+  EXPECT_EQ(c.id(), "chatcmpl-r-42");
+}
+
+TEST(GeminiStream, ToolStreamSameAtEverySplitPoint) {
+  ExpectSameAtEverySplit(kToolStream);
+}
+
+TEST(GeminiStream, UpstreamFunctionCallIdIsKept) {
+  RecordingSink sink;
+  ASSERT_TRUE(
+      Decode("data: {\"candidates\":[{\"content\":{\"parts\":[{"
+             "\"functionCall\":{\"id\":\"fc-7\",\"name\":\"f\",\"args\":{}}}],"
+             "\"role\":\"model\"},\"finishReason\":\"STOP\"}]}\r\n\r\n",
+             {}, &sink)
+          .ok());
+  EXPECT_EQ(sink.chunks[0].choices(0).delta().tool_calls(0).id(), "fc-7");
+}
+
+TEST(GeminiStream, ErrorEventMidStreamStopsWithUpstreamStatusAndMessage) {
+  std::string stream(kTextStream);
+  stream = stream.substr(0, stream.find("\r\n\r\n") + 4) +
+           "data: {\"error\": {\"code\": 503,\"message\": \"The model is "
+           "overloaded. Please try again later.\",\"status\": "
+           "\"UNAVAILABLE\"}}\r\n\r\n";
+  RecordingSink sink;
+  absl::Status status = Decode(stream, {}, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorDetails(status).http_status, 502);
+  EXPECT_NE(status.message().find("The model is overloaded"),
+            absl::string_view::npos);
+  EXPECT_EQ(sink.chunks.size(), 1u);  // no usage chunk after an error
+  ExpectSameAtEverySplit(stream);
+}
+
+TEST(GeminiStream, RateLimitErrorEventKeeps429) {
+  RecordingSink sink;
+  absl::Status status = Decode(
+      "data: {\"error\": {\"code\": 429,\"message\": \"Resource has been "
+      "exhausted\",\"status\": \"RESOURCE_EXHAUSTED\"}}\r\n\r\n",
+      {}, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(status).http_status, 429);
+  EXPECT_EQ(status.message(), "Resource has been exhausted");
+}
+
+TEST(GeminiStream, BlockedPromptIsA400ContentFilterError) {
+  RecordingSink sink;
+  absl::Status status = Decode(
+      "data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\","
+      "\"safetyRatings\": [{\"category\": \"HARM_CATEGORY_HARASSMENT\","
+      "\"probability\": \"HIGH\"}]},\"usageMetadata\": {\"promptTokenCount\": "
+      "12,\"totalTokenCount\": 12},\"modelVersion\": \"gemini-2.5-flash\"}"
+      "\r\n\r\n",
+      {}, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  ErrorDetails details = GetErrorDetails(status);
+  EXPECT_EQ(details.http_status, 400);
+  EXPECT_EQ(details.code, "content_filter");
+  EXPECT_NE(status.message().find("SAFETY"), absl::string_view::npos);
+  EXPECT_TRUE(sink.chunks.empty());
+}
+
+TEST(GeminiStream, FinishReasonsMapToOpenAi) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"MAX_TOKENS", "length"},
+      {"SAFETY", "content_filter"},
+      {"RECITATION", "content_filter"},
+      {"BLOCKLIST", "content_filter"},
+      {"PROHIBITED_CONTENT", "content_filter"},
+      {"SPII", "content_filter"},
+      {"STOP", "stop"},
+      {"OTHER", "stop"}};
+  for (const auto& [gemini, openai] : cases) {
+    RecordingSink sink;
+    std::string stream = std::string(
+                             "data: {\"candidates\": [{\"content\": "
+                             "{\"parts\": [{\"text\": \"x\"}],\"role\": "
+                             "\"model\"},\"finishReason\": \"") +
+                         gemini + "\",\"index\": 0}]}\r\n\r\n";
+    ASSERT_TRUE(Decode(stream, {}, &sink).ok()) << gemini;
+    EXPECT_EQ(sink.assembler.Build().choices(0).finish_reason(), openai)
+        << gemini;
+  }
+}
+
+TEST(GeminiStream, SeveralCandidatesAreSeveralChoicesEachFinishedOnce) {
+  RecordingSink sink;
+  ASSERT_TRUE(
+      Decode("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+             "\"A\"}],\"role\": \"model\"},\"index\": 0},{\"content\": "
+             "{\"parts\": [{\"text\": \"B\"}],\"role\": \"model\"},"
+             "\"index\": 1}]}\r\n\r\n"
+             "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+             "\"a\"}],\"role\": \"model\"},\"finishReason\": \"STOP\","
+             "\"index\": 0},{\"finishReason\": \"MAX_TOKENS\",\"index\": 1}]}"
+             "\r\n\r\n",
+             {}, &sink)
+          .ok());
+  v1::ChatCompletion c = sink.assembler.Build();
+  ASSERT_EQ(c.choices_size(), 2);
+  EXPECT_EQ(c.choices(0).message().content(), "Aa");
+  EXPECT_EQ(c.choices(1).message().content(), "B");
+  EXPECT_EQ(c.choices(1).finish_reason(), "length");
+  int finishes = 0;
+  for (const auto& chunk : sink.chunks) {
+    for (const auto& choice : chunk.choices()) {
+      finishes += !choice.finish_reason().empty();
+    }
+  }
+  EXPECT_EQ(finishes, 2);
+}
+
+TEST(GeminiStream, StreamCutBeforeFinishReasonIsA502) {
+  std::string stream(kTextStream);
+  stream = stream.substr(0, stream.find("\r\n\r\n") + 4);
+  RecordingSink sink;
+  absl::Status status = Decode(stream, {}, &sink);
+  EXPECT_EQ(GetErrorDetails(status).http_status, 502);
+  EXPECT_EQ(sink.chunks.size(), 1u);
+}
+
+TEST(GeminiStream, EmptyStreamIsA502) {
+  RecordingSink sink;
+  EXPECT_EQ(GetErrorDetails(Decode("", {}, &sink)).http_status, 502);
+}
+
+TEST(GeminiStream, NonJsonEventIsA502) {
+  RecordingSink sink;
+  absl::Status status = Decode("data: {oops\r\n\r\n", {}, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(sink.chunks.empty());
+}
+
+TEST(GeminiStream, LastEventWithoutBlankLineIsStillDecoded) {
+  std::string stream(kTextStream);
+  stream.resize(stream.size() - 4);  // no final CRLF CRLF
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(stream, {}, &sink).ok());
+  EXPECT_EQ(sink.assembler.Build().choices(0).finish_reason(), "stop");
+}
+
+TEST(GeminiStream, ClientGoneStopsDecoding) {
+  class LeavingSink : public ChunkSink {
+   public:
+    bool Write(v1::ChatCompletionChunk) override { return ++writes < 2; }
+    int writes = 0;
+  } sink;
+  GeminiStreamDecoder decoder(sink, "m");
+  EXPECT_FALSE(decoder.Feed(kTextStream));
+  EXPECT_TRUE(decoder.client_gone());
+  EXPECT_EQ(sink.writes, 2);
+}
+
+// generateContent's whole answer goes through the same decoding.
+TEST(GeminiWhole, NonStreamingAnswerAssemblesLikeTheStream) {
+  constexpr char kWhole[] = R"({
+  "candidates": [{
+    "content": {"parts": [
+      {"text": "Let me think.", "thought": true},
+      {"text": "Calling the tool."},
+      {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+       "thoughtSignature": "CiQB0e2Kb7"}],
+      "role": "model"},
+    "finishReason": "STOP", "index": 0,
+    "safetyRatings": []}],
+  "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 10,
+    "totalTokenCount": 35, "thoughtsTokenCount": 5},
+  "modelVersion": "gemini-2.5-flash", "responseId": "whole-1"})";
+  ChatAssembler assembler;
+  GeminiStreamDecoder decoder(assembler, "gemini-requested");
+  ASSERT_TRUE(decoder.FeedWhole(kWhole));
+  ASSERT_TRUE(decoder.Finish().ok());
+  v1::ChatCompletion c = assembler.Build();
+  EXPECT_EQ(c.id(), "chatcmpl-whole-1");
+  EXPECT_EQ(c.object(), "chat.completion");
+  const v1::Message& m = c.choices(0).message();
+  EXPECT_EQ(m.role(), "assistant");
+  EXPECT_EQ(m.content(), "Calling the tool.");
+  EXPECT_EQ(m.reasoning_content(), "Let me think.");
+  ASSERT_EQ(m.tool_calls_size(), 1);
+  EXPECT_EQ(m.tool_calls(0).id(), "call_0");
+  EXPECT_FALSE(m.tool_calls(0).has_index());
+  EXPECT_EQ(m.tool_calls(0).function().arguments(), R"({"city":"Paris"})");
+  EXPECT_EQ(c.choices(0).finish_reason(), "tool_calls");
+  EXPECT_EQ(c.usage().prompt_tokens(), 20);
+  EXPECT_EQ(c.usage().completion_tokens(), 15);
+  EXPECT_EQ(c.usage().total_tokens(), 35);
+}
+
+TEST(GeminiWhole, MissingUsageStillSendsAZeroUsageChunkAndGeneratesAnId) {
+  RecordingSink sink;
+  GeminiStreamDecoder decoder(sink, "gemini-requested");
+  ASSERT_TRUE(decoder.FeedWhole(
+      R"({"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},)"
+      R"("finishReason":"STOP"}]})"));
+  ASSERT_TRUE(decoder.Finish().ok());
+  ASSERT_EQ(sink.chunks.size(), 2u);
+  EXPECT_EQ(sink.chunks[0].model(), "gemini-requested");
+  EXPECT_EQ(sink.chunks[0].id().rfind("chatcmpl-", 0), 0u);
+  EXPECT_GT(sink.chunks[0].id().size(), 12u);
+  EXPECT_TRUE(sink.chunks[1].has_usage());
+  EXPECT_EQ(sink.chunks[1].usage().total_tokens(), 0);
+}
+
+TEST(GeminiWhole, NotJsonIsA502) {
+  RecordingSink sink;
+  GeminiStreamDecoder decoder(sink, "m");
+  EXPECT_FALSE(decoder.FeedWhole("<html>"));
+  EXPECT_EQ(GetErrorDetails(decoder.error()).http_status, 502);
+}
+
+}  // namespace
+}  // namespace aigw

@@ -1,0 +1,284 @@
+// The adapter against a local HTTP server standing in for DashScope: config
+// validation, key rotation, both modes, errors and embeddings.
+#include "providers/qwen/qwen_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "httplib.h"
+#include "providers/common/api_error.h"
+#include "providers/registry.h"
+
+namespace aigw {
+namespace {
+
+struct Seen {
+  std::string path;
+  std::string authorization;
+  std::string sse_header;
+  std::string body;
+};
+
+// Answers every POST with `status`, `content_type` and `body`, recording
+// what it received.
+class FakeDashScope {
+ public:
+  FakeDashScope() {
+    server_.Post(
+        ".*", [this](const httplib::Request& req, httplib::Response& res) {
+          absl::MutexLock lock(&mu_);
+          seen_.push_back({req.path, req.get_header_value("Authorization"),
+                           req.get_header_value("X-DashScope-SSE"), req.body});
+          res.status = status_;
+          res.set_content(body_, content_type_);
+        });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
+  }
+  ~FakeDashScope() {
+    server_.stop();
+    thread_.join();
+  }
+
+  void Answer(int status, std::string content_type, std::string body) {
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    content_type_ = std::move(content_type);
+    body_ = std::move(body);
+  }
+  std::vector<Seen> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Mutex mu_;
+  int status_ = 200;
+  std::string content_type_ = "text/event-stream";
+  std::string body_;
+  std::vector<Seen> seen_;
+};
+
+ProviderConfig Config(const std::string& base_url,
+                      const std::string& mode = "") {
+  ProviderConfig config;
+  config.name = "dashscope";
+  config.type = "qwen";
+  config.base_url = base_url;
+  config.api_keys = {"sk-qwen-key-1", "sk-qwen-key-2"};
+  if (!mode.empty()) config.options["mode"] = mode;
+  return config;
+}
+
+std::unique_ptr<Provider> Create(const ProviderConfig& config) {
+  absl::StatusOr<std::unique_ptr<Provider>> provider =
+      ProviderRegistry::Global().Create(config);
+  EXPECT_TRUE(provider.ok()) << provider.status();
+  return provider.ok() ? std::move(*provider) : nullptr;
+}
+
+v1::ChatCompletionRequest Hello(const std::string& model) {
+  v1::ChatCompletionRequest request;
+  request.set_model(model);
+  v1::Message* message = request.add_messages();
+  message->set_role("user");
+  message->set_content("hello");
+  return request;
+}
+
+constexpr char kNativeStream[] =
+    "id:1\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{"
+    "\"message\":{\"content\":\"Hi\",\"role\":\"assistant\"},"
+    "\"finish_reason\":\"null\"}]},\"usage\":{\"total_tokens\":6,"
+    "\"output_tokens\":1,\"input_tokens\":5},\"request_id\":\"req-1\"}\n\n"
+    "id:2\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{"
+    "\"message\":{\"content\":\" there\",\"role\":\"assistant\"},"
+    "\"finish_reason\":\"stop\"}]},\"usage\":{\"total_tokens\":7,"
+    "\"output_tokens\":2,\"input_tokens\":5},\"request_id\":\"req-1\"}\n\n";
+
+class CollectingSink : public ChunkSink {
+ public:
+  bool Write(v1::ChatCompletionChunk chunk) override {
+    chunks.push_back(std::move(chunk));
+    return true;
+  }
+  std::vector<v1::ChatCompletionChunk> chunks;
+};
+
+TEST(QwenProvider, ConfigErrorsNameTheKey) {
+  EXPECT_TRUE(ProviderRegistry::Global().Has("qwen"));
+  ProviderConfig config = Config("", "streaming");
+  EXPECT_EQ(ProviderRegistry::Global().Create(config).status().message(),
+            "mode: must be 'native' or 'compatible', not 'streaming'");
+  config = Config("");
+  config.options["region"] = "intl";
+  EXPECT_EQ(ProviderRegistry::Global().Create(config).status().message(),
+            "region: not a key of the qwen provider");
+  config = Config("");
+  config.api_keys.clear();
+  EXPECT_TRUE(absl::StartsWith(
+      ProviderRegistry::Global().Create(config).status().message(),
+      "api_keys:"));
+  config = Config("https://dashscope.aliyuncs.com/compatible-mode/v1");
+  EXPECT_TRUE(absl::StartsWith(
+      ProviderRegistry::Global().Create(config).status().message(),
+      "base_url: the qwen provider takes the origin"));
+  EXPECT_NE(Create(Config("", "native")), nullptr);
+  EXPECT_NE(Create(Config("https://dashscope-intl.aliyuncs.com", "compatible")),
+            nullptr);
+}
+
+TEST(QwenProvider, NativeStreamRotatesKeysAndCompleteAssembles) {
+  FakeDashScope upstream;
+  upstream.Answer(200, "text/event-stream", kNativeStream);
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  ASSERT_NE(provider, nullptr);
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  CollectingSink sink;
+  ASSERT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  ASSERT_EQ(sink.chunks.size(), 3u);
+  EXPECT_EQ(sink.chunks[0].id(), "chatcmpl-req-1");
+  EXPECT_EQ(sink.chunks[2].usage().total_tokens(), 7);
+
+  absl::StatusOr<v1::ChatCompletion> completion =
+      provider->Complete(Hello("qwen-plus"), ctx);
+  ASSERT_TRUE(completion.ok()) << completion.status();
+  EXPECT_EQ(completion->object(), "chat.completion");
+  EXPECT_EQ(completion->choices(0).message().content(), "Hi there");
+  EXPECT_EQ(completion->choices(0).finish_reason(), "stop");
+  EXPECT_EQ(completion->usage().prompt_tokens(), 5);
+
+  std::vector<Seen> seen = upstream.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].path, "/api/v1/services/aigc/text-generation/generation");
+  EXPECT_EQ(seen[0].sse_header, "enable");
+  EXPECT_EQ(seen[0].authorization, "Bearer sk-qwen-key-1");
+  EXPECT_EQ(seen[1].authorization, "Bearer sk-qwen-key-2");
+}
+
+TEST(QwenProvider, CompatibleModeSpeaksOpenAi) {
+  FakeDashScope upstream;
+  upstream.Answer(
+      200, "text/event-stream",
+      "data: {\"id\":\"chatcmpl-c1\",\"object\":\"chat.completion.chunk\","
+      "\"created\":1,\"model\":\"qwen-plus\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"role\":\"assistant\",\"content\":\"Yo\"},"
+      "\"finish_reason\":\"stop\"}]}\n\n"
+      "data: {\"id\":\"chatcmpl-c1\",\"object\":\"chat.completion.chunk\","
+      "\"created\":1,\"model\":\"qwen-plus\",\"choices\":[],\"usage\":{"
+      "\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n"
+      "data: [DONE]\n\n");
+  std::unique_ptr<Provider> provider =
+      Create(Config(upstream.url() + "/gw", "compatible"));
+  ASSERT_NE(provider, nullptr);
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  absl::StatusOr<v1::ChatCompletion> completion =
+      provider->Complete(Hello("qwen-plus"), ctx);
+  ASSERT_TRUE(completion.ok()) << completion.status();
+  EXPECT_EQ(completion->id(), "chatcmpl-c1");
+  EXPECT_EQ(completion->choices(0).message().content(), "Yo");
+  EXPECT_EQ(completion->usage().total_tokens(), 4);
+  std::vector<Seen> seen = upstream.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].path, "/gw/compatible-mode/v1/chat/completions");
+  EXPECT_EQ(seen[0].sse_header, "");
+}
+
+TEST(QwenProvider, SseErrorBodyKeepsStatusMessageAndHidesTheKey) {
+  FakeDashScope upstream;
+  upstream.Answer(401, "text/event-stream",
+                  "id:1\nevent:error\n:HTTP_STATUS/401\ndata:{\"code\":"
+                  "\"InvalidApiKey\",\"message\":\"Invalid API-key provided: "
+                  "sk-qwen-key-1\",\"request_id\":\"r\"}\n\n");
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  CollectingSink sink;
+  absl::Status status = provider->Stream(Hello("qwen-max"), ctx, sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status.message(), "Invalid API-key provided: [redacted]");
+  EXPECT_EQ(GetErrorDetails(status).code, "InvalidApiKey");
+  EXPECT_TRUE(sink.chunks.empty());
+}
+
+TEST(QwenProvider, JsonErrorBodyKeepsStatusAndMessage) {
+  FakeDashScope upstream;
+  upstream.Answer(
+      429, "application/json",
+      R"({"code":"Throttling.RateQuota","message":"Requests rate )"
+      R"(limit exceeded, please try again later.","request_id":"r"})");
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  absl::StatusOr<v1::ChatCompletion> completion =
+      provider->Complete(Hello("qwen-max"), ctx);
+  EXPECT_EQ(completion.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(completion.status()).http_status, 429);
+  EXPECT_EQ(completion.status().message(),
+            "Requests rate limit exceeded, please try again later.");
+}
+
+TEST(QwenProvider, InvalidRequestNeverReachesTheUpstream) {
+  FakeDashScope upstream;
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  v1::ChatCompletionRequest request = Hello("qwen-max");
+  request.set_frequency_penalty(1);
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  EXPECT_EQ(provider->Complete(request, ctx).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(upstream.seen().empty());
+}
+
+TEST(QwenProvider, EmbedNativeAndCompatible) {
+  FakeDashScope upstream;
+  upstream.Answer(200, "application/json",
+                  R"({"output":{"embeddings":[{"text_index":0,)"
+                  R"("embedding":[0.25,0.5]}]},"usage":{"total_tokens":3},)"
+                  R"("request_id":"e1"})");
+  std::unique_ptr<Provider> native = Create(Config(upstream.url()));
+  v1::EmbeddingsRequest request;
+  request.set_model("text-embedding-v3");
+  request.add_input("hello");
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  absl::StatusOr<v1::EmbeddingsResponse> response = native->Embed(request, ctx);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->data(0).embedding(1), 0.5);
+  EXPECT_EQ(response->usage().prompt_tokens(), 3);
+
+  upstream.Answer(
+      200, "application/json",
+      R"({"object":"list","data":[{"object":"embedding",)"
+      R"("index":0,"embedding":[1.5]}],"model":"text-embedding-v3",)"
+      R"("usage":{"prompt_tokens":2,"total_tokens":2}})");
+  std::unique_ptr<Provider> compatible =
+      Create(Config(upstream.url(), "compatible"));
+  response = compatible->Embed(request, ctx);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->data(0).embedding(0), 1.5);
+
+  std::vector<Seen> seen = upstream.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].path,
+            "/api/v1/services/embeddings/text-embedding/text-embedding");
+  EXPECT_EQ(seen[1].path, "/compatible-mode/v1/embeddings");
+}
+
+}  // namespace
+}  // namespace aigw

@@ -1,0 +1,58 @@
+#include "server/circuit_breaker.h"
+
+#include <gtest/gtest.h>
+
+namespace aigw {
+namespace {
+
+class CircuitBreakerTest : public ::testing::Test {
+ protected:
+  absl::Time now_ = absl::FromUnixSeconds(1000);
+  CircuitBreaker breaker_{3, absl::Seconds(10), [this] { return now_; }};
+};
+
+TEST_F(CircuitBreakerTest, OpensAfterFailuresInARow) {
+  breaker_.RecordFailure();
+  breaker_.RecordFailure();
+  EXPECT_TRUE(breaker_.Allow());
+  breaker_.RecordFailure();
+  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kOpen);
+  EXPECT_FALSE(breaker_.Allow());
+}
+
+TEST_F(CircuitBreakerTest, SuccessResetsTheCount) {
+  breaker_.RecordFailure();
+  breaker_.RecordFailure();
+  breaker_.RecordSuccess();
+  breaker_.RecordFailure();
+  breaker_.RecordFailure();
+  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kClosed);
+}
+
+TEST_F(CircuitBreakerTest, HalfOpenLetsOneProbeThrough) {
+  for (int i = 0; i < 3; ++i) breaker_.RecordFailure();
+  now_ += absl::Seconds(9);
+  EXPECT_FALSE(breaker_.Allow());
+  now_ += absl::Seconds(1);
+  EXPECT_TRUE(breaker_.Allow());  // the probe
+  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kHalfOpen);
+  EXPECT_FALSE(breaker_.Allow());  // others wait for its result
+  breaker_.RecordSuccess();
+  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kClosed);
+  EXPECT_TRUE(breaker_.Allow());
+}
+
+TEST_F(CircuitBreakerTest, FailedProbeOpensAgainForAFullCooldown) {
+  for (int i = 0; i < 3; ++i) breaker_.RecordFailure();
+  now_ += absl::Seconds(10);
+  ASSERT_TRUE(breaker_.Allow());
+  breaker_.RecordFailure();  // one failure is enough in half-open
+  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kOpen);
+  now_ += absl::Seconds(9);
+  EXPECT_FALSE(breaker_.Allow());
+  now_ += absl::Seconds(1);
+  EXPECT_TRUE(breaker_.Allow());
+}
+
+}  // namespace
+}  // namespace aigw

@@ -1,0 +1,46 @@
+// Readers for YAML config fields: every error names the key it is about
+// ("providers[1].timeouts.read: ..."), and every scalar has ${VAR} and
+// ${VAR:-default} expanded from the environment.
+#ifndef AIGW_SERVER_CONFIG_YAML_H_
+#define AIGW_SERVER_CONFIG_YAML_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace aigw {
+
+absl::Status KeyError(const std::string& key, absl::string_view message);
+absl::StatusOr<std::string> Scalar(const YAML::Node& node,
+                                   const std::string& key);
+// A mapping whose keys are all in `known`.
+absl::Status CheckKeys(const YAML::Node& map, const std::string& where,
+                       const std::set<std::string>& known);
+absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
+                                                    const std::string& key);
+absl::StatusOr<absl::Duration> DurationField(const YAML::Node& node,
+                                             const std::string& key);
+absl::StatusOr<int> PositiveInt(const YAML::Node& node, const std::string& key);
+
+// The parts of the config, one parser each (config.cc puts them together).
+struct ContextConfig;
+struct ProviderConfig;
+struct GatewayConfig;
+absl::StatusOr<ContextConfig> ParseContext(const YAML::Node& node,
+                                           const std::string& path);
+absl::StatusOr<ProviderConfig> ParseProvider(const YAML::Node& node,
+                                             const std::string& where);
+// routes, fallback, retries, circuit_breaker; provider names are checked
+// against `config->providers`.
+absl::Status ParseRouting(const YAML::Node& root, GatewayConfig* config);
+
+}  // namespace aigw
+
+#endif  // AIGW_SERVER_CONFIG_YAML_H_

@@ -1,0 +1,246 @@
+// A fake Anthropic Messages API upstream for the claude provider tests.
+//
+// It checks every request the way api.anthropic.com would (path, x-api-key,
+// anthropic-version, no client credentials, the body's shape) and answers in
+// Claude's real wire format: a Message JSON, or the event stream
+// (message_start, content_block_start/delta/stop, ping, message_delta,
+// message_stop, error) written in small, irregular TCP pieces. The upstream
+// model name picks the scripted answer (see CLAUDE_SCRIPTS).
+import http from 'node:http';
+
+// Deterministic pseudo-random numbers (mulberry32), so a failing split is reproducible.
+function makeRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
+const WEATHER_INPUT = { location: 'São Paulo, Brazil', unit: 'celsius', days: [1, 2, 3], note: 'quotes " and \\ kept' };
+
+// Scripted answers by upstream model name: content blocks, stop reason, usage.
+export const CLAUDE_SCRIPTS = {
+  'claude-text': {
+    content: [{ type: 'text', text: 'Hello from Claude! Ünïcödé and emoji 🚀 survive any split.' }],
+    stop_reason: 'end_turn',
+    usage: { input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 4, output_tokens: 17 },
+  },
+  'claude-tools': {
+    content: [
+      { type: 'text', text: "I'll look that up." },
+      { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: 'get_weather', input: WEATHER_INPUT },
+      { type: 'tool_use', id: 'toolu_01B7zR2', name: 'get_time', input: {} },
+    ],
+    stop_reason: 'tool_use',
+    usage: { input_tokens: 380, cache_creation_input_tokens: 20, cache_read_input_tokens: 0, output_tokens: 95 },
+  },
+  'claude-thinking': {
+    content: [
+      { type: 'thinking', thinking: 'The user asks 27 * 453. 27*400 = 10800; 27*53 = 1431; total 12231.', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' },
+      { type: 'text', text: '27 × 453 = 12,231.' },
+    ],
+    stop_reason: 'end_turn',
+    usage: { input_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 120 },
+  },
+  // Streams one text delta, then an error event (HTTP 529 before a stream).
+  'claude-overloaded-midstream': {
+    content: [{ type: 'text', text: 'Partial answer' }],
+    stop_reason: 'end_turn',
+    usage: { input_tokens: 5, output_tokens: 2 },
+    errorAfterFirstDelta: { type: 'overloaded_error', message: 'Overloaded' },
+  },
+};
+
+// Models answered with an HTTP error in Anthropic's error body.
+const HTTP_ERRORS = {
+  'claude-http-429': [429, 'rate_limit_error', () => 'Number of request tokens has exceeded your per-minute rate limit'],
+  'claude-http-529': [529, 'overloaded_error', () => 'Overloaded'],
+  'claude-http-404': [404, 'not_found_error', (body) => `model: ${body.model}`],
+  // Quotes the key it received, as some upstreams do: aigw must redact it.
+  'claude-http-401-leak': [401, 'authentication_error', (body, req) => `invalid x-api-key ${req.headers['x-api-key']}`],
+};
+
+const anthropicError = (type, message) => JSON.stringify({ type: 'error', error: { type, message } });
+
+// Splits a string into pieces of 1..max characters (code points kept whole).
+function pieces(text, random, max) {
+  const chars = Array.from(text);
+  const out = [];
+  for (let i = 0; i < chars.length; ) {
+    const n = 1 + Math.floor(random() * max);
+    out.push(chars.slice(i, i + n).join(''));
+    i += n;
+  }
+  return out;
+}
+
+function event(type, data) {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+// Why a request is not one api.anthropic.com would accept, or null.
+function checkRequest(req, body, expect) {
+  if (req.method !== 'POST' || req.url !== '/v1/messages') return `no route ${req.method} ${req.url}`;
+  if (!expect.keys.includes(req.headers['x-api-key'])) return `x-api-key ${req.headers['x-api-key']} is not a provider key`;
+  if (req.headers['anthropic-version'] !== expect.version) return `anthropic-version ${req.headers['anthropic-version']}`;
+  if ('authorization' in req.headers) return 'the client authorization header reached the upstream';
+  if (!/^application\/json/.test(req.headers['content-type'] ?? '')) return `content-type ${req.headers['content-type']}`;
+  if (!body || typeof body !== 'object') return 'body is not JSON';
+  if (typeof body.model !== 'string') return 'model: required';
+  if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return 'max_tokens: required';
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return 'messages: required';
+  for (const [i, message] of body.messages.entries()) {
+    if (!['user', 'assistant'].includes(message.role)) return `messages.${i}.role: ${message.role}`;
+    if (i > 0 && body.messages[i - 1].role === message.role) return `messages.${i}: roles must alternate`;
+    if (!Array.isArray(message.content) || message.content.length === 0) return `messages.${i}.content: non-empty blocks`;
+    for (const block of message.content) {
+      if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
+    }
+  }
+  if (body.system !== undefined && !Array.isArray(body.system) && typeof body.system !== 'string') return 'system: string or blocks';
+  for (const key of ['n', 'seed', 'stream_options', 'response_format', 'parallel_tool_calls', 'max_completion_tokens', 'stop', 'user']) {
+    if (key in body) return `${key}: Extra inputs are not permitted`;
+  }
+  for (const tool of body.tools ?? []) {
+    if (typeof tool.name !== 'string' || typeof tool.input_schema !== 'object' || 'function' in tool) return 'tools: {name, input_schema}';
+  }
+  return null;
+}
+
+export class FakeClaude {
+  constructor({ keys, version = '2023-06-01', seed = 4321 } = {}) {
+    this.expect = { keys, version };
+    this.random = makeRandom(seed);
+    this.requests = []; // {method, path, headers, body}
+    this.rejected = []; // why requests were refused
+    this.sockets = new Set();
+    this.server = http.createServer((req, res) => this.#handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async start() {
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.baseUrl = `http://127.0.0.1:${this.server.address().port}`; // an origin, like https://api.anthropic.com
+    return this;
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  lastRequest() {
+    return this.requests.at(-1);
+  }
+
+  async #handle(req, res) {
+    const parts = [];
+    for await (const part of req) parts.push(part);
+    let body = null;
+    try {
+      body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    } catch {
+      body = null;
+    }
+    this.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
+    const problem = checkRequest(req, body, this.expect);
+    if (problem) {
+      this.rejected.push(problem);
+      const status = problem.startsWith('no route') ? 404 : problem.includes('x-api-key') ? 401 : 400;
+      const type = status === 401 ? 'authentication_error' : status === 404 ? 'not_found_error' : 'invalid_request_error';
+      return this.#send(res, status, 'application/json', anthropicError(type, `fake claude: ${problem}`));
+    }
+    const httpError = HTTP_ERRORS[body.model];
+    if (httpError) {
+      const [status, type, message] = httpError;
+      return this.#send(res, status, 'application/json', anthropicError(type, message(body, req)));
+    }
+    const script = CLAUDE_SCRIPTS[body.model];
+    if (!script) {
+      return this.#send(res, 404, 'application/json', anthropicError('not_found_error', `model: ${body.model}`));
+    }
+    if (body.model === 'claude-thinking' && body.thinking?.type !== 'enabled') {
+      return this.#send(res, 400, 'application/json', anthropicError('invalid_request_error', 'fake claude: thinking not enabled'));
+    }
+    if (body.stream === true) {
+      return this.#send(res, 200, 'text/event-stream; charset=utf-8', this.#stream(body.model, script));
+    }
+    return this.#send(res, 200, 'application/json', JSON.stringify(this.#message(body.model, script)));
+  }
+
+  #message(model, script) {
+    return {
+      id: `msg_fake_${model}`,
+      type: 'message',
+      role: 'assistant',
+      model: `${model}-20250929`,
+      content: script.content,
+      stop_reason: script.stop_reason,
+      stop_sequence: null,
+      usage: script.usage,
+    };
+  }
+
+  // The event stream Claude sends for the same message.
+  #stream(model, script) {
+    const message = { ...this.#message(model, script), content: [], stop_reason: null };
+    message.usage = { ...script.usage, output_tokens: 1 };
+    let out = event('message_start', { message });
+    for (const [index, block] of script.content.entries()) {
+      const delta = (d) => event('content_block_delta', { index, delta: d });
+      if (block.type === 'text') {
+        out += event('content_block_start', { index, content_block: { type: 'text', text: '' } });
+        if (index === 0) out += event('ping', {});
+        for (const text of pieces(block.text, this.random, 6)) {
+          out += delta({ type: 'text_delta', text });
+          if (script.errorAfterFirstDelta) {
+            return out + event('error', { error: script.errorAfterFirstDelta });
+          }
+        }
+      } else if (block.type === 'thinking') {
+        out += event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+        for (const thinking of pieces(block.thinking, this.random, 8)) out += delta({ type: 'thinking_delta', thinking });
+        out += delta({ type: 'signature_delta', signature: block.signature });
+      } else if (block.type === 'tool_use') {
+        out += event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+        out += delta({ type: 'input_json_delta', partial_json: '' });
+        const json = Object.keys(block.input).length ? JSON.stringify(block.input) : '';
+        for (const partial_json of pieces(json, this.random, 4)) out += delta({ type: 'input_json_delta', partial_json });
+      }
+      out += event('content_block_stop', { index });
+    }
+    out += event('message_delta', {
+      delta: { stop_reason: script.stop_reason, stop_sequence: null },
+      usage: { output_tokens: script.usage.output_tokens },
+    });
+    return out + event('message_stop', {});
+  }
+
+  // Writes `body` in pieces of 1..40 bytes, yielding to the event loop between them.
+  async #send(res, status, contentType, body) {
+    const bytes = Buffer.from(body, 'utf8');
+    res.writeHead(status, { 'Content-Type': contentType, 'request-id': 'req_fake_1' });
+    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
+      const size = 1 + Math.floor(this.random() * 40);
+      res.write(bytes.subarray(offset, offset + size));
+      offset += size;
+      if (this.random() < 0.1) await sleep(1);
+      else await nextTick();
+    }
+    res.end();
+  }
+}
+
+export async function startFakeClaude(options) {
+  return new FakeClaude(options).start();
+}
