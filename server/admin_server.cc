@@ -1,19 +1,46 @@
 #include "server/admin_server.h"
 
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "server/http_listener.h"
 
 namespace aigw {
 
-AdminServer::AdminServer(const Metrics* metrics) : metrics_(metrics) {
+AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
+                         ReloadFn reload)
+    : metrics_(metrics), gateway_(gateway), reload_(std::move(reload)) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(4); };
   server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  server_.Get(
-      "/readyz", [this](const httplib::Request&, httplib::Response& res) {
-        bool ready = ready_.load();
-        res.status = ready ? 200 : 503;
-        res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  server_.Get("/readyz", [this](const httplib::Request&,
+                                httplib::Response& res) {
+    if (!ready_.load()) {
+      res.status = 503;
+      res.set_content("not ready\n", "text/plain");
+      return;
+    }
+    // Stale standing contexts still serve (200, reported); one that
+    // never loaded makes its requests fail (503).
+    std::string body = "ready\n";
+    for (const std::string& problem : gateway_->snapshot()->ContextProblems()) {
+      absl::StrAppend(&body, "context: ", problem, "\n");
+      if (absl::StrContains(problem, "no copy loaded")) res.status = 503;
+    }
+    res.set_content(body, "text/plain");
+  });
+  server_.Post(
+      "/reload", [this](const httplib::Request&, httplib::Response& res) {
+        absl::Status status = reload_();
+        nlohmann::json body =
+            status.ok()
+                ? nlohmann::json{{"status", "reloaded"}}
+                : nlohmann::json{
+                      {"error", {{"message", std::string(status.message())}}}};
+        res.status = status.ok() ? 200 : 400;
+        res.set_content(body.dump(), "application/json");
       });
   server_.Get("/metrics", [this](const httplib::Request&,
                                  httplib::Response& res) {

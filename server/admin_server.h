@@ -1,21 +1,26 @@
-// The admin port: /healthz (process alive), /readyz (config loaded and
-// every listener up), /metrics (Prometheus text format).
+// The admin port: /healthz (process alive), /readyz (config loaded, every
+// listener up, standing contexts loaded), /metrics (Prometheus text
+// format), POST /reload (reload the config file now).
 #ifndef AIGW_SERVER_ADMIN_SERVER_H_
 #define AIGW_SERVER_ADMIN_SERVER_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "httplib.h"
+#include "server/gateway.h"
 #include "server/metrics.h"
 
 namespace aigw {
 
 class AdminServer {
  public:
-  explicit AdminServer(const Metrics* metrics);
+  using ReloadFn = std::function<absl::Status()>;
+
+  AdminServer(const Metrics* metrics, const Gateway* gateway, ReloadFn reload);
   ~AdminServer();
 
   absl::StatusOr<int> Bind(const std::string& host_port);
@@ -25,6 +30,8 @@ class AdminServer {
 
  private:
   const Metrics* const metrics_;
+  const Gateway* const gateway_;
+  const ReloadFn reload_;
   std::atomic<bool> ready_{false};
   httplib::Server server_;
   std::thread thread_;

@@ -315,6 +315,17 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
   } else if (request.input_size() == 0) {
     status = InvalidRequest("'input' must not be empty.", "input",
                             "missing_required");
+  } else if (request.has_dimensions() && request.dimensions() <= 0) {
+    // Checked here, not only by the REST parser: gRPC requests come too.
+    status = InvalidRequest(
+        "Invalid type for 'dimensions': expected a positive integer.",
+        "dimensions", "invalid_type");
+  } else if (!request.encoding_format().empty() &&
+             request.encoding_format() != "float" &&
+             request.encoding_format() != "base64") {
+    status =
+        InvalidRequest("'encoding_format' must be \"float\" or \"base64\".",
+                       "encoding_format", "invalid_value");
   } else {
     status =
         RunAttempts(*snapshot, request.model(), cancel, info,

@@ -14,11 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "server/admin_server.h"
 #include "server/config.h"
+#include "server/config_reloader.h"
 #include "server/disconnect_watch.h"
 #include "server/gateway.h"
-#include "server/grpc_service.h"
+#include "server/listeners.h"
 #include "server/metrics.h"
-#include "server/rest_server.h"
 
 namespace {
 
@@ -28,6 +28,9 @@ constexpr char kUsage[] = R"(usage: aigw [--config=PATH] [--check]
                  Without it a built-in config serves the echo provider on
                  127.0.0.1:8080 (REST), :9090 (gRPC) and :9901 (admin).
   --check        Validate the config and exit (0 when valid).
+
+  SIGHUP, a change of the config file and POST /reload on the admin port
+  reload the config; an invalid one is rejected and the old one serves on.
   --help         Show this help.
 )";
 
@@ -56,6 +59,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   return true;
 }
 
+constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "aigw: %s\n", message.c_str());
   return 1;
@@ -74,7 +79,6 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("config error: ", config.status().message()));
   }
   aigw::ListenConfig listen = config->listen;
-  size_t max_body_bytes = config->limits.max_body_bytes;
   absl::StatusOr<std::shared_ptr<const aigw::GatewaySnapshot>> snapshot =
       aigw::BuildSnapshot(std::move(*config));
   if (!snapshot.ok()) {
@@ -87,60 +91,46 @@ int main(int argc, char** argv) {
 
   // Sockets whose peer left must give errors, not kill the process.
   signal(SIGPIPE, SIG_IGN);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   aigw::Metrics metrics;
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
   aigw::DisconnectWatch disconnect_watch;
-
-  aigw::RestServer rest(&gateway, &disconnect_watch, max_body_bytes);
-  absl::StatusOr<int> http_port = rest.Bind(listen.http);
-  if (!http_port.ok()) {
-    return Fail(absl::StrCat("listen.http: ", http_port.status().message()));
-  }
-  aigw::AdminServer admin(&metrics);
-  absl::StatusOr<int> admin_port = admin.Bind(listen.admin);
-  if (!admin_port.ok()) {
-    return Fail(absl::StrCat("listen.admin: ", admin_port.status().message()));
-  }
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  aigw::ChatCompletionsService service(&gateway, &disconnect_watch);
-  grpc::ServerBuilder builder;
-  int grpc_port = 0;
-  builder.AddListeningPort(listen.grpc, grpc::InsecureServerCredentials(),
-                           &grpc_port);
-  builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(max_body_bytes));
-  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
-  if (!grpc_server || grpc_port == 0) {
-    return Fail(absl::StrCat("listen.grpc: cannot listen on ", listen.grpc));
-  }
-
-  rest.Start();
-  admin.Start();
-  admin.SetReady(true);
-  auto host_of = [](const std::string& host_port) {
-    return host_port.substr(0, host_port.rfind(':'));
-  };
-  std::fprintf(stderr, "aigw listening http=%s:%d grpc=%s:%d admin=%s:%d\n",
-               host_of(listen.http).c_str(), *http_port,
-               host_of(listen.grpc).c_str(), grpc_port,
-               host_of(listen.admin).c_str(), *admin_port);
+  aigw::ConfigReloader* reloader = nullptr;
+  aigw::Listeners listeners(&gateway, &disconnect_watch, &metrics,
+                            [&] { return reloader->Reload("POST /reload"); });
+  aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners);
+  reloader = &config_reloader;
+  absl::Status started = listeners.Start(listen);
+  if (!started.ok()) return Fail(std::string(started.message()));
+  listeners.SetReady(true);
+  config_reloader.WatchFile(absl::Seconds(1));
+  std::fprintf(stderr, "aigw listening %s\n", listeners.Describe().c_str());
   std::fflush(stderr);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::fprintf(stderr, "aigw: signal %d, shutting down\n", signal_number);
-  admin.SetReady(false);
-  grpc_server->Shutdown(std::chrono::system_clock::now() +
-                        std::chrono::seconds(5));
-  rest.Stop();
-  admin.Stop();
-  return 0;
+  for (;;) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number == SIGHUP) {
+      config_reloader.Reload("SIGHUP").IgnoreError();
+      continue;
+    }
+    std::fprintf(stderr, "aigw: signal %d, shutting down\n", signal_number);
+    break;
+  }
+  // Stop accepting, give in-flight requests a moment, then leave: idle
+  // keep-alive connections must not hold the process.
+  listeners.SetReady(false);
+  listeners.Stop(kShutdownGrace);
+  absl::SleepFor(absl::Milliseconds(100));
+  std::fflush(stderr);
+  std::_Exit(0);
 }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_embeddings_json.h"
@@ -15,6 +16,7 @@ namespace aigw {
 namespace {
 
 constexpr size_t kMaxConnections = 20000;
+constexpr size_t kMaxBodyCeiling = 64 << 20;
 
 // Tells the client which provider answered and after how many upstream
 // calls (retries and fallbacks show here).
@@ -41,6 +43,12 @@ absl::Status PlainError(int http_status, absl::string_view message,
   spec.message = std::string(message);
   spec.error_code = std::string(code);
   return MakeApiError(spec);
+}
+
+absl::Status BodyTooLarge(size_t limit) {
+  return PlainError(
+      413, absl::StrCat("Request body exceeds the limit of ", limit, " bytes."),
+      "request_too_large");
 }
 
 std::string SseData(absl::string_view payload) {
@@ -78,18 +86,31 @@ class SseResponder {
 
 }  // namespace
 
-RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
-                       size_t max_body_bytes)
+RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
     : gateway_(gateway), disconnect_watch_(disconnect_watch) {
   server_.new_task_queue = [] {
     return new ElasticThreadPool(kMaxConnections);
   };
   server_.set_keep_alive_max_count(1 << 30);
-  server_.set_keep_alive_timeout(30);
+  server_.set_keep_alive_timeout(5);
   server_.set_read_timeout(60, 0);
   server_.set_write_timeout(60, 0);
   server_.set_tcp_nodelay(true);
-  server_.set_payload_max_length(max_body_bytes);
+  // limits.max_body_bytes can change on reload, so it is checked per
+  // request (below); this is only the ceiling for bodies sent chunked.
+  server_.set_payload_max_length(kMaxBodyCeiling);
+  server_.set_pre_routing_handler([this](const httplib::Request& req,
+                                         httplib::Response& res) {
+    size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
+    uint64_t length = 0;
+    if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) ||
+        length <= limit) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    WriteError(res, BodyTooLarge(limit));
+    res.set_header("Connection", "close");  // its body stays unread
+    return httplib::Server::HandlerResponse::Handled;
+  });
 
   server_.Post("/v1/chat/completions",
                [this](const httplib::Request& req, httplib::Response& res) {
@@ -121,8 +142,8 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
   }
   // Errors httplib produces itself (unknown path, body too large, bad
   // request line) get OpenAI's error body too.
-  server_.set_error_handler([max_body_bytes](const httplib::Request& req,
-                                             httplib::Response& res) {
+  server_.set_error_handler([this](const httplib::Request& req,
+                                   httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) {
       WriteError(res, PlainError(404,
@@ -130,11 +151,8 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
                                               req.method, " ", req.path),
                                  "unknown_url"));
     } else if (res.status == 413) {
-      WriteError(res, PlainError(413,
-                                 absl::StrCat("Request body exceeds the limit "
-                                              "of ",
-                                              max_body_bytes, " bytes."),
-                                 "request_too_large"));
+      WriteError(res, BodyTooLarge(
+                          gateway_->snapshot()->config.limits.max_body_bytes));
     } else {
       WriteError(res, PlainError(res.status,
                                  absl::StrCat("HTTP error ", res.status), ""));
@@ -164,6 +182,8 @@ void RestServer::HandleModels(const httplib::Request&, httplib::Response& res) {
 
 void RestServer::HandleEmbeddings(const httplib::Request& req,
                                   httplib::Response& res) {
+  size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
+  if (req.body.size() > limit) return WriteError(res, BodyTooLarge(limit));
   absl::StatusOr<v1::EmbeddingsRequest> request =
       ParseEmbeddingsRequest(req.body);
   if (!request.ok()) return WriteError(res, request.status());
@@ -182,6 +202,8 @@ void RestServer::HandleEmbeddings(const httplib::Request& req,
 
 void RestServer::HandleChat(const httplib::Request& req,
                             httplib::Response& res) {
+  size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
+  if (req.body.size() > limit) return WriteError(res, BodyTooLarge(limit));
   absl::StatusOr<v1::ChatCompletionRequest> request =
       ParseChatRequest(req.body);
   if (!request.ok()) return WriteError(res, request.status());

@@ -16,8 +16,7 @@ namespace aigw {
 
 class RestServer {
  public:
-  RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
-             size_t max_body_bytes);
+  RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch);
   ~RestServer();
 
   absl::StatusOr<int> Bind(const std::string& host_port);

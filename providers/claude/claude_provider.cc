@@ -48,13 +48,11 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateClaude(
     return absl::InvalidArgumentError(
         absl::StrCat("base_url: ", endpoint.status().message()));
   }
-  HttpPoolOptions options;
-  options.connect_timeout = config.connect_timeout;
-  options.read_timeout = config.read_timeout;
-  options.ca_file = config.ca_file;
   return std::make_unique<ClaudeProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint), options),
-      config.api_keys, std::move(version));
+      std::make_unique<HttpClientPool>(std::move(*endpoint),
+                                       PoolOptionsFor(config)),
+      std::make_unique<KeyRing>(config.name, config.api_keys),
+      std::move(version));
 }
 
 const ProviderRegistration kRegistration("claude", CreateClaude);
@@ -62,15 +60,15 @@ const ProviderRegistration kRegistration("claude", CreateClaude);
 }  // namespace
 
 ClaudeProvider::ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
-                               std::vector<std::string> api_keys,
+                               std::unique_ptr<KeyRing> keys,
                                std::string anthropic_version)
     : pool_(std::move(pool)),
-      api_keys_(std::move(api_keys)),
+      keys_(std::move(keys)),
       anthropic_version_(std::move(anthropic_version)) {}
 
-UpstreamRequest ClaudeProvider::MakeRequest(std::string body, bool stream) {
-  const std::string& key = api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
-  return ClaudeHttpRequest(pool_->endpoint().path_prefix, key,
+UpstreamRequest ClaudeProvider::MakeRequest(std::string body, bool stream,
+                                            const KeyRing::Lease& key) {
+  return ClaudeHttpRequest(pool_->endpoint().path_prefix, key.key,
                            anthropic_version_, std::move(body), stream);
 }
 
@@ -79,25 +77,35 @@ absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
   absl::StatusOr<json> body = ClaudeRequestJson(request);
   if (!body.ok()) return body.status();
   (*body)["stream"] = true;
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  if (!key.ok()) return key.status();
 
   ClaudeStreamDecoder decoder(sink, absl::ToUnixSeconds(absl::Now()));
   absl::Status status = pool_->Send(
-      MakeRequest(JsonText(*body), /*stream=*/true),
+      MakeRequest(JsonText(*body), /*stream=*/true, *key),
       [&](absl::string_view bytes) { return decoder.Feed(bytes); }, ctx.cancel);
+  absl::Status decoded = decoder.error();
+  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
+    decoded = decoder.Finish();
+  }
+  // An error event inside the stream (rate_limit_error,
+  // authentication_error) says as much about the key as an HTTP status; the
+  // ring acts on 429/401/403 only.
+  keys_->Report(*key, decoded.ok() ? status : decoded);
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  if (!decoder.error().ok()) return RedactSecrets(decoder.error(), api_keys_);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
-  return RedactSecrets(decoder.Finish(), api_keys_);
+  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
 }
 
 absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
     const v1::ChatCompletionRequest& request, CallContext& ctx) {
   absl::StatusOr<json> body = ClaudeRequestJson(request);
   if (!body.ok()) return body.status();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  if (!key.ok()) return key.status();
   std::string response;
   bool too_big = false;
   absl::Status status = pool_->Send(
-      MakeRequest(JsonText(*body), /*stream=*/false),
+      MakeRequest(JsonText(*body), /*stream=*/false, *key),
       [&](absl::string_view bytes) {
         if (response.size() + bytes.size() > kMaxBodyBytes) {
           too_big = true;
@@ -107,7 +115,8 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
         return true;
       },
       ctx.cancel);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  keys_->Report(*key, status);
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
   if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
   json message = json::parse(response, nullptr, false);
   if (message.is_discarded())
@@ -115,7 +124,7 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
   ChatAssembler assembler;
   absl::Status decoded =
       DecodeClaudeMessage(message, absl::ToUnixSeconds(absl::Now()), assembler);
-  if (!decoded.ok()) return RedactSecrets(decoded, api_keys_);
+  if (!decoded.ok()) return RedactSecrets(decoded, keys_->keys());
   return assembler.Build();
 }
 

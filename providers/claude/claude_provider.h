@@ -4,12 +4,11 @@
 #ifndef AIGW_PROVIDERS_CLAUDE_CLAUDE_PROVIDER_H_
 #define AIGW_PROVIDERS_CLAUDE_CLAUDE_PROVIDER_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "providers/common/http_client_pool.h"
+#include "providers/common/key_ring.h"
 #include "providers/provider.h"
 
 namespace aigw {
@@ -17,8 +16,7 @@ namespace aigw {
 class ClaudeProvider : public Provider {
  public:
   ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::vector<std::string> api_keys,
-                 std::string anthropic_version);
+                 std::unique_ptr<KeyRing> keys, std::string anthropic_version);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -28,12 +26,12 @@ class ClaudeProvider : public Provider {
       const v1::ChatCompletionRequest& request, CallContext& ctx) override;
 
  private:
-  UpstreamRequest MakeRequest(std::string body, bool stream);
+  UpstreamRequest MakeRequest(std::string body, bool stream,
+                              const KeyRing::Lease& key);
 
   std::unique_ptr<HttpClientPool> pool_;
-  const std::vector<std::string> api_keys_;
+  const std::unique_ptr<KeyRing> keys_;
   const std::string anthropic_version_;
-  std::atomic<uint64_t> next_key_{0};
 };
 
 }  // namespace aigw

@@ -5,6 +5,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace aigw {
 namespace {
@@ -85,6 +87,19 @@ std::string JsonString(const nlohmann::json& j, const char* key) {
   return "";
 }
 
+// Some upstreams (DashScope) answer a failed streaming request with an SSE
+// body (`event:error`, `data:{"code","message"}`): the JSON of its first
+// `data:` line is the error. Discarded when there is none.
+nlohmann::json SseErrorJson(absl::string_view body) {
+  for (absl::string_view line : absl::StrSplit(body, absl::ByAnyChar("\r\n"))) {
+    if (absl::ConsumePrefix(&line, "data:")) {
+      absl::ConsumePrefix(&line, " ");
+      return nlohmann::json::parse(line, nullptr, false);
+    }
+  }
+  return nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
 }  // namespace
 
 absl::Status MakeApiError(const ApiErrorSpec& spec) {
@@ -149,6 +164,7 @@ absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body,
   spec.code = CodeForUpstreamStatus(http_status);
   spec.http_status = http_status >= 500 ? 502 : http_status;
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) j = SseErrorJson(body);
   const nlohmann::json* error = nullptr;
   if (j.is_object()) {
     auto it = j.find("error");

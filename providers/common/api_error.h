@@ -44,8 +44,9 @@ ErrorDetails GetErrorDetails(const absl::Status& status);
 // The OpenAI error body: {"error":{"message","type","param","code"}}.
 std::string ErrorBodyJson(const absl::Status& status);
 
-// Maps an upstream HTTP failure (status + body in OpenAI's error shape or
-// plain text) to a gateway error. 4xx keep their status and message;
+// Maps an upstream HTTP failure (status + body in OpenAI's error shape,
+// `{"code","message"}`, an SSE body whose first `data:` line holds such
+// JSON, or plain text) to a gateway error. 4xx keep their status and message;
 // 5xx become 502.
 absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body,
                                     int64_t retry_after_ms = -1);

@@ -57,6 +57,14 @@ absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url) {
   return endpoint;
 }
 
+HttpPoolOptions PoolOptionsFor(const ProviderConfig& config) {
+  HttpPoolOptions options;
+  options.connect_timeout = config.connect_timeout;
+  options.read_timeout = config.read_timeout;
+  options.ca_file = config.ca_file;
+  return options;
+}
+
 HttpClientPool::HttpClientPool(UpstreamEndpoint endpoint,
                                HttpPoolOptions options)
     : endpoint_(std::move(endpoint)), options_(std::move(options)) {}

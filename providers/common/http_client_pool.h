@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "httplib.h"
 #include "providers/common/cancel_token.h"
+#include "providers/provider.h"
 
 namespace aigw {
 
@@ -34,6 +35,10 @@ struct HttpPoolOptions {
   std::string ca_file;  // "" = the system trust store
   size_t max_idle = 512;
 };
+
+// The pool options a provider config asks for (timeouts, CA bundle), the
+// same for every adapter.
+HttpPoolOptions PoolOptionsFor(const ProviderConfig& config);
 
 struct UpstreamRequest {
   std::string method = "POST";

@@ -178,6 +178,30 @@ TEST(ApiError, UpstreamErrorsKeepStatusAndMessage) {
             absl::StatusCode::kUnauthenticated);
 }
 
+TEST(ApiError, SseErrorBodyIsReadFromItsFirstDataLine) {
+  // DashScope's answer to a failed streaming request.
+  const std::string body =
+      "id:1\r\nevent:error\r\n:HTTP_STATUS/401\r\ndata:{\"code\":"
+      "\"InvalidApiKey\",\"message\":\"Invalid API-key provided.\","
+      "\"request_id\":\"r2\"}\r\n\r\ndata: {\"message\":\"second\"}\n\n";
+  absl::Status status = StatusFromUpstreamHttp(401, body);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status.message(), "Invalid API-key provided.");
+  EXPECT_EQ(GetErrorDetails(status).http_status, 401);
+  EXPECT_EQ(GetErrorDetails(status).code, "InvalidApiKey");
+
+  // With a space after "data:", an OpenAI-shaped error, a 5xx prefix.
+  status = StatusFromUpstreamHttp(
+      503, "event: error\ndata: {\"error\":{\"message\":\"busy\"}}\n\n");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "upstream error (HTTP 503): busy");
+  EXPECT_EQ(GetErrorDetails(status).http_status, 502);
+
+  // A data line that is not JSON leaves the body as the message.
+  status = StatusFromUpstreamHttp(400, "data: oops\n\n");
+  EXPECT_EQ(status.message(), "data: oops\n\n");
+}
+
 TEST(ApiError, RedactSecretsRemovesKeysAndKeepsDetails) {
   absl::Status status = StatusFromUpstreamHttp(
       401,

@@ -52,13 +52,11 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateGemini(
     return absl::InvalidArgumentError(
         absl::StrCat("base_url: ", endpoint.status().message()));
   }
-  HttpPoolOptions options;
-  options.connect_timeout = config.connect_timeout;
-  options.read_timeout = config.read_timeout;
-  options.ca_file = config.ca_file;
   return std::make_unique<GeminiProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint), options),
-      config.api_keys, std::move(api_version));
+      std::make_unique<HttpClientPool>(std::move(*endpoint),
+                                       PoolOptionsFor(config)),
+      std::make_unique<KeyRing>(config.name, config.api_keys),
+      std::move(api_version));
 }
 
 const ProviderRegistration kRegistration("gemini", CreateGemini);
@@ -66,65 +64,72 @@ const ProviderRegistration kRegistration("gemini", CreateGemini);
 }  // namespace
 
 GeminiProvider::GeminiProvider(std::unique_ptr<HttpClientPool> pool,
-                               std::vector<std::string> api_keys,
+                               std::unique_ptr<KeyRing> keys,
                                std::string api_version)
     : pool_(std::move(pool)),
-      api_keys_(std::move(api_keys)),
+      keys_(std::move(keys)),
       endpoint_{pool_->endpoint().path_prefix, std::move(api_version)} {}
-
-const std::string& GeminiProvider::NextKey() {
-  return api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
-}
 
 absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
                                     CallContext& ctx, ChunkSink& sink) {
-  absl::StatusOr<UpstreamRequest> upstream =
-      GeminiChatRequest(request, endpoint_, NextKey(), /*stream=*/true);
+  // A request Gemini cannot take is a 400 even when no key is free.
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<UpstreamRequest> upstream = GeminiChatRequest(
+      request, endpoint_, key.ok() ? key->key : "", /*stream=*/true);
   if (!upstream.ok()) return upstream.status();
+  if (!key.ok()) return key.status();
   GeminiStreamDecoder decoder(sink, request.model());
   absl::Status status = pool_->Send(
       *upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
       ctx.cancel);
+  absl::Status decoded = decoder.error();
+  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
+    decoded = decoder.Finish();
+  }
+  // An error event inside the stream ({"error":{"code":429,...}}) says as
+  // much about the key as an HTTP status; the ring acts on 429/401/403 only.
+  keys_->Report(*key, decoded.ok() ? status : decoded);
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  if (!decoder.error().ok()) return RedactSecrets(decoder.error(), api_keys_);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
-  status = decoder.Finish();
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return RedactSecrets(status, api_keys_);
+  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
 }
 
 // The non-streaming answer goes through the stream decoder too, folded into
 // one completion by the ChatAssembler: one decoding of Gemini's response.
 absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
     const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  absl::StatusOr<UpstreamRequest> upstream =
-      GeminiChatRequest(request, endpoint_, NextKey(), /*stream=*/false);
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<UpstreamRequest> upstream = GeminiChatRequest(
+      request, endpoint_, key.ok() ? key->key : "", /*stream=*/false);
   if (!upstream.ok()) return upstream.status();
-  absl::StatusOr<std::string> body = SendForBody(*upstream, ctx);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> body = SendForBody(*upstream, *key, ctx);
   if (!body.ok()) return body.status();
   ChatAssembler assembler;
   GeminiStreamDecoder decoder(assembler, request.model());
   decoder.FeedWhole(*body);
   absl::Status status = decoder.Finish();
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
   return assembler.Build();
 }
 
 absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::Embed(
     const v1::EmbeddingsRequest& request, CallContext& ctx) {
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   absl::StatusOr<UpstreamRequest> upstream =
-      GeminiEmbedRequest(request, endpoint_, NextKey());
+      GeminiEmbedRequest(request, endpoint_, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
-  absl::StatusOr<std::string> body = SendForBody(*upstream, ctx);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> body = SendForBody(*upstream, *key, ctx);
   if (!body.ok()) return body.status();
   absl::StatusOr<v1::EmbeddingsResponse> response =
       EmbeddingsFromGemini(*body, request);
-  if (!response.ok()) return RedactSecrets(response.status(), api_keys_);
+  if (!response.ok()) return RedactSecrets(response.status(), keys_->keys());
   return response;
 }
 
 absl::StatusOr<std::string> GeminiProvider::SendForBody(
-    const UpstreamRequest& request, CallContext& ctx) {
+    const UpstreamRequest& request, const KeyRing::Lease& key,
+    CallContext& ctx) {
   std::string body;
   bool too_big = false;
   absl::Status status = pool_->Send(
@@ -138,7 +143,8 @@ absl::StatusOr<std::string> GeminiProvider::SendForBody(
         return true;
       },
       ctx.cancel);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  keys_->Report(key, status);
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
   if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
   return body;
 }

@@ -5,13 +5,11 @@
 #ifndef AIGW_PROVIDERS_GEMINI_GEMINI_PROVIDER_H_
 #define AIGW_PROVIDERS_GEMINI_GEMINI_PROVIDER_H_
 
-#include <atomic>
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "providers/common/http_client_pool.h"
+#include "providers/common/key_ring.h"
 #include "providers/gemini/gemini_request.h"
 #include "providers/provider.h"
 
@@ -20,7 +18,7 @@ namespace aigw {
 class GeminiProvider : public Provider {
  public:
   GeminiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::vector<std::string> api_keys, std::string api_version);
+                 std::unique_ptr<KeyRing> keys, std::string api_version);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -30,15 +28,15 @@ class GeminiProvider : public Provider {
       const v1::EmbeddingsRequest& request, CallContext& ctx) override;
 
  private:
-  const std::string& NextKey();
-  // Sends a request whose whole answer is needed (at most 64 MiB).
+  // Sends a request whose whole answer is needed (at most 64 MiB) with
+  // `key`, and reports the outcome to the key ring.
   absl::StatusOr<std::string> SendForBody(const UpstreamRequest& request,
+                                          const KeyRing::Lease& key,
                                           CallContext& ctx);
 
   std::unique_ptr<HttpClientPool> pool_;
-  const std::vector<std::string> api_keys_;
+  const std::unique_ptr<KeyRing> keys_;
   const GeminiEndpoint endpoint_;
-  std::atomic<uint64_t> next_key_{0};
 };
 
 }  // namespace aigw

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,18 +22,32 @@ namespace {
 
 using nlohmann::json;
 
+struct Answer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
 // A Gemini stand-in on an ephemeral loopback port that records what it got.
 class FakeGemini {
  public:
   FakeGemini() {
     server_.Post(".*", [this](const httplib::Request& req,
                               httplib::Response& res) {
+      std::string key = req.get_header_value("x-goog-api-key");
       {
         absl::MutexLock lock(&mu_);
         paths_.push_back(req.path +
                          (req.params.count("alt") ? "?alt=sse" : ""));
-        keys_.push_back(req.get_header_value("x-goog-api-key"));
+        keys_.push_back(key);
         authorization_.push_back(req.get_header_value("Authorization"));
+        auto it = by_key_.find(key);
+        if (it != by_key_.end()) {
+          res.status = it->second.status;
+          if (res.status == 429) res.set_header("Retry-After", "60");
+          res.set_content(it->second.body, it->second.content_type);
+          return;
+        }
       }
       if (req.path.find("broken") != std::string::npos) {
         res.status = 400;
@@ -67,6 +82,11 @@ class FakeGemini {
     server_.stop();
     thread_.join();
   }
+  // How the fake answers every request sent with `key`.
+  void AnswerFor(const std::string& key, Answer answer) {
+    absl::MutexLock lock(&mu_);
+    by_key_[key] = std::move(answer);
+  }
   std::string base_url() const {
     return absl::StrCat("http://127.0.0.1:", port_, "/gw");
   }
@@ -91,6 +111,7 @@ class FakeGemini {
   std::vector<std::string> paths_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> keys_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> authorization_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Answer> by_key_ ABSL_GUARDED_BY(mu_);
 };
 
 ProviderConfig Config(const std::string& base_url) {
@@ -195,6 +216,52 @@ TEST(GeminiProvider, UpstreamErrorKeepsStatusAndMessageWithKeysRedacted) {
   absl::Status status = (*provider)->Stream(Chat("broken"), ctx, sink);
   EXPECT_EQ(status.message(), "API key not valid: [redacted]");
   EXPECT_TRUE(sink.chunks.empty());
+}
+
+TEST(GeminiProvider, RateLimitedKeyIsSkippedByTheNextRequest) {
+  FakeGemini fake;
+  fake.AnswerFor(
+      "key-one-secret",
+      {429, "application/json",
+       R"({"error": {"code": 429, "message": "Resource has been exhausted )"
+       R"((e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}})"});
+  auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
+  ASSERT_TRUE(provider.ok());
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  Collector sink;
+  absl::Status status =
+      (*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(status).http_status, 429);
+  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
+  EXPECT_TRUE((*provider)->Complete(Chat("gemini-2.5-flash"), ctx).ok());
+  EXPECT_EQ(fake.keys(),
+            (std::vector<std::string>{"key-one-secret", "key-two-secret",
+                                      "key-two-secret"}));
+}
+
+TEST(GeminiProvider, RateLimitErrorInsideTheStreamCoolsTheKeyDown) {
+  FakeGemini fake;
+  fake.AnswerFor(
+      "key-one-secret",
+      {200, "text/event-stream",
+       "data: {\"error\": {\"code\": 429, \"message\": \"Quota exceeded "
+       "for key-one-secret\", \"status\": \"RESOURCE_EXHAUSTED\"}}\r\n\r\n"});
+  auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
+  ASSERT_TRUE(provider.ok());
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  Collector sink;
+  absl::Status status =
+      (*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "Quota exceeded for [redacted]");
+  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
+  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
+  EXPECT_EQ(fake.keys(),
+            (std::vector<std::string>{"key-one-secret", "key-two-secret",
+                                      "key-two-secret"}));
 }
 
 TEST(GeminiProvider, BadRequestsFailBeforeAnyUpstreamCall) {

@@ -44,12 +44,9 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
     return absl::InvalidArgumentError(
         absl::StrCat("base_url: ", endpoint.status().message()));
   }
-  HttpPoolOptions options;
-  options.connect_timeout = config.connect_timeout;
-  options.read_timeout = config.read_timeout;
-  options.ca_file = config.ca_file;
   return std::make_unique<OpenAiProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint), options),
+      std::make_unique<HttpClientPool>(std::move(*endpoint),
+                                       PoolOptionsFor(config)),
       std::make_unique<KeyRing>(config.name, config.api_keys),
       std::move(dialect));
 }
@@ -80,6 +77,10 @@ absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
                                                  absl::string_view operation,
                                                  std::string body,
                                                  CallContext& ctx) {
+  if (dialect_.check_model) {
+    absl::Status valid = dialect_.check_model(model);
+    if (!valid.ok()) return valid;
+  }
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();
   std::string response;
@@ -110,6 +111,10 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   // The gateway always asks for usage (its own accounting); the core hides
   // the usage chunk from clients that did not ask for it.
   body["stream_options"]["include_usage"] = true;
+  if (dialect_.check_model) {
+    absl::Status valid = dialect_.check_model(request.model());
+    if (!valid.ok()) return valid;
+  }
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();
   UpstreamRequest upstream =

@@ -25,6 +25,9 @@ struct OpenAiDialect {
   std::function<std::string(absl::string_view prefix, absl::string_view model,
                             absl::string_view operation)>
       path;
+  // Rejects a model name `path` cannot carry (a 400 naming "model");
+  // null: any name.
+  std::function<absl::Status(absl::string_view model)> check_model;
   std::string auth_header = "Authorization";
   std::string auth_prefix = "Bearer ";
 };

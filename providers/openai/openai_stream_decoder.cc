@@ -1,6 +1,8 @@
 #include "providers/openai/openai_stream_decoder.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -86,13 +88,32 @@ bool OpenAiStreamDecoder::Handle(const SseEvent& event) {
     error_ = chunk.status();
     return false;
   }
+  // Choices with neither delta nor finish_reason (the verdicts of Azure's
+  // asynchronous content filter, sent with id "") tell the client nothing.
+  auto* choices = chunk->mutable_choices();
+  choices->erase(std::remove_if(choices->begin(), choices->end(),
+                                [](const v1::ChunkChoice& choice) {
+                                  return !choice.has_delta() &&
+                                         choice.finish_reason().empty();
+                                }),
+                 choices->end());
   // Chunks with neither choices nor usage (Azure's prompt_filter_results)
   // tell the client nothing; the first chunk it sees carries the role.
   if (chunk->choices_size() == 0 && !chunk->has_usage()) return true;
   for (const v1::ChunkChoice& choice : chunk->choices()) {
     if (!choice.finish_reason().empty()) finished_ = true;
   }
-  if (!sink_.Write(std::move(*chunk))) {
+  // Usage on a chunk with choices (DeepSeek's finish chunk, Moonshot's
+  // choices[0].usage) goes out as OpenAI sends it: alone, in a chunk with
+  // empty choices after the choices.
+  std::optional<v1::ChatCompletionChunk> usage_chunk;
+  if (chunk->choices_size() > 0 && chunk->has_usage()) {
+    usage_chunk.emplace(*chunk);
+    usage_chunk->clear_choices();
+    chunk->clear_usage();
+  }
+  if (!sink_.Write(std::move(*chunk)) ||
+      (usage_chunk.has_value() && !sink_.Write(std::move(*usage_chunk)))) {
     client_gone_ = true;
     return false;
   }

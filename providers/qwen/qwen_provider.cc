@@ -52,56 +52,54 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
                      "); it appends /api/v1/... or /compatible-mode/v1/... "
                      "itself"));
   }
-  HttpPoolOptions options;
-  options.connect_timeout = config.connect_timeout;
-  options.read_timeout = config.read_timeout;
-  options.ca_file = config.ca_file;
   return std::make_unique<QwenProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint), options),
-      config.api_keys, mode);
+      std::make_unique<HttpClientPool>(std::move(*endpoint),
+                                       PoolOptionsFor(config)),
+      std::make_unique<KeyRing>(config.name, config.api_keys), mode);
 }
 
 const ProviderRegistration kRegistration("qwen", CreateQwen);
 
-// Sends a streamed chat call through `decoder` (QwenStreamDecoder or
-// OpenAiStreamDecoder, which share Feed/Finish/error/client_gone).
-template <typename Decoder>
-absl::Status RunStream(HttpClientPool& pool, const UpstreamRequest& upstream,
-                       Decoder& decoder, CancelToken* cancel,
-                       const std::vector<std::string>& api_keys) {
-  absl::Status status = pool.Send(
-      upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
-      cancel);
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  if (!decoder.error().ok()) return RedactSecrets(decoder.error(), api_keys);
-  if (!status.ok()) return RedactSecrets(UnwrapSseErrorBody(status), api_keys);
-  absl::Status finished = decoder.Finish();
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return RedactSecrets(finished, api_keys);
-}
-
 }  // namespace
 
 QwenProvider::QwenProvider(std::unique_ptr<HttpClientPool> pool,
-                           std::vector<std::string> api_keys, QwenMode mode)
-    : pool_(std::move(pool)), api_keys_(std::move(api_keys)), mode_(mode) {}
+                           std::unique_ptr<KeyRing> keys, QwenMode mode)
+    : pool_(std::move(pool)), keys_(std::move(keys)), mode_(mode) {}
 
-const std::string& QwenProvider::NextKey() {
-  return api_keys_[next_key_.fetch_add(1) % api_keys_.size()];
+template <typename Decoder>
+absl::Status QwenProvider::RunStream(const UpstreamRequest& upstream,
+                                     const KeyRing::Lease& key,
+                                     Decoder& decoder, CancelToken* cancel) {
+  absl::Status status = pool_->Send(
+      upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
+      cancel);
+  absl::Status decoded = decoder.error();
+  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
+    decoded = decoder.Finish();
+  }
+  // An error event inside the stream (a Throttling or InvalidApiKey event)
+  // says as much about the key as an HTTP status; the ring acts on
+  // 429/401/403 only.
+  keys_->Report(key, decoded.ok() ? status : decoded);
+  if (decoder.client_gone()) return absl::CancelledError("client left");
+  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
 }
 
 absl::Status QwenProvider::Stream(const v1::ChatCompletionRequest& request,
                                   CallContext& ctx, ChunkSink& sink) {
+  // A request DashScope cannot take is a 400 even when no key is free.
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   absl::StatusOr<UpstreamRequest> upstream = ChatUpstreamRequest(
-      request, mode_, pool_->endpoint().path_prefix, NextKey());
+      request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
+  if (!key.ok()) return key.status();
   if (mode_ == QwenMode::kCompatible) {
     OpenAiStreamDecoder decoder(sink);
-    return RunStream(*pool_, *upstream, decoder, ctx.cancel, api_keys_);
+    return RunStream(*upstream, *key, decoder, ctx.cancel);
   }
   QwenStreamDecoder decoder(sink, request.model(),
                             absl::ToUnixSeconds(absl::Now()));
-  return RunStream(*pool_, *upstream, decoder, ctx.cancel, api_keys_);
+  return RunStream(*upstream, *key, decoder, ctx.cancel);
 }
 
 absl::StatusOr<v1::ChatCompletion> QwenProvider::Complete(
@@ -114,9 +112,11 @@ absl::StatusOr<v1::ChatCompletion> QwenProvider::Complete(
 
 absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::Embed(
     const v1::EmbeddingsRequest& request, CallContext& ctx) {
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   absl::StatusOr<UpstreamRequest> upstream = EmbeddingsUpstreamRequest(
-      request, mode_, pool_->endpoint().path_prefix, NextKey());
+      request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
+  if (!key.ok()) return key.status();
   std::string response;
   bool too_big = false;
   absl::Status status = pool_->Send(
@@ -130,7 +130,8 @@ absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::Embed(
         return true;
       },
       ctx.cancel);
-  if (!status.ok()) return RedactSecrets(status, api_keys_);
+  keys_->Report(*key, status);
+  if (!status.ok()) return RedactSecrets(status, keys_->keys());
   if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
   return EmbeddingsFromUpstream(response, mode_, request.model());
 }

@@ -5,12 +5,10 @@
 #ifndef AIGW_PROVIDERS_QWEN_QWEN_PROVIDER_H_
 #define AIGW_PROVIDERS_QWEN_QWEN_PROVIDER_H_
 
-#include <atomic>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "providers/common/http_client_pool.h"
+#include "providers/common/key_ring.h"
 #include "providers/provider.h"
 #include "providers/qwen/qwen_request.h"
 
@@ -19,7 +17,7 @@ namespace aigw {
 class QwenProvider : public Provider {
  public:
   QwenProvider(std::unique_ptr<HttpClientPool> pool,
-               std::vector<std::string> api_keys, QwenMode mode);
+               std::unique_ptr<KeyRing> keys, QwenMode mode);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -32,12 +30,16 @@ class QwenProvider : public Provider {
       const v1::EmbeddingsRequest& request, CallContext& ctx) override;
 
  private:
-  const std::string& NextKey();
+  // Sends a streamed chat call through `decoder` (QwenStreamDecoder or
+  // OpenAiStreamDecoder, which share Feed/Finish/error/client_gone).
+  template <typename Decoder>
+  absl::Status RunStream(const UpstreamRequest& upstream,
+                         const KeyRing::Lease& key, Decoder& decoder,
+                         CancelToken* cancel);
 
   std::unique_ptr<HttpClientPool> pool_;
-  const std::vector<std::string> api_keys_;
+  const std::unique_ptr<KeyRing> keys_;
   const QwenMode mode_;
-  std::atomic<uint64_t> next_key_{0};
 };
 
 }  // namespace aigw

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,19 +28,30 @@ struct Seen {
   std::string body;
 };
 
-// Answers every POST with `status`, `content_type` and `body`, recording
-// what it received.
+struct Reply {
+  int status = 200;
+  std::string content_type = "text/event-stream";
+  std::string body;
+};
+
+// Answers every POST with `status`, `content_type` and `body` (or what was
+// set for its Authorization header), recording what it received.
 class FakeDashScope {
  public:
   FakeDashScope() {
-    server_.Post(
-        ".*", [this](const httplib::Request& req, httplib::Response& res) {
-          absl::MutexLock lock(&mu_);
-          seen_.push_back({req.path, req.get_header_value("Authorization"),
-                           req.get_header_value("X-DashScope-SSE"), req.body});
-          res.status = status_;
-          res.set_content(body_, content_type_);
-        });
+    server_.Post(".*", [this](const httplib::Request& req,
+                              httplib::Response& res) {
+      absl::MutexLock lock(&mu_);
+      std::string authorization = req.get_header_value("Authorization");
+      seen_.push_back({req.path, authorization,
+                       req.get_header_value("X-DashScope-SSE"), req.body});
+      auto it = by_key_.find(authorization);
+      Reply answer = it != by_key_.end() ? it->second
+                                         : Reply{status_, content_type_, body_};
+      res.status = answer.status;
+      if (answer.status == 429) res.set_header("Retry-After", "60");
+      res.set_content(answer.body, answer.content_type);
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
@@ -54,6 +66,11 @@ class FakeDashScope {
     status_ = status;
     content_type_ = std::move(content_type);
     body_ = std::move(body);
+  }
+  // How the fake answers requests sent with `authorization`.
+  void AnswerFor(const std::string& authorization, Reply answer) {
+    absl::MutexLock lock(&mu_);
+    by_key_[authorization] = std::move(answer);
   }
   std::vector<Seen> seen() {
     absl::MutexLock lock(&mu_);
@@ -70,6 +87,7 @@ class FakeDashScope {
   std::string content_type_ = "text/event-stream";
   std::string body_;
   std::vector<Seen> seen_;
+  std::map<std::string, Reply> by_key_ ABSL_GUARDED_BY(mu_);
 };
 
 ProviderConfig Config(const std::string& base_url,
@@ -214,6 +232,67 @@ TEST(QwenProvider, SseErrorBodyKeepsStatusMessageAndHidesTheKey) {
   EXPECT_EQ(status.message(), "Invalid API-key provided: [redacted]");
   EXPECT_EQ(GetErrorDetails(status).code, "InvalidApiKey");
   EXPECT_TRUE(sink.chunks.empty());
+}
+
+std::vector<std::string> Authorizations(FakeDashScope& upstream) {
+  std::vector<std::string> keys;
+  for (const Seen& seen : upstream.seen()) keys.push_back(seen.authorization);
+  return keys;
+}
+
+TEST(QwenProvider, ThrottledKeyIsSkippedByTheNextRequest) {
+  FakeDashScope upstream;
+  upstream.Answer(200, "text/event-stream", kNativeStream);
+  upstream.AnswerFor("Bearer sk-qwen-key-1",
+                     {429, "application/json",
+                      R"({"code":"Throttling.RateQuota","message":"Requests )"
+                      R"(rate limit exceeded.","request_id":"r"})"});
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  CollectingSink sink;
+  EXPECT_EQ(provider->Stream(Hello("qwen-plus"), ctx, sink).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  EXPECT_TRUE(provider->Complete(Hello("qwen-plus"), ctx).ok());
+  EXPECT_EQ(
+      Authorizations(upstream),
+      (std::vector<std::string>{"Bearer sk-qwen-key-1", "Bearer sk-qwen-key-2",
+                                "Bearer sk-qwen-key-2"}));
+
+  // Once every key cools down the provider fails fast, without a call.
+  upstream.AnswerFor("Bearer sk-qwen-key-2",
+                     {429, "application/json",
+                      R"({"code":"Throttling","message":"slow down"})"});
+  EXPECT_EQ(provider->Stream(Hello("qwen-plus"), ctx, sink).code(),
+            absl::StatusCode::kResourceExhausted);
+  absl::Status exhausted = provider->Stream(Hello("qwen-plus"), ctx, sink);
+  EXPECT_EQ(GetErrorDetails(exhausted).code, "keys_exhausted");
+  EXPECT_EQ(upstream.seen().size(), 4u);
+}
+
+TEST(QwenProvider, ThrottlingEventInsideTheStreamCoolsTheKeyDown) {
+  FakeDashScope upstream;
+  upstream.Answer(200, "text/event-stream", kNativeStream);
+  upstream.AnswerFor(
+      "Bearer sk-qwen-key-1",
+      {200, "text/event-stream",
+       "id:1\nevent:error\n:HTTP_STATUS/429\ndata:{\"code\":\"Throttling\","
+       "\"message\":\"Requests throttling triggered.\",\"request_id\":"
+       "\"r\"}\n\n"});
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  CollectingSink sink;
+  absl::Status status = provider->Stream(Hello("qwen-plus"), ctx, sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "Requests throttling triggered.");
+  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  EXPECT_EQ(
+      Authorizations(upstream),
+      (std::vector<std::string>{"Bearer sk-qwen-key-1", "Bearer sk-qwen-key-2",
+                                "Bearer sk-qwen-key-2"}));
 }
 
 TEST(QwenProvider, JsonErrorBodyKeepsStatusAndMessage) {

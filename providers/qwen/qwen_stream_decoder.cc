@@ -113,33 +113,6 @@ absl::Status QwenError(const json& error, int http_status) {
       http_status, error.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-absl::Status UnwrapSseErrorBody(const absl::Status& status) {
-  absl::string_view message = status.message();
-  if (!absl::StrContains(message, "data:")) return status;
-  SseFramer framer;
-  std::vector<SseEvent> events;
-  framer.Feed(message, &events);
-  framer.Finish(&events);
-  for (const SseEvent& event : events) {
-    json j = json::parse(event.data, nullptr, false);
-    if (!j.is_object() || StringOr(j, "message").empty()) continue;
-    ErrorDetails details = GetErrorDetails(status);
-    ApiErrorSpec spec;
-    spec.code = status.code();
-    spec.http_status = details.http_status;
-    spec.type = details.type;
-    spec.error_code = StringOr(j, "code");
-    // Keep the "upstream error (HTTP 500): " prefix of 5xx errors.
-    std::string prefix;
-    if (absl::StartsWith(message, "upstream error (HTTP")) {
-      prefix = std::string(message.substr(0, message.find("): ") + 3));
-    }
-    spec.message = absl::StrCat(prefix, StringOr(j, "message"));
-    return MakeApiError(spec);
-  }
-  return status;
-}
-
 QwenStreamDecoder::QwenStreamDecoder(ChunkSink& sink, std::string model,
                                      int64_t created)
     : sink_(sink), model_(std::move(model)), created_(created) {}

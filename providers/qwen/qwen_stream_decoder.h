@@ -72,11 +72,6 @@ class QwenStreamDecoder {
 // `http_status` 0 (unknown) is derived from the code.
 absl::Status QwenError(const nlohmann::json& error, int http_status);
 
-// DashScope answers a failed SSE request with an SSE body (`event:error`,
-// `data:{"code","message"}`); the shared HTTP error mapping keeps that text
-// as the message. This recovers the upstream's own message and code.
-absl::Status UnwrapSseErrorBody(const absl::Status& status);
-
 }  // namespace aigw
 
 #endif  // AIGW_PROVIDERS_QWEN_QWEN_STREAM_DECODER_H_

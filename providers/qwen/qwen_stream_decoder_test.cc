@@ -345,26 +345,29 @@ TEST(QwenStream, ClientGoneStopsAtOnce) {
   EXPECT_EQ(sink.chunks.size(), 2u);
 }
 
+// DashScope answers a failed SSE request with an SSE body; the shared HTTP
+// error mapping reads the upstream's own message and code from it.
 TEST(QwenStream, SseHttpErrorBodyIsUnwrapped) {
   const std::string body =
       "id:1\nevent:error\n:HTTP_STATUS/401\ndata:{\"code\":\"InvalidApiKey\","
       "\"message\":\"Invalid API-key provided.\",\"request_id\":\"r2\"}\n\n";
-  absl::Status status = UnwrapSseErrorBody(StatusFromUpstreamHttp(401, body));
+  absl::Status status = StatusFromUpstreamHttp(401, body);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(status.message(), "Invalid API-key provided.");
   EXPECT_EQ(GetErrorDetails(status).http_status, 401);
   EXPECT_EQ(GetErrorDetails(status).code, "InvalidApiKey");
 
-  status = UnwrapSseErrorBody(
-      StatusFromUpstreamHttp(503, absl::StrReplaceAll(body, {{"401", "503"}})));
+  status =
+      StatusFromUpstreamHttp(503, absl::StrReplaceAll(body, {{"401", "503"}}));
   EXPECT_EQ(status.message(),
             "upstream error (HTTP 503): Invalid API-key provided.");
   EXPECT_EQ(GetErrorDetails(status).http_status, 502);
 
-  // A JSON error body is left as the shared mapping made it.
+  // A JSON error body maps the same way.
   absl::Status json_error = StatusFromUpstreamHttp(
       429, R"({"code":"Throttling","message":"slow down"})");
-  EXPECT_EQ(UnwrapSseErrorBody(json_error), json_error);
+  EXPECT_EQ(json_error.message(), "slow down");
+  EXPECT_EQ(GetErrorDetails(json_error).code, "Throttling");
 }
 
 }  // namespace

@@ -14,6 +14,10 @@ import http from 'node:http';
 
 export const QWEN_KEYS = ['sk-qwen-native-one', 'sk-qwen-native-two'];
 export const COMPAT_KEYS = ['sk-qwen-compat-one', 'sk-qwen-compat-two'];
+// Keys of the providers that serve SPECIAL_MODELS (both modes): the gateway
+// takes a key answered 401 out of rotation and cools one answered 429 down,
+// so those models get many keys of their own.
+export const REJECTING_KEYS = Array.from({ length: 32 }, (_, i) => `sk-qwen-rejecting-${i}`);
 
 const NATIVE_TEXT = '/api/v1/services/aigc/text-generation/generation';
 const NATIVE_MULTIMODAL = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -214,7 +218,7 @@ export class FakeDashScope {
       if (!ok) problems.push(what);
     };
     const compatible = path.startsWith('/compatible-mode/');
-    const keys = compatible ? COMPAT_KEYS : QWEN_KEYS;
+    const keys = [...(compatible ? COMPAT_KEYS : QWEN_KEYS), ...REJECTING_KEYS];
     const auth = req.headers.authorization ?? '';
     check(keys.some((key) => auth === `Bearer ${key}`), `Authorization is not a provider key: ${auth}`);
     check(!JSON.stringify(req.headers).includes('client-key'), 'the client key reached the upstream');

@@ -8,6 +8,11 @@ import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
 import { assertOpenAIError, chatRequest, deltaText, grpcClients, postChat, readSse, runGatewayExpectingExit, startGateway } from './harness.mjs';
 
 const CLAUDE_KEYS = ['sk-ant-fake-1', 'sk-ant-fake-2'];
+// The 401/429 models are served on keys of their own: a key answered 401
+// leaves the rotation and one answered 429 cools down, which must not starve
+// the other tests.
+const KEY_POISONING_MODELS = ['claude-http-429', 'claude-http-401-leak'];
+const REJECTING_KEYS = Array.from({ length: 32 }, (_, i) => `sk-ant-fake-rejecting-${i}`);
 const RPC_DEADLINE_MS = 10_000;
 
 let upstream;
@@ -28,10 +33,20 @@ function claudeProvider(extra = {}) {
 }
 
 before(async () => {
-  upstream = await startFakeClaude({ keys: CLAUDE_KEYS, version: '2023-06-01' });
+  upstream = await startFakeClaude({ keys: [...CLAUDE_KEYS, ...REJECTING_KEYS], version: '2023-06-01' });
   gateway = await startGateway({
     listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
-    providers: [claudeProvider()],
+    providers: [
+      {
+        name: 'anthropic-rejecting',
+        type: 'claude',
+        base_url: upstream.baseUrl,
+        api_keys: REJECTING_KEYS,
+        timeouts: { connect: '1s', read: '3s' },
+        models: KEY_POISONING_MODELS,
+      },
+      claudeProvider(),
+    ],
   });
   client = new OpenAI({ baseURL: `${gateway.httpUrl}/v1`, apiKey: 'client-key', maxRetries: 0 });
   grpc = grpcClients(gateway.grpcAddr);

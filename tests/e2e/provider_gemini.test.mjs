@@ -19,6 +19,9 @@ import { grpcClients, parseSseText, postChat, runGatewayExpectingExit, startGate
 
 const GEMINI_KEYS = ['AIza-gemini-key-one', 'AIza-gemini-key-two'];
 const V1_KEY = 'AIza-gemini-v1-key';
+// The 429 model is served on keys of its own: a key answered 429 cools down,
+// which must not starve the other tests.
+const REJECTING_KEYS = Array.from({ length: 32 }, (_, i) => `AIza-gemini-rejecting-${i}`);
 const CLIENT_KEY = 'client-key-must-not-leak';
 const RPC_DEADLINE_MS = 10_000;
 const FULL_TEXT = GEMINI_TEXT.join('');
@@ -29,10 +32,18 @@ let client;
 let grpc;
 
 before(async () => {
-  upstream = await startFakeGemini({ keys: [...GEMINI_KEYS, V1_KEY] });
+  upstream = await startFakeGemini({ keys: [...GEMINI_KEYS, V1_KEY, ...REJECTING_KEYS] });
   gateway = await startGateway({
     listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
     providers: [
+      {
+        name: 'google-rejecting',
+        type: 'gemini',
+        base_url: `${upstream.origin}/gw`,
+        api_keys: REJECTING_KEYS,
+        timeouts: { connect: '1s', read: '5s' },
+        model_mapping: { 'g-429': MODELS.rateLimited },
+      },
       {
         name: 'google-v1',
         type: 'gemini',

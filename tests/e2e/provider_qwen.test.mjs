@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import OpenAI from 'openai';
-import { COMPAT_KEYS, MIDSTREAM_MESSAGE, QWEN_KEYS, SCRIPTS, THROTTLED_MESSAGE, fakeVector, startFakeDashScope } from './fake_qwen.mjs';
+import {
+  COMPAT_KEYS,
+  MIDSTREAM_MESSAGE,
+  QWEN_KEYS,
+  REJECTING_KEYS,
+  SCRIPTS,
+  SPECIAL_MODELS,
+  THROTTLED_MESSAGE,
+  fakeVector,
+  startFakeDashScope,
+} from './fake_qwen.mjs';
 import { assertOpenAIError, chatRequest, grpcClients, postChat, readSse, startGateway } from './harness.mjs';
 
 const CLIENT_KEY = 'client-key-must-not-leak';
@@ -23,6 +33,26 @@ before(async () => {
   gateway = await startGateway({
     listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
     providers: [
+      // The 401/429 models first, on keys of their own: a key answered 401
+      // leaves the rotation and one answered 429 cools down, which must not
+      // starve the other tests.
+      {
+        name: 'dashscope-rejecting',
+        type: 'qwen',
+        base_url: upstream.origin,
+        api_keys: REJECTING_KEYS,
+        timeouts: { connect: '1s', read: '5s' },
+        models: SPECIAL_MODELS,
+      },
+      {
+        name: 'dashscope-compatible-rejecting',
+        type: 'qwen',
+        mode: 'compatible',
+        base_url: `${upstream.origin}/gw`,
+        api_keys: REJECTING_KEYS,
+        timeouts: { connect: '1s', read: '5s' },
+        model_mapping: Object.fromEntries(SPECIAL_MODELS.map((m) => [`compat/${m}`, m])),
+      },
       {
         name: 'dashscope',
         type: 'qwen',
@@ -218,7 +248,7 @@ for (const { mode, prefix, keys, chatPath } of MODES) {
         // The upstream's own message and code, not its SSE framing.
         assert.equal(err.message, mode === 'native' ? '401 Invalid API-key provided: [redacted]' : '401 Incorrect API key provided: [redacted]');
         assert.equal(err.code, mode === 'native' ? 'InvalidApiKey' : 'invalid_api_key');
-        for (const key of keys) assert.ok(!err.message.includes(key), 'provider key leaked');
+        for (const key of [...keys, ...REJECTING_KEYS]) assert.ok(!err.message.includes(key), 'provider key leaked');
         return true;
       });
     });
@@ -311,7 +341,8 @@ for (const { mode, prefix, keys, chatPath } of MODES) {
       assert.deepEqual(upstream.violations, []);
       const mine = upstream.requests.filter((r) => r.url.startsWith(mode === 'native' ? '/api/' : '/gw/'));
       assert.ok(mine.length > 5);
-      const used = new Set(mine.map((r) => r.headers.authorization));
+      const rejecting = new Set(REJECTING_KEYS.map((k) => `Bearer ${k}`)); // the 401/429 models' provider
+      const used = new Set(mine.map((r) => r.headers.authorization).filter((auth) => !rejecting.has(auth)));
       assert.deepEqual([...used].sort(), keys.map((k) => `Bearer ${k}`).sort(), 'keys are used round-robin');
     });
   });

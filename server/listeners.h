@@ -1,0 +1,72 @@
+// The three listeners (REST, gRPC, admin) and what a reload may change in
+// them: a listener whose address changed is bound anew before the old one
+// stops accepting; the old one finishes its in-flight requests and streams
+// in the background.
+#ifndef AIGW_SERVER_LISTENERS_H_
+#define AIGW_SERVER_LISTENERS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/admin_server.h"
+#include "server/config.h"
+#include "server/disconnect_watch.h"
+#include "server/gateway.h"
+#include "server/grpc_service.h"
+#include "server/metrics.h"
+#include "server/rest_server.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace aigw {
+
+class Listeners {
+ public:
+  Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch,
+            Metrics* metrics, AdminServer::ReloadFn reload);
+  ~Listeners();
+
+  absl::Status Start(const ListenConfig& listen);
+  // Rebinds the listeners whose address changed. On error nothing changed.
+  absl::Status Rebind(const ListenConfig& listen);
+  // "http=HOST:PORT grpc=HOST:PORT admin=HOST:PORT" (real ports).
+  std::string Describe() const;
+  void SetReady(bool ready);
+  // Stops accepting, then gives in-flight requests up to `grace`.
+  void Stop(absl::Duration grace);
+
+ private:
+  struct Grpc {
+    std::unique_ptr<ChatCompletionsService> service;
+    std::unique_ptr<grpc::Server> server;
+    int port = 0;
+  };
+  absl::StatusOr<std::unique_ptr<RestServer>> StartRest(
+      const std::string& address, int* port);
+  absl::StatusOr<std::unique_ptr<AdminServer>> StartAdmin(
+      const std::string& address, int* port);
+  absl::StatusOr<Grpc> StartGrpc(const std::string& address);
+
+  Gateway* const gateway_;
+  DisconnectWatch* const disconnect_watch_;
+  Metrics* const metrics_;
+  const AdminServer::ReloadFn reload_;
+
+  mutable absl::Mutex mu_;
+  ListenConfig listen_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<RestServer> rest_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<AdminServer> admin_ ABSL_GUARDED_BY(mu_);
+  Grpc grpc_ ABSL_GUARDED_BY(mu_);
+  int rest_port_ ABSL_GUARDED_BY(mu_) = 0;
+  int admin_port_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace aigw
+
+#endif  // AIGW_SERVER_LISTENERS_H_
