@@ -56,6 +56,13 @@ before(async () => {
         timeouts: { connect: '1s', read: '5s' },
         model_mapping: { 'az-embedder': 'embeddings-basic' },
       },
+      {
+        name: 'ollama',
+        type: 'ollama',
+        base_url: `${upstream.origin}/ollama/v1`,
+        timeouts: { connect: '1s', read: '5s' },
+        model_mapping: { 'local-embedder': 'embeddings-basic' },
+      },
       { name: 'echo', type: 'echo', model_mapping: { 'echo*': '' } },
     ],
   });
@@ -196,6 +203,18 @@ describe('REST /v1/embeddings', () => {
     assertUpstreamAskedForFloats(requests[0], 'embeddings-basic', RECORDED_INPUT);
     assert.equal(body.model, 'az-embedder');
     assert.deepEqual(decodeFloat32Base64(body.data[0].embedding), asFloat32(RECORDED_VECTOR));
+  });
+
+  test('ollama: POST {base_url}/embeddings with no Authorization (no key configured)', async () => {
+    const { result: body, requests } = await upstreamRequestsDuring(async () =>
+      okJson(await postEmbeddings({ model: 'local-embedder', input: RECORDED_INPUT })),
+    );
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0].url, '/ollama/v1/embeddings');
+    assert.equal(requests[0].headers.authorization, undefined);
+    assertUpstreamAskedForFloats(requests[0], 'embeddings-basic', RECORDED_INPUT);
+    assert.equal(body.model, 'local-embedder');
+    assert.deepEqual(body.data[0].embedding, RECORDED_VECTOR);
   });
 });
 
