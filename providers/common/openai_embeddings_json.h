@@ -2,9 +2,8 @@
 #ifndef AIGW_PROVIDERS_COMMON_OPENAI_EMBEDDINGS_JSON_H_
 #define AIGW_PROVIDERS_COMMON_OPENAI_EMBEDDINGS_JSON_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
