@@ -6,18 +6,39 @@
 namespace aigw {
 namespace {
 
+// As REST's x-aigw-provider and x-aigw-attempts headers, in the response's
+// initial metadata (it must be added before the first message).
+void AddCallMetadata(grpc::ServerContext* context, const CallInfo& info) {
+  if (!info.provider.empty()) {
+    context->AddInitialMetadata("x-aigw-provider", info.provider);
+  }
+  if (info.attempts > 0) {
+    context->AddInitialMetadata("x-aigw-attempts",
+                                std::to_string(info.attempts));
+  }
+}
+
 class WriterSink : public ChunkSink {
  public:
-  explicit WriterSink(grpc::ServerWriter<v1::ChatCompletionChunk>* writer)
-      : writer_(writer) {}
+  WriterSink(grpc::ServerContext* context,
+             grpc::ServerWriter<v1::ChatCompletionChunk>* writer,
+             const CallInfo* info)
+      : context_(context), writer_(writer), info_(info) {}
   bool Write(v1::ChatCompletionChunk chunk) override {
+    if (first_) {
+      first_ = false;
+      AddCallMetadata(context_, *info_);
+    }
     if (!broken_ && !writer_->Write(chunk)) broken_ = true;
     return !broken_;
   }
   bool broken() const { return broken_; }
 
  private:
+  grpc::ServerContext* const context_;
   grpc::ServerWriter<v1::ChatCompletionChunk>* const writer_;
+  const CallInfo* const info_;
+  bool first_ = true;
   bool broken_ = false;
 };
 
@@ -35,9 +56,11 @@ grpc::Status ChatCompletionsService::Create(
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
+  CallInfo info;
   absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(*request, cancel.get());
+      gateway_->Create(*request, cancel.get(), &info);
   if (cancel->cancelled()) return grpc::Status::CANCELLED;
+  AddCallMetadata(context, info);
   if (!completion.ok()) return ToGrpc(completion.status());
   *response = std::move(*completion);
   return grpc::Status::OK;
@@ -49,8 +72,9 @@ grpc::Status ChatCompletionsService::Stream(
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
-  WriterSink sink(writer);
-  absl::Status status = gateway_->Stream(*request, sink, cancel.get());
+  CallInfo info;
+  WriterSink sink(context, writer, &info);
+  absl::Status status = gateway_->Stream(*request, sink, cancel.get(), &info);
   if (cancel->cancelled() || sink.broken()) return grpc::Status::CANCELLED;
   return ToGrpc(status);
 }
@@ -61,9 +85,11 @@ grpc::Status ChatCompletionsService::Embeddings(
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
+  CallInfo info;
   absl::StatusOr<v1::EmbeddingsResponse> embeddings =
-      gateway_->Embed(*request, cancel.get());
+      gateway_->Embed(*request, cancel.get(), &info);
   if (cancel->cancelled()) return grpc::Status::CANCELLED;
+  AddCallMetadata(context, info);
   if (!embeddings.ok()) return ToGrpc(embeddings.status());
   *response = std::move(*embeddings);
   return grpc::Status::OK;

@@ -84,6 +84,19 @@ test('Create answers with the echo of the last user message', async () => {
   assert.ok(response.usage.total_tokens > 0);
 });
 
+test('initial metadata names the provider that answered (x-aigw-provider)', async () => {
+  const metadataOf = (call) => new Promise((resolve) => call.on('metadata', resolve));
+  const unaryCall = chat.Create(userRequest('echo-grpc', 'hi'), { deadline: deadline() }, () => {});
+  assert.deepEqual((await metadataOf(unaryCall)).get('x-aigw-provider'), ['echo']);
+  const streamCall = chat.Stream(userRequest('chat-streaming', 'Hello!'), { deadline: deadline() });
+  const ended = new Promise((resolve) => streamCall.on('end', resolve));
+  streamCall.on('data', () => {});
+  const metadata = await metadataOf(streamCall);
+  assert.deepEqual(metadata.get('x-aigw-provider'), ['fake-openai']);
+  assert.deepEqual(metadata.get('x-aigw-attempts'), ['1']);
+  await ended;
+});
+
 test('Create replays the recorded OpenAI answer under the requested model name', async () => {
   const response = await unary(chat, 'Create', userRequest('gpt-4o', 'Hello!'));
   const recorded = JSON.parse(loadCassette('chat-basic').body);
