@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace aigw {
 namespace {
 
@@ -42,6 +44,19 @@ class WriterSink : public ChunkSink {
   bool broken_ = false;
 };
 
+// limits.max_body_bytes of the current config, for gRPC requests too (the
+// server's own message limit is only the fixed ceiling).
+grpc::Status CheckSize(const Gateway& gateway,
+                       const google::protobuf::Message& request) {
+  size_t limit = gateway.snapshot()->config.limits.max_body_bytes;
+  size_t size = request.ByteSizeLong();
+  if (size <= limit) return grpc::Status::OK;
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      absl::StrCat("Request of ", size, " bytes exceeds the limit of ", limit,
+                   " bytes."));
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -53,6 +68,8 @@ grpc::Status ToGrpc(const absl::Status& status) {
 grpc::Status ChatCompletionsService::Create(
     grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     v1::ChatCompletion* response) {
+  grpc::Status size = CheckSize(*gateway_, *request);
+  if (!size.ok()) return size;
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
@@ -69,6 +86,8 @@ grpc::Status ChatCompletionsService::Create(
 grpc::Status ChatCompletionsService::Stream(
     grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     grpc::ServerWriter<v1::ChatCompletionChunk>* writer) {
+  grpc::Status size = CheckSize(*gateway_, *request);
+  if (!size.ok()) return size;
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
@@ -82,6 +101,8 @@ grpc::Status ChatCompletionsService::Stream(
 grpc::Status ChatCompletionsService::Embeddings(
     grpc::ServerContext* context, const v1::EmbeddingsRequest* request,
     v1::EmbeddingsResponse* response) {
+  grpc::Status size = CheckSize(*gateway_, *request);
+  if (!size.ok()) return size;
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);

@@ -13,8 +13,8 @@ std::string HostOf(const std::string& host_port) {
   return host_port.substr(0, host_port.rfind(':'));
 }
 
-// The largest request the gRPC server accepts; the per-request limit of
-// the current config is enforced by the gateway core.
+// The largest request the gRPC server accepts; limits.max_body_bytes of the
+// current config is checked per call (grpc_service.cc).
 constexpr int kMaxGrpcMessageBytes = 64 << 20;
 
 // Old listeners finish their in-flight work off the reloading thread.

@@ -84,6 +84,15 @@ test('Create answers with the echo of the last user message', async () => {
   assert.ok(response.usage.total_tokens > 0);
 });
 
+test('a request over limits.max_body_bytes is RESOURCE_EXHAUSTED', async () => {
+  const big = 'x'.repeat(70_000); // standardConfig: 65536 bytes
+  await assert.rejects(unary(chat, 'Create', userRequest('echo-grpc', big)), (error) => {
+    assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(error.details, /exceeds the limit of 65536 bytes/);
+    return true;
+  });
+});
+
 test('initial metadata names the provider that answered (x-aigw-provider)', async () => {
   const metadataOf = (call) => new Promise((resolve) => call.on('metadata', resolve));
   const unaryCall = chat.Create(userRequest('echo-grpc', 'hi'), { deadline: deadline() }, () => {});
