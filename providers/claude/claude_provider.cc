@@ -18,7 +18,6 @@ using nlohmann::json;
 
 constexpr char kDefaultBaseUrl[] = "https://api.anthropic.com";
 constexpr char kDefaultAnthropicVersion[] = "2023-06-01";
-constexpr size_t kMaxBodyBytes = 64 << 20;
 
 std::string JsonText(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -38,21 +37,13 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateClaude(
     }
     version = value;
   }
-  if (config.api_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "api_keys: the ", config.type, " provider needs at least one key"));
-  }
-  absl::StatusOr<UpstreamEndpoint> endpoint =
-      ParseBaseUrl(config.base_url.empty() ? kDefaultBaseUrl : config.base_url);
-  if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base_url: ", endpoint.status().message()));
-  }
-  return std::make_unique<ClaudeProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint),
-                                       PoolOptionsFor(config)),
-      std::make_unique<KeyRing>(config.name, config.api_keys),
-      std::move(version));
+  absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
+      MakeUpstreamPool(config, kDefaultBaseUrl);
+  if (!pool.ok()) return pool.status();
+  return std::make_unique<ClaudeProvider>(std::move(*pool), std::move(*keys),
+                                          std::move(version));
 }
 
 const ProviderRegistration kRegistration("claude", CreateClaude);
@@ -81,19 +72,14 @@ absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
   if (!key.ok()) return key.status();
 
   ClaudeStreamDecoder decoder(sink, absl::ToUnixSeconds(absl::Now()));
-  absl::Status status = pool_->Send(
-      MakeRequest(JsonText(*body), /*stream=*/true, *key),
-      [&](absl::string_view bytes) { return decoder.Feed(bytes); }, ctx.cancel);
-  absl::Status decoded = decoder.error();
-  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
-    decoded = decoder.Finish();
-  }
   // An error event inside the stream (rate_limit_error,
-  // authentication_error) says as much about the key as an HTTP status; the
-  // ring acts on 429/401/403 only.
-  keys_->Report(*key, decoded.ok() ? status : decoded);
+  // authentication_error) is what the key ring is told about.
+  absl::Status status = keys_->ReportAndRedact(
+      *key,
+      pool_->SendStream(MakeRequest(JsonText(*body), /*stream=*/true, *key),
+                        decoder, ctx.cancel));
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
+  return status;
 }
 
 absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
@@ -102,23 +88,12 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
   if (!body.ok()) return body.status();
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();
-  std::string response;
-  bool too_big = false;
-  absl::Status status = pool_->Send(
-      MakeRequest(JsonText(*body), /*stream=*/false, *key),
-      [&](absl::string_view bytes) {
-        if (response.size() + bytes.size() > kMaxBodyBytes) {
-          too_big = true;
-          return false;
-        }
-        response.append(bytes.data(), bytes.size());
-        return true;
-      },
-      ctx.cancel);
-  keys_->Report(*key, status);
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
-  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
-  json message = json::parse(response, nullptr, false);
+  absl::StatusOr<std::string> response = keys_->ReportAndRedact(
+      *key,
+      pool_->SendForBody(MakeRequest(JsonText(*body), /*stream=*/false, *key),
+                         ctx.cancel));
+  if (!response.ok()) return response.status();
+  json message = json::parse(*response, nullptr, false);
   if (message.is_discarded())
     return MalformedUpstream("the answer is not JSON");
   ChatAssembler assembler;

@@ -174,4 +174,45 @@ absl::Status HttpClientPool::Send(
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> HttpClientPool::SendForBody(
+    const UpstreamRequest& request, CancelToken* cancel, size_t max_bytes) {
+  std::string body;
+  bool too_big = false;
+  absl::Status status = Send(
+      request,
+      [&](absl::string_view bytes) {
+        if (body.size() + bytes.size() > max_bytes) {
+          too_big = true;
+          return false;
+        }
+        body.append(bytes.data(), bytes.size());
+        return true;
+      },
+      cancel);
+  if (!status.ok()) return status;
+  if (too_big) {
+    return MalformedUpstream(
+        max_bytes % (1 << 20) == 0
+            ? absl::StrCat("the answer exceeds ", max_bytes >> 20, " MiB")
+            : absl::StrCat("the answer exceeds ", max_bytes, " bytes"));
+  }
+  return body;
+}
+
+absl::StatusOr<std::unique_ptr<HttpClientPool>> MakeUpstreamPool(
+    const ProviderConfig& config, absl::string_view default_base_url) {
+  if (config.base_url.empty() && default_base_url.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "base_url: the ", config.type, " provider needs its base URL"));
+  }
+  absl::StatusOr<UpstreamEndpoint> endpoint = ParseBaseUrl(
+      config.base_url.empty() ? default_base_url : config.base_url);
+  if (!endpoint.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base_url: ", endpoint.status().message()));
+  }
+  return std::make_unique<HttpClientPool>(std::move(*endpoint),
+                                          PoolOptionsFor(config));
+}
+
 }  // namespace aigw

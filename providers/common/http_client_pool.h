@@ -60,6 +60,29 @@ class HttpClientPool {
                     const std::function<bool(absl::string_view)>& on_body,
                     CancelToken* cancel);
 
+  // Sends `request` for a non-streamed answer: the whole 2xx body, errors as
+  // Send returns them. A body over `max_bytes` is a malformed answer (502),
+  // never a truncated one.
+  absl::StatusOr<std::string> SendForBody(const UpstreamRequest& request,
+                                          CancelToken* cancel,
+                                          size_t max_bytes = 64 << 20);
+
+  // Sends a streamed request through `decoder` (an adapter's stream decoder:
+  // Feed, error, Finish, client_gone). Returns the decoder's error when it
+  // met one, since an error event inside a 2xx stream (rate limit, bad key)
+  // says more than the HTTP status; else Send's status; else, unless the
+  // client left, decoder.Finish().
+  template <typename Decoder>
+  absl::Status SendStream(const UpstreamRequest& request, Decoder& decoder,
+                          CancelToken* cancel) {
+    absl::Status status = Send(
+        request, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
+        cancel);
+    if (!decoder.error().ok()) return decoder.error();
+    if (!status.ok() || decoder.client_gone()) return status;
+    return decoder.Finish();
+  }
+
   const UpstreamEndpoint& endpoint() const { return endpoint_; }
 
  private:
@@ -71,6 +94,12 @@ class HttpClientPool {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
 };
+
+// The pool for a provider's base_url ("" = `default_base_url`; both "" is
+// an error) with PoolOptionsFor(config). Errors name the config key:
+// "base_url: ...".
+absl::StatusOr<std::unique_ptr<HttpClientPool>> MakeUpstreamPool(
+    const ProviderConfig& config, absl::string_view default_base_url);
 
 }  // namespace aigw
 

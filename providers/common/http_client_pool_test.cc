@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <string>
@@ -185,6 +186,172 @@ TEST(HttpClientPool, CancelClosesTheUpstreamConnectionMidStream) {
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_TRUE(
       upstream_saw_close.WaitForNotificationWithTimeout(absl::Seconds(1)));
+}
+
+TEST(HttpClientPool, SendForBodyCollectsTheWholeBody) {
+  auto server = std::make_unique<httplib::Server>();
+  server->Post("/x", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider(
+        "application/json", [](size_t, httplib::DataSink& sink) {
+          for (const char* piece : {R"({"a":)", "1", "}"}) {
+            sink.write(piece, std::strlen(piece));
+          }
+          sink.done();
+          return true;
+        });
+  });
+  LocalServer upstream(std::move(server));
+  HttpClientPool pool =
+      MakePool(absl::StrCat("http://127.0.0.1:", upstream.port()), {});
+  absl::StatusOr<std::string> body = pool.SendForBody(Post("/x"), nullptr);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, R"({"a":1})");
+}
+
+TEST(HttpClientPool, SendForBodyRejectsABodyOverTheLimit) {
+  auto server = std::make_unique<httplib::Server>();
+  server->Post("/x", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(2 << 20, 'x'), "text/plain");
+  });
+  LocalServer upstream(std::move(server));
+  HttpClientPool pool =
+      MakePool(absl::StrCat("http://127.0.0.1:", upstream.port()), {});
+  absl::StatusOr<std::string> body =
+      pool.SendForBody(Post("/x"), nullptr, /*max_bytes=*/1 << 20);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(GetErrorDetails(body.status()).http_status, 502);
+  EXPECT_EQ(body.status().message(),
+            "upstream sent a malformed answer: the answer exceeds 1 MiB");
+  // Exactly at the limit is fine.
+  body = pool.SendForBody(Post("/x"), nullptr, /*max_bytes=*/2 << 20);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->size(), 2u << 20);
+}
+
+TEST(HttpClientPool, SendForBodyReturnsTheUpstreamError) {
+  auto server = std::make_unique<httplib::Server>();
+  server->Post("/x", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 401;
+    res.set_content(R"({"error":{"message":"bad key"}})", "application/json");
+  });
+  LocalServer upstream(std::move(server));
+  HttpClientPool pool =
+      MakePool(absl::StrCat("http://127.0.0.1:", upstream.port()), {});
+  absl::StatusOr<std::string> body = pool.SendForBody(Post("/x"), nullptr);
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(body.status().message(), "bad key");
+}
+
+// Records what SendStream asks of a stream decoder.
+struct FakeDecoder {
+  bool Feed(absl::string_view bytes) {
+    fed.append(bytes.data(), bytes.size());
+    if (fed.size() >= stop_after) {
+      client_gone_ = true;
+      return false;
+    }
+    return true;
+  }
+  absl::Status Finish() {
+    ++finished;
+    return finish_result;
+  }
+  const absl::Status& error() const { return error_; }
+  bool client_gone() const { return client_gone_; }
+
+  std::string fed;
+  size_t stop_after = std::string::npos;
+  absl::Status error_;
+  absl::Status finish_result;
+  int finished = 0;
+  bool client_gone_ = false;
+};
+
+class SendStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = std::make_unique<httplib::Server>();
+    server->Post("/ok", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("data: 1\n\n", "text/event-stream");
+    });
+    server->Post("/429", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 429;
+      res.set_content(R"({"error":{"message":"slow down"}})",
+                      "application/json");
+    });
+    upstream_ = std::make_unique<LocalServer>(std::move(server));
+    pool_ = std::make_unique<HttpClientPool>(
+        UpstreamEndpoint{absl::StrCat("http://127.0.0.1:", upstream_->port()),
+                         ""},
+        HttpPoolOptions{});
+  }
+
+  std::unique_ptr<LocalServer> upstream_;
+  std::unique_ptr<HttpClientPool> pool_;
+};
+
+TEST_F(SendStreamTest, FinishesAfterACleanStream) {
+  FakeDecoder decoder;
+  decoder.finish_result = absl::DataLossError("no finish_reason");
+  absl::Status status = pool_->SendStream(Post("/ok"), decoder, nullptr);
+  EXPECT_EQ(decoder.fed, "data: 1\n\n");
+  EXPECT_EQ(decoder.finished, 1);
+  EXPECT_EQ(status, decoder.finish_result);
+}
+
+TEST_F(SendStreamTest, TheDecodersErrorWinsOverTheHttpStatus) {
+  FakeDecoder decoder;
+  decoder.error_ = absl::UnauthenticatedError("bad key in-stream");
+  absl::Status status = pool_->SendStream(Post("/429"), decoder, nullptr);
+  EXPECT_EQ(status, decoder.error_);
+  EXPECT_EQ(decoder.finished, 0);
+}
+
+TEST_F(SendStreamTest, AnHttpErrorIsReturnedWithoutFinishing) {
+  FakeDecoder decoder;
+  absl::Status status = pool_->SendStream(Post("/429"), decoder, nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "slow down");
+  EXPECT_TRUE(decoder.fed.empty());
+  EXPECT_EQ(decoder.finished, 0);
+}
+
+TEST_F(SendStreamTest, AGoneClientIsNotFinished) {
+  FakeDecoder decoder;
+  decoder.stop_after = 1;
+  absl::Status status = pool_->SendStream(Post("/ok"), decoder, nullptr);
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(decoder.finished, 0);
+}
+
+TEST(MakeUpstreamPool, UsesTheDefaultAndNamesBaseUrlInErrors) {
+  ProviderConfig config;
+  config.type = "claude";
+  config.read_timeout = absl::Seconds(7);
+  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
+      MakeUpstreamPool(config, "https://api.example.com/v1/");
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_EQ((*pool)->endpoint().origin, "https://api.example.com");
+  EXPECT_EQ((*pool)->endpoint().path_prefix, "/v1");
+
+  config.base_url = "http://127.0.0.1:9/x";
+  pool = MakeUpstreamPool(config, "https://api.example.com/v1/");
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_EQ((*pool)->endpoint().origin, "http://127.0.0.1:9");
+  EXPECT_EQ((*pool)->endpoint().path_prefix, "/x");
+
+  config.base_url = "ftp://h";
+  pool = MakeUpstreamPool(config, "https://api.example.com");
+  ASSERT_FALSE(pool.ok());
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.status().message(),
+            "base_url: 'ftp://h' must start with http:// or https://");
+
+  config.base_url = "";
+  pool = MakeUpstreamPool(config, "");
+  ASSERT_FALSE(pool.ok());
+  EXPECT_EQ(pool.status().message(),
+            "base_url: the claude provider needs its base URL");
 }
 
 class TlsTest : public ::testing::Test {

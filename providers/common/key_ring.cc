@@ -79,4 +79,19 @@ void KeyRing::Report(const Lease& lease, const absl::Status& result) {
   }
 }
 
+absl::Status KeyRing::ReportAndRedact(const Lease& lease,
+                                      const absl::Status& result) {
+  Report(lease, result);
+  return RedactSecrets(result, keys_);
+}
+
+absl::StatusOr<std::unique_ptr<KeyRing>> MakeKeyRing(
+    const ProviderConfig& config, bool key_required) {
+  if (key_required && config.api_keys.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "api_keys: the ", config.type, " provider needs at least one key"));
+  }
+  return std::make_unique<KeyRing>(config.name, config.api_keys);
+}
+
 }  // namespace aigw

@@ -6,6 +6,7 @@
 #define AIGW_PROVIDERS_COMMON_KEY_RING_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "providers/provider.h"
 
 namespace aigw {
 
@@ -35,6 +37,16 @@ class KeyRing {
   // Feeds the upstream's answer for a lease back: 429 cools the key down,
   // 401/403 disables it, success resets its backoff.
   void Report(const Lease& lease, const absl::Status& result);
+  // Reports `result` and returns it with every key of the ring redacted:
+  // what an adapter does with each upstream outcome.
+  absl::Status ReportAndRedact(const Lease& lease, const absl::Status& result);
+  template <typename T>
+  absl::StatusOr<T> ReportAndRedact(const Lease& lease,
+                                    absl::StatusOr<T> result) {
+    absl::Status status = ReportAndRedact(lease, result.status());
+    if (!status.ok()) return status;
+    return result;
+  }
 
   // For redacting keys from upstream errors.
   const std::vector<std::string>& keys() const { return keys_; }
@@ -53,6 +65,11 @@ class KeyRing {
   std::vector<KeyState> states_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// The ring of a provider's api_keys. With `key_required`, no key is an error
+// naming the config key: "api_keys: ...".
+absl::StatusOr<std::unique_ptr<KeyRing>> MakeKeyRing(
+    const ProviderConfig& config, bool key_required = true);
 
 }  // namespace aigw
 

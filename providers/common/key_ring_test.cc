@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
 #include "providers/common/api_error.h"
 
 namespace aigw {
@@ -91,6 +94,50 @@ TEST(KeyRing, RejectedKeyLeavesRotationForGood) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.Acquire()->key, "b");
   ring.Report(*ring.Acquire(), StatusFromUpstreamHttp(403, "{}"));
   EXPECT_FALSE(ring.Acquire().ok());
+}
+
+TEST(KeyRing, ReportAndRedactReportsTheOutcomeAndHidesTheKeys) {
+  KeyRing ring("p", {"sk-secret-a", "sk-secret-b"});
+  KeyRing::Lease a = *ring.Acquire();
+  absl::Status status = ring.ReportAndRedact(
+      a, StatusFromUpstreamHttp(
+             401, R"({"error":{"message":"bad key sk-secret-a"}})"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(status.message().find("bad key"), absl::string_view::npos);
+  EXPECT_EQ(status.message().find("sk-secret-a"), absl::string_view::npos);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ring.Acquire()->key, "sk-secret-b");
+}
+
+TEST(KeyRing, ReportAndRedactPassesAValueThrough) {
+  KeyRing ring("p", {"sk-secret-a"});
+  absl::StatusOr<std::string> body =
+      ring.ReportAndRedact(*ring.Acquire(), absl::StatusOr<std::string>("ok"));
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(*body, "ok");
+  body = ring.ReportAndRedact(
+      *ring.Acquire(), absl::StatusOr<std::string>(StatusFromUpstreamHttp(
+                           429, "{}", /*retry_after_ms=*/60000)));
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(ring.Acquire().ok());  // the only key is cooling down
+}
+
+TEST(MakeKeyRing, NoKeysIsAnErrorNamingApiKeysUnlessOptional) {
+  ProviderConfig config;
+  config.name = "main";
+  config.type = "claude";
+  absl::StatusOr<std::unique_ptr<KeyRing>> ring = MakeKeyRing(config);
+  ASSERT_FALSE(ring.ok());
+  EXPECT_EQ(ring.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ring.status().message(),
+            "api_keys: the claude provider needs at least one key");
+  ring = MakeKeyRing(config, /*key_required=*/false);
+  ASSERT_TRUE(ring.ok());
+  EXPECT_EQ((*ring)->Acquire()->index, -1);
+  config.api_keys = {"k1", "k2"};
+  ring = MakeKeyRing(config);
+  ASSERT_TRUE(ring.ok());
+  EXPECT_EQ((*ring)->Acquire()->key, "k1");
+  EXPECT_EQ((*ring)->Acquire()->key, "k2");
 }
 
 }  // namespace

@@ -15,7 +15,6 @@ namespace {
 
 constexpr char kDefaultBaseUrl[] = "https://generativelanguage.googleapis.com";
 constexpr char kDefaultApiVersion[] = "v1beta";
-constexpr size_t kMaxBodyBytes = 64 << 20;
 
 bool IsPathSegment(const std::string& text) {
   if (text.empty()) return false;
@@ -42,21 +41,13 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateGemini(
     }
     api_version = value;
   }
-  if (config.api_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "api_keys: the ", config.type, " provider needs at least one key"));
-  }
-  absl::StatusOr<UpstreamEndpoint> endpoint =
-      ParseBaseUrl(config.base_url.empty() ? kDefaultBaseUrl : config.base_url);
-  if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base_url: ", endpoint.status().message()));
-  }
-  return std::make_unique<GeminiProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint),
-                                       PoolOptionsFor(config)),
-      std::make_unique<KeyRing>(config.name, config.api_keys),
-      std::move(api_version));
+  absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
+      MakeUpstreamPool(config, kDefaultBaseUrl);
+  if (!pool.ok()) return pool.status();
+  return std::make_unique<GeminiProvider>(std::move(*pool), std::move(*keys),
+                                          std::move(api_version));
 }
 
 const ProviderRegistration kRegistration("gemini", CreateGemini);
@@ -79,18 +70,12 @@ absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
   GeminiStreamDecoder decoder(sink, request.model());
-  absl::Status status = pool_->Send(
-      *upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
-      ctx.cancel);
-  absl::Status decoded = decoder.error();
-  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
-    decoded = decoder.Finish();
-  }
-  // An error event inside the stream ({"error":{"code":429,...}}) says as
-  // much about the key as an HTTP status; the ring acts on 429/401/403 only.
-  keys_->Report(*key, decoded.ok() ? status : decoded);
+  // An error event inside the stream ({"error":{"code":429,...}}) is what
+  // the key ring is told about.
+  absl::Status status = keys_->ReportAndRedact(
+      *key, pool_->SendStream(*upstream, decoder, ctx.cancel));
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
+  return status;
 }
 
 // The non-streaming answer goes through the stream decoder too, folded into
@@ -102,7 +87,8 @@ absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
       request, endpoint_, key.ok() ? key->key : "", /*stream=*/false);
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> body = SendForBody(*upstream, *key, ctx);
+  absl::StatusOr<std::string> body =
+      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
   if (!body.ok()) return body.status();
   ChatAssembler assembler;
   GeminiStreamDecoder decoder(assembler, request.model());
@@ -119,34 +105,13 @@ absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::Embed(
       GeminiEmbedRequest(request, endpoint_, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> body = SendForBody(*upstream, *key, ctx);
+  absl::StatusOr<std::string> body =
+      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
   if (!body.ok()) return body.status();
   absl::StatusOr<v1::EmbeddingsResponse> response =
       EmbeddingsFromGemini(*body, request);
   if (!response.ok()) return RedactSecrets(response.status(), keys_->keys());
   return response;
-}
-
-absl::StatusOr<std::string> GeminiProvider::SendForBody(
-    const UpstreamRequest& request, const KeyRing::Lease& key,
-    CallContext& ctx) {
-  std::string body;
-  bool too_big = false;
-  absl::Status status = pool_->Send(
-      request,
-      [&](absl::string_view bytes) {
-        if (body.size() + bytes.size() > kMaxBodyBytes) {
-          too_big = true;
-          return false;
-        }
-        body.append(bytes.data(), bytes.size());
-        return true;
-      },
-      ctx.cancel);
-  keys_->Report(key, status);
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
-  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
-  return body;
 }
 
 }  // namespace aigw

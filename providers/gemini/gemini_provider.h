@@ -28,12 +28,6 @@ class GeminiProvider : public Provider {
       const v1::EmbeddingsRequest& request, CallContext& ctx) override;
 
  private:
-  // Sends a request whose whole answer is needed (at most 64 MiB) with
-  // `key`, and reports the outcome to the key ring.
-  absl::StatusOr<std::string> SendForBody(const UpstreamRequest& request,
-                                          const KeyRing::Lease& key,
-                                          CallContext& ctx);
-
   std::unique_ptr<HttpClientPool> pool_;
   const std::unique_ptr<KeyRing> keys_;
   const GeminiEndpoint endpoint_;

@@ -10,13 +10,8 @@
 #include "providers/openai/openai_stream_decoder.h"
 
 namespace aigw {
-namespace {
 
 using nlohmann::json;
-
-constexpr size_t kMaxBodyBytes = 64 << 20;
-
-}  // namespace
 
 OpenAiDialect StandardOpenAiDialect() {
   OpenAiDialect dialect;
@@ -30,25 +25,14 @@ OpenAiDialect StandardOpenAiDialect() {
 absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
     const ProviderConfig& config, absl::string_view default_base_url,
     bool key_required, OpenAiDialect dialect) {
-  if (key_required && config.api_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "api_keys: the ", config.type, " provider needs at least one key"));
-  }
-  if (config.base_url.empty() && default_base_url.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "base_url: the ", config.type, " provider needs its base URL"));
-  }
-  absl::StatusOr<UpstreamEndpoint> endpoint = ParseBaseUrl(
-      config.base_url.empty() ? default_base_url : config.base_url);
-  if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base_url: ", endpoint.status().message()));
-  }
-  return std::make_unique<OpenAiProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint),
-                                       PoolOptionsFor(config)),
-      std::make_unique<KeyRing>(config.name, config.api_keys),
-      std::move(dialect));
+  absl::StatusOr<std::unique_ptr<KeyRing>> keys =
+      MakeKeyRing(config, key_required);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
+      MakeUpstreamPool(config, default_base_url);
+  if (!pool.ok()) return pool.status();
+  return std::make_unique<OpenAiProvider>(std::move(*pool), std::move(*keys),
+                                          std::move(dialect));
 }
 
 OpenAiProvider::OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
@@ -83,23 +67,12 @@ absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
   }
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();
-  std::string response;
-  bool too_big = false;
-  absl::Status status = pool_->Send(
-      MakeRequest(model, operation, std::move(body), *key),
-      [&](absl::string_view bytes) {
-        if (response.size() + bytes.size() > kMaxBodyBytes) {
-          too_big = true;
-          return false;
-        }
-        response.append(bytes.data(), bytes.size());
-        return true;
-      },
-      ctx.cancel);
-  keys_->Report(*key, status);
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
-  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
-  json j = json::parse(response, nullptr, false);
+  absl::StatusOr<std::string> response = keys_->ReportAndRedact(
+      *key,
+      pool_->SendForBody(MakeRequest(model, operation, std::move(body), *key),
+                         ctx.cancel));
+  if (!response.ok()) return response.status();
+  json j = json::parse(*response, nullptr, false);
   if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
   return j;
 }
@@ -122,16 +95,10 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   upstream.headers.emplace("Accept", "text/event-stream");
 
   OpenAiStreamDecoder decoder(sink);
-  absl::Status status = pool_->Send(
-      upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
-      ctx.cancel);
-  keys_->Report(*key, status);
+  absl::Status status = keys_->ReportAndRedact(
+      *key, pool_->SendStream(upstream, decoder, ctx.cancel));
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  if (!decoder.error().ok()) {
-    return RedactSecrets(decoder.error(), keys_->keys());
-  }
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
-  return RedactSecrets(decoder.Finish(), keys_->keys());
+  return status;
 }
 
 absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(

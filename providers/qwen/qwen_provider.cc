@@ -5,7 +5,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
 #include "providers/openai/openai_stream_decoder.h"
 #include "providers/qwen/qwen_embeddings.h"
@@ -16,7 +15,6 @@ namespace aigw {
 namespace {
 
 constexpr char kDefaultBaseUrl[] = "https://dashscope.aliyuncs.com";
-constexpr size_t kMaxBodyBytes = 64 << 20;
 
 absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
     const ProviderConfig& config) {
@@ -33,29 +31,23 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
           "mode: must be 'native' or 'compatible', not '", value, "'"));
     }
   }
-  if (config.api_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "api_keys: the ", config.type, " provider needs at least one key"));
-  }
-  absl::StatusOr<UpstreamEndpoint> endpoint =
-      ParseBaseUrl(config.base_url.empty() ? kDefaultBaseUrl : config.base_url);
-  if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base_url: ", endpoint.status().message()));
-  }
+  absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
+      MakeUpstreamPool(config, kDefaultBaseUrl);
+  if (!pool.ok()) return pool.status();
   // A URL copied from DashScope's OpenAI or SDK docs would double the path.
-  if (absl::EndsWith(endpoint->path_prefix, "/compatible-mode/v1") ||
-      absl::EndsWith(endpoint->path_prefix, "/api/v1")) {
+  const std::string& prefix = (*pool)->endpoint().path_prefix;
+  if (absl::EndsWith(prefix, "/compatible-mode/v1") ||
+      absl::EndsWith(prefix, "/api/v1")) {
     return absl::InvalidArgumentError(
         absl::StrCat("base_url: the ", config.type,
                      " provider takes the origin (e.g. ", kDefaultBaseUrl,
                      "); it appends /api/v1/... or /compatible-mode/v1/... "
                      "itself"));
   }
-  return std::make_unique<QwenProvider>(
-      std::make_unique<HttpClientPool>(std::move(*endpoint),
-                                       PoolOptionsFor(config)),
-      std::make_unique<KeyRing>(config.name, config.api_keys), mode);
+  return std::make_unique<QwenProvider>(std::move(*pool), std::move(*keys),
+                                        mode);
 }
 
 const ProviderRegistration kRegistration("qwen", CreateQwen);
@@ -70,19 +62,12 @@ template <typename Decoder>
 absl::Status QwenProvider::RunStream(const UpstreamRequest& upstream,
                                      const KeyRing::Lease& key,
                                      Decoder& decoder, CancelToken* cancel) {
-  absl::Status status = pool_->Send(
-      upstream, [&](absl::string_view bytes) { return decoder.Feed(bytes); },
-      cancel);
-  absl::Status decoded = decoder.error();
-  if (status.ok() && decoded.ok() && !decoder.client_gone()) {
-    decoded = decoder.Finish();
-  }
   // An error event inside the stream (a Throttling or InvalidApiKey event)
-  // says as much about the key as an HTTP status; the ring acts on
-  // 429/401/403 only.
-  keys_->Report(key, decoded.ok() ? status : decoded);
+  // is what the key ring is told about, as SendStream returns it.
+  absl::Status status =
+      keys_->ReportAndRedact(key, pool_->SendStream(upstream, decoder, cancel));
   if (decoder.client_gone()) return absl::CancelledError("client left");
-  return RedactSecrets(decoded.ok() ? status : decoded, keys_->keys());
+  return status;
 }
 
 absl::Status QwenProvider::Stream(const v1::ChatCompletionRequest& request,
@@ -117,23 +102,10 @@ absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::Embed(
       request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
-  std::string response;
-  bool too_big = false;
-  absl::Status status = pool_->Send(
-      *upstream,
-      [&](absl::string_view bytes) {
-        if (response.size() + bytes.size() > kMaxBodyBytes) {
-          too_big = true;
-          return false;
-        }
-        response.append(bytes.data(), bytes.size());
-        return true;
-      },
-      ctx.cancel);
-  keys_->Report(*key, status);
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
-  if (too_big) return MalformedUpstream("the answer exceeds 64 MiB");
-  return EmbeddingsFromUpstream(response, mode_, request.model());
+  absl::StatusOr<std::string> response =
+      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
+  if (!response.ok()) return response.status();
+  return EmbeddingsFromUpstream(*response, mode_, request.model());
 }
 
 }  // namespace aigw
