@@ -43,6 +43,11 @@ void CircuitBreaker::RecordFailure() {
   }
 }
 
+void CircuitBreaker::RecordNeutral() {
+  absl::MutexLock lock(&mu_);
+  probing_ = false;
+}
+
 CircuitBreaker::State CircuitBreaker::state() const {
   absl::MutexLock lock(&mu_);
   return state_;

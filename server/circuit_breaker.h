@@ -26,6 +26,9 @@ class CircuitBreaker {
   bool Allow();
   void RecordSuccess();
   void RecordFailure();
+  // An outcome that says nothing about the provider (the client left): it
+  // only frees the half-open probe slot.
+  void RecordNeutral();
   State state() const;
 
  private:

@@ -54,5 +54,14 @@ TEST_F(CircuitBreakerTest, FailedProbeOpensAgainForAFullCooldown) {
   EXPECT_TRUE(breaker_.Allow());
 }
 
+TEST_F(CircuitBreakerTest, NeutralOutcomeFreesTheProbeSlot) {
+  for (int i = 0; i < 3; ++i) breaker_.RecordFailure();
+  now_ += absl::Seconds(10);
+  ASSERT_TRUE(breaker_.Allow());
+  EXPECT_FALSE(breaker_.Allow());
+  breaker_.RecordNeutral();  // e.g. the probing client went away
+  EXPECT_TRUE(breaker_.Allow());
+}
+
 }  // namespace
 }  // namespace aigw

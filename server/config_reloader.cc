@@ -26,7 +26,7 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
   absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot;
   if (status.ok()) {
     ListenConfig listen = config->listen;
-    snapshot = BuildSnapshot(std::move(*config));
+    snapshot = BuildSnapshot(std::move(*config), gateway_->snapshot().get());
     status = snapshot.status();
     // Listeners move before the new snapshot serves; a listener that cannot
     // bind rejects the whole reload.

@@ -1,6 +1,8 @@
 #include "server/context_source.h"
 
+#include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -25,6 +27,17 @@ struct ContextSource::State {
 
 namespace {
 
+// The text becomes a JSON string in every upstream request: it must be
+// UTF-8.
+absl::Status CheckUtf8(const std::string& text) {
+  try {
+    nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError("not valid UTF-8 text");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -34,6 +47,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   if (text.size() > ContextSource::kMaxBytes) {
     return absl::OutOfRangeError(absl::StrCat(path, " is larger than 1 MiB"));
   }
+  absl::Status utf8 = CheckUtf8(text);
+  if (!utf8.ok()) return utf8;
   return text;
 }
 
@@ -63,6 +78,8 @@ absl::StatusOr<std::string> Fetch(const std::string& url) {
   if (result->status != 200) {
     return absl::UnavailableError(absl::StrCat("HTTP ", result->status));
   }
+  absl::Status utf8 = CheckUtf8(body);
+  if (!utf8.ok()) return utf8;
   return body;
 }
 
@@ -84,12 +101,18 @@ void RecordFetch(ContextSource::State& state,
 }
 
 // Fetches now and then every `refresh`, until the source is destroyed.
+// Until a first copy is loaded it retries every few seconds: meanwhile its
+// requests are answered 503.
 void RunFetcher(std::shared_ptr<ContextSource::State> state) {
+  constexpr absl::Duration kFirstLoadRetry = absl::Seconds(2);
   for (;;) {
     RecordFetch(*state, Fetch(state->config.url));
     absl::MutexLock lock(&state->mu);
-    state->mu.AwaitWithTimeout(absl::Condition(&state->stop),
-                               state->config.refresh);
+    absl::Duration wait =
+        state->text != nullptr
+            ? state->config.refresh
+            : std::min(state->config.refresh, kFirstLoadRetry);
+    state->mu.AwaitWithTimeout(absl::Condition(&state->stop), wait);
     if (state->stop) return;
   }
 }
@@ -142,6 +165,8 @@ absl::StatusOr<std::shared_ptr<const std::string>> ContextSource::Text() const {
                    ") has not been loaded yet; try again shortly.");
   return MakeApiError(spec);
 }
+
+const ContextConfig& ContextSource::config() const { return state_->config; }
 
 std::string ContextSource::Problem() const {
   absl::MutexLock lock(&state_->mu);

@@ -28,6 +28,7 @@ class ContextSource {
   absl::StatusOr<std::shared_ptr<const std::string>> Text() const;
   // "" when the last load worked; otherwise what went wrong, for /readyz.
   std::string Problem() const;
+  const ContextConfig& config() const;
 
   struct State;  // shared with the background fetcher
 

@@ -118,8 +118,11 @@ void DisconnectWatch::FindSockets(absl::Time now) {
     }
   }
   if (!wanted) return;
-  // One scan of the process's sockets serves every request found this turn.
+  // One scan of the process's sockets serves every request found this turn;
+  // it costs two syscalls per descriptor, so requests are not held up by it.
+  mu_.Unlock();
   std::map<ConnectionKey, int> sockets = ListSockets();
+  mu_.Lock();
   for (auto& [id, entry] : entries_) {
     if (entry.is_gone || entry.searched || now - entry.since < kGracePeriod) {
       continue;

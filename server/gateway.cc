@@ -73,10 +73,9 @@ bool ProviderFailure(const absl::Status& status) {
          status.code() == absl::StatusCode::kDeadlineExceeded;
 }
 
-// Prepends the standing contexts (the route's first) as system messages.
-absl::Status AddContexts(const Candidate& candidate,
-                         v1::ChatCompletionRequest* request) {
-  std::vector<std::shared_ptr<const std::string>> texts;
+// The standing contexts of a candidate, the route's first.
+absl::StatusOr<ContextTexts> ResolveContexts(const Candidate& candidate) {
+  ContextTexts texts;
   const ContextSource* sources[] = {candidate.route_context,
                                     candidate.backend->context.get()};
   for (const ContextSource* source : sources) {
@@ -85,17 +84,47 @@ absl::Status AddContexts(const Candidate& candidate,
     if (!text.ok()) return text.status();
     texts.push_back(*text);
   }
-  for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+  return texts;
+}
+
+// Prepends the standing contexts as system messages, in order.
+void AddContexts(const ContextTexts& texts,
+                 v1::ChatCompletionRequest* request) {
+  if (texts.empty()) return;
+  auto* messages = request->mutable_messages();
+  for (const auto& text : texts) {
     v1::Message system;
     system.set_role("system");
-    system.set_content(**it);
-    request->mutable_messages()->Add(std::move(system));
-    std::rotate(request->mutable_messages()->rbegin(),
-                request->mutable_messages()->rbegin() + 1,
-                request->mutable_messages()->rend());
+    system.set_content(*text);
+    messages->Add(std::move(system));
   }
-  return absl::OkStatus();
+  // Move the added messages (the last ones) to the front, in order.
+  std::rotate(messages->begin(), messages->end() - texts.size(),
+              messages->end());
 }
+
+// Counts a request in flight for its whole scope.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(count) { ++count_; }
+  ~InFlight() { --count_; }
+
+ private:
+  std::atomic<int>& count_;
+};
+
+// Disarms a deadline timer however the scope is left.
+class ArmedTimer {
+ public:
+  ArmedTimer(DeadlineTimer& timer, uint64_t id) : timer_(timer), id_(id) {}
+  ~ArmedTimer() {
+    if (id_ != 0) timer_.Disarm(id_);
+  }
+
+ private:
+  DeadlineTimer& timer_;
+  const uint64_t id_;
+};
 
 // Presents the provider's chunks as the client expects them: the model name
 // it asked for, and the usage chunk only when it asked for usage.
@@ -165,6 +194,13 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
       if (info->attempts >= retries.max_attempts || absl::Now() > give_up) {
         return last;
       }
+      // A standing context that never loaded fails this candidate without
+      // counting as an upstream attempt or a provider failure.
+      absl::StatusOr<ContextTexts> contexts = ResolveContexts(candidate);
+      if (!contexts.ok()) {
+        last = contexts.status();
+        break;
+      }
       if (!backend.breaker->Allow()) {
         last = MakeApiError({absl::StatusCode::kUnavailable,
                              absl::StrCat("provider '", backend.config.name,
@@ -184,20 +220,31 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
               "the total timeout of ", absl::FormatDuration(limit))));
         });
       }
+      ArmedTimer total(timer_, total_timer);
       bool committed = false;
-      absl::Status status = attempt(candidate, *token, &committed);
-      if (total_timer != 0) timer_.Disarm(total_timer);
+      absl::Status status;
+      try {
+        status = attempt(candidate, *contexts, *token, &committed);
+      } catch (const std::exception& e) {
+        // No exception may cross into the front doors (or off a fiber).
+        status = absl::InternalError(
+            absl::StrCat("internal error while calling provider '",
+                         backend.config.name, "': ", e.what()));
+      }
       if (cancel != nullptr) cancel->ClearCanceller();
       if (!status.ok() && token->cancelled()) status = token->reason();
       metrics_->RecordAttempt(backend.config.name, status);
 
-      if (status.ok()) {
-        backend.breaker->RecordSuccess();
-        return status;
-      }
+      // Every Allow() is answered, or a half-open breaker would wait for
+      // its probe forever.
       if (ProviderFailure(status)) {
         backend.breaker->RecordFailure();
+      } else if (status.code() == absl::StatusCode::kCancelled) {
+        backend.breaker->RecordNeutral();
+      } else {
+        backend.breaker->RecordSuccess();  // it answered, even if with a 4xx
       }
+      if (status.ok()) return status;
       last = status;
       if ((cancel != nullptr && cancel->cancelled()) || committed ||
           !Retryable(status)) {
@@ -214,6 +261,7 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
 
 absl::StatusOr<v1::ChatCompletion> Gateway::Create(
     v1::ChatCompletionRequest request, CancelToken* cancel, CallInfo* info) {
+  InFlight in_flight(in_flight_);
   absl::Time start = absl::Now();
   CallInfo local_info;
   if (info == nullptr) info = &local_info;
@@ -223,21 +271,21 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
   if (status.ok()) {
     request.set_stream(false);
     request.clear_stream_options();
-    status =
-        RunAttempts(*snapshot, request.model(), cancel, info,
-                    [&](const Candidate& candidate, CancelToken& token, bool*) {
-                      v1::ChatCompletionRequest upstream = request;
-                      upstream.set_model(candidate.upstream_model);
-                      absl::Status added = AddContexts(candidate, &upstream);
-                      if (!added.ok()) return added;
-                      CallContext ctx{&token};
-                      absl::StatusOr<v1::ChatCompletion> answer =
-                          candidate.backend->provider->Complete(upstream, ctx);
-                      if (!answer.ok()) return answer.status();
-                      completion = std::move(*answer);
-                      info->provider = candidate.backend->config.name;
-                      return absl::OkStatus();
-                    });
+    status = RunAttempts(
+        *snapshot, request.model(), cancel, info,
+        [&](const Candidate& candidate, const ContextTexts& contexts,
+            CancelToken& token, bool*) {
+          v1::ChatCompletionRequest upstream = request;
+          upstream.set_model(candidate.upstream_model);
+          AddContexts(contexts, &upstream);
+          CallContext ctx{&token};
+          absl::StatusOr<v1::ChatCompletion> answer =
+              candidate.backend->provider->Complete(upstream, ctx);
+          if (!answer.ok()) return answer.status();
+          completion = std::move(*answer);
+          info->provider = candidate.backend->config.name;
+          return absl::OkStatus();
+        });
   }
   if (status.ok()) {
     completion.set_model(request.model());
@@ -253,6 +301,7 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
 
 absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
                              CancelToken* cancel, CallInfo* info) {
+  InFlight in_flight(in_flight_);
   absl::Time start = absl::Now();
   CallInfo local_info;
   if (info == nullptr) info = &local_info;
@@ -264,11 +313,11 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
     request.set_stream(true);
     status = RunAttempts(
         *snapshot, request.model(), cancel, info,
-        [&](const Candidate& candidate, CancelToken& token, bool* committed) {
+        [&](const Candidate& candidate, const ContextTexts& contexts,
+            CancelToken& token, bool* committed) {
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
-          absl::Status added = AddContexts(candidate, &upstream);
-          if (!added.ok()) return added;
+          AddContexts(contexts, &upstream);
           const std::string& name = candidate.backend->config.name;
           ClientChunkSink client_sink(sink, request.model(),
                                       request.stream_options().include_usage(),
@@ -283,10 +332,10 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
                       "no first byte within ", absl::FormatDuration(limit))));
                 });
           }
+          ArmedTimer first_byte(timer_, first_byte_timer);
           CallContext ctx{&token};
           absl::Status result =
               candidate.backend->provider->Stream(upstream, ctx, client_sink);
-          if (first_byte_timer != 0) timer_.Disarm(first_byte_timer);
           *committed = client_sink.wrote();
           usage = client_sink.usage();
           return result;
@@ -303,6 +352,7 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
 
 absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
     v1::EmbeddingsRequest request, CancelToken* cancel, CallInfo* info) {
+  InFlight in_flight(in_flight_);
   absl::Time start = absl::Now();
   CallInfo local_info;
   if (info == nullptr) info = &local_info;
@@ -329,7 +379,8 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
   } else {
     status =
         RunAttempts(*snapshot, request.model(), cancel, info,
-                    [&](const Candidate& candidate, CancelToken& token, bool*) {
+                    [&](const Candidate& candidate, const ContextTexts&,
+                        CancelToken& token, bool*) {
                       v1::EmbeddingsRequest upstream = request;
                       upstream.set_model(candidate.upstream_model);
                       CallContext ctx{&token};

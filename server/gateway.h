@@ -4,9 +4,11 @@
 #ifndef AIGW_SERVER_GATEWAY_H_
 #define AIGW_SERVER_GATEWAY_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -18,6 +20,9 @@
 #include "server/snapshot.h"
 
 namespace aigw {
+
+// The standing contexts to prepend for one candidate (the route's first).
+using ContextTexts = std::vector<std::shared_ptr<const std::string>>;
 
 // What a front door may tell its client about how a request was served.
 struct CallInfo {
@@ -46,12 +51,15 @@ class Gateway {
 
   std::shared_ptr<const GatewaySnapshot> snapshot() const;
   void SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot);
+  // Requests being served now (shutdown waits for them, for a while).
+  int in_flight() const { return in_flight_.load(); }
 
  private:
   // One upstream call to `candidate` under `token` (cancelled on client
   // exit or timeout). `*committed` becomes true once the client got bytes.
   using AttemptFn = std::function<absl::Status(
-      const Candidate& candidate, CancelToken& token, bool* committed)>;
+      const Candidate& candidate, const ContextTexts& contexts,
+      CancelToken& token, bool* committed)>;
 
   absl::Status RunAttempts(const GatewaySnapshot& snapshot,
                            const std::string& model, CancelToken* cancel,
@@ -61,6 +69,7 @@ class Gateway {
   std::shared_ptr<const GatewaySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Metrics* const metrics_;
   DeadlineTimer timer_;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace aigw

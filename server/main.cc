@@ -130,7 +130,10 @@ int main(int argc, char** argv) {
   // keep-alive connections must not hold the process.
   listeners.SetReady(false);
   listeners.Stop(kShutdownGrace);
-  absl::SleepFor(absl::Milliseconds(100));
+  absl::Time give_up = absl::Now() + kShutdownGrace;
+  while (gateway.in_flight() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   std::fflush(stderr);
   std::_Exit(0);
 }

@@ -151,8 +151,20 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
                                               req.method, " ", req.path),
                                  "unknown_url"));
     } else if (res.status == 413) {
-      WriteError(res, BodyTooLarge(
-                          gateway_->snapshot()->config.limits.max_body_bytes));
+      size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
+      uint64_t length = 0;
+      bool within_limit =
+          absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) &&
+          length <= limit;
+      // httplib caps form-encoded bodies on its own (curl -d without a
+      // content type): say what is really wrong.
+      WriteError(res, within_limit
+                          ? PlainError(413,
+                                       "The request body could not be read: "
+                                       "send it as JSON with Content-Type: "
+                                       "application/json.",
+                                       "invalid_body")
+                          : BodyTooLarge(limit));
     } else {
       WriteError(res, PlainError(res.status,
                                  absl::StrCat("HTTP error ", res.status), ""));

@@ -21,9 +21,27 @@ absl::Status ModelNotFound(const std::string& model) {
   return MakeApiError(spec);
 }
 
+using UrlSources = std::map<std::pair<std::string, absl::Duration>,
+                            std::shared_ptr<ContextSource>>;
+
+UrlSources UrlSourcesOf(const GatewaySnapshot* snapshot) {
+  UrlSources sources;
+  if (snapshot == nullptr) return sources;
+  auto add = [&sources](const std::shared_ptr<ContextSource>& source) {
+    if (source == nullptr || source->config().url.empty()) return;
+    sources[{source->config().url, source->config().refresh}] = source;
+  };
+  for (const auto& backend : snapshot->backends) add(backend->context);
+  for (const CompiledRoute& route : snapshot->routes) add(route.context);
+  return sources;
+}
+
 absl::StatusOr<std::shared_ptr<ContextSource>> MaybeContext(
-    const ContextConfig& config, const std::string& where) {
+    const ContextConfig& config, const std::string& where,
+    const UrlSources& previous) {
   if (config.empty()) return std::shared_ptr<ContextSource>();
+  auto reused = previous.find({config.url, config.refresh});
+  if (!config.url.empty() && reused != previous.end()) return reused->second;
   return ContextSource::Create(config, where);
 }
 
@@ -42,8 +60,9 @@ std::vector<std::string> GatewaySnapshot::ContextProblems() const {
 }
 
 absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config) {
+    GatewayConfig config, const GatewaySnapshot* previous) {
   auto snapshot = std::make_shared<GatewaySnapshot>();
+  const UrlSources previous_sources = UrlSourcesOf(previous);
   std::map<std::string, const Backend*> by_name;
   for (size_t i = 0; i < config.providers.size(); ++i) {
     const ProviderConfig& provider_config = config.providers[i];
@@ -59,8 +78,8 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".", provider.status().message()));
     }
-    absl::StatusOr<std::shared_ptr<ContextSource>> context =
-        MaybeContext(provider_config.context, where + ".context");
+    absl::StatusOr<std::shared_ptr<ContextSource>> context = MaybeContext(
+        provider_config.context, where + ".context", previous_sources);
     if (!context.ok()) return context.status();
     auto backend = std::make_unique<Backend>();
     backend->config = provider_config;
@@ -91,8 +110,8 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
       route.fallback.push_back(by_name.at(name));
     }
     route.has_fallback = route_config.has_fallback;
-    absl::StatusOr<std::shared_ptr<ContextSource>> context =
-        MaybeContext(route_config.context, where + ".context");
+    absl::StatusOr<std::shared_ptr<ContextSource>> context = MaybeContext(
+        route_config.context, where + ".context", previous_sources);
     if (!context.ok()) return context.status();
     route.context = std::move(*context);
     snapshot->routes.push_back(std::move(route));

@@ -47,8 +47,11 @@ struct GatewaySnapshot {
   std::vector<std::string> ContextProblems() const;
 };
 
+// `previous` (may be null) lends its URL context sources to the new
+// snapshot when their config is unchanged, so a reload does not drop a
+// loaded context while it fetches it again.
 absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config);
+    GatewayConfig config, const GatewaySnapshot* previous = nullptr);
 
 // One provider to try for a request.
 struct Candidate {

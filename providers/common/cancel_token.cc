@@ -17,8 +17,12 @@ void CancelToken::Cancel(absl::Status reason) {
     reason_ = std::move(reason);
     canceller = std::move(canceller_);
     canceller_ = nullptr;
+    canceller_running_ = canceller != nullptr;
   }
-  if (canceller) canceller();
+  if (!canceller) return;
+  canceller();
+  absl::MutexLock lock(&mu_);
+  canceller_running_ = false;
 }
 
 bool CancelToken::cancelled() const {
@@ -45,6 +49,11 @@ void CancelToken::SetCanceller(std::function<void()> canceller) {
 void CancelToken::ClearCanceller() {
   absl::MutexLock lock(&mu_);
   canceller_ = nullptr;
+  // What the canceller touches may be freed once we return.
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !canceller_running_;
+  };
+  mu_.Await(absl::Condition(&idle));
 }
 
 bool CancelToken::SleepFor(absl::Duration d) {

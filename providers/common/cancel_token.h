@@ -25,6 +25,7 @@ class CancelToken {
   // What Cancel() must do to unblock the current operation; runs at once if
   // already cancelled. Replaces any previous canceller.
   void SetCanceller(std::function<void()> canceller);
+  // Also waits for a canceller that is running right now to finish.
   void ClearCanceller();
   // Sleeps for `d` unless cancelled first; returns false when cancelled.
   bool SleepFor(absl::Duration d);
@@ -34,6 +35,7 @@ class CancelToken {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status reason_ ABSL_GUARDED_BY(mu_);
   std::function<void()> canceller_ ABSL_GUARDED_BY(mu_);
+  bool canceller_running_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace aigw

@@ -1,5 +1,6 @@
 #include "providers/common/http_client_pool.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -24,7 +25,8 @@ int64_t RetryAfterMs(const std::string& value) {
   if (value.empty() || !absl::SimpleAtod(value, &seconds) || seconds < 0) {
     return -1;
   }
-  return static_cast<int64_t>(seconds * 1000);
+  constexpr double kMaxSeconds = 24 * 3600;  // also keeps the cast defined
+  return static_cast<int64_t>(std::min(seconds, kMaxSeconds) * 1000);
 }
 
 }  // namespace
@@ -136,7 +138,14 @@ absl::Status HttpClientPool::Send(
   };
 
   httplib::Client* raw = client.get();
-  if (cancel != nullptr) cancel->SetCanceller([raw] { raw->stop(); });
+  if (cancel != nullptr) {
+    cancel->SetCanceller([raw] { raw->stop(); });
+    // stop() on an idle client cannot prevent the send below.
+    if (cancel->cancelled()) {
+      cancel->ClearCanceller();
+      return absl::CancelledError("request cancelled before it was sent");
+    }
+  }
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
   bool ok = client->send(req, res, error);

@@ -3,8 +3,23 @@
 #include <cmath>
 
 namespace aigw {
+namespace {
 
-void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out) {
+void ToValue(const nlohmann::json& j, int depth, google::protobuf::Value* out);
+
+void ToStruct(const nlohmann::json& j, int depth,
+              google::protobuf::Struct* out) {
+  auto* fields = out->mutable_fields();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    ToValue(it.value(), depth + 1, &(*fields)[it.key()]);
+  }
+}
+
+void ToValue(const nlohmann::json& j, int depth, google::protobuf::Value* out) {
+  if (depth > kMaxJsonDepth) {
+    out->set_null_value(google::protobuf::NULL_VALUE);
+    return;
+  }
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       out->set_null_value(google::protobuf::NULL_VALUE);
@@ -22,23 +37,48 @@ void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out) {
       break;
     case nlohmann::json::value_t::array: {
       auto* list = out->mutable_list_value();
-      for (const auto& item : j) JsonToValue(item, list->add_values());
+      for (const auto& item : j) ToValue(item, depth + 1, list->add_values());
       break;
     }
     case nlohmann::json::value_t::object:
-      JsonObjectToStruct(j, out->mutable_struct_value());
+      ToStruct(j, depth, out->mutable_struct_value());
       break;
     default:
       out->set_null_value(google::protobuf::NULL_VALUE);
   }
 }
 
+}  // namespace
+
+bool JsonNestingAtMost(absl::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out) {
+  ToValue(j, 1, out);
+}
+
 void JsonObjectToStruct(const nlohmann::json& j,
                         google::protobuf::Struct* out) {
-  auto* fields = out->mutable_fields();
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    JsonToValue(it.value(), &(*fields)[it.key()]);
-  }
+  ToStruct(j, 1, out);
 }
 
 nlohmann::json ValueToJson(const google::protobuf::Value& value) {

@@ -8,7 +8,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/string_view.h"
+
 namespace aigw {
+
+// Deeper JSON than this is refused from clients (400) and cut (null) when
+// an upstream sends it: conversions recurse, and stacks are finite.
+constexpr int kMaxJsonDepth = 64;
+
+// Whether the JSON text nests arrays/objects at most `max_depth` deep
+// (a linear scan; strings and escapes are skipped).
+bool JsonNestingAtMost(absl::string_view text, int max_depth = kMaxJsonDepth);
 
 void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out);
 void JsonObjectToStruct(const nlohmann::json& j, google::protobuf::Struct* out);

@@ -1,5 +1,6 @@
 #include "providers/common/openai_request_json.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -28,10 +29,17 @@ absl::StatusOr<double> GetNumber(const json& v, const std::string& path) {
 }
 
 absl::StatusOr<int64_t> GetInteger(const json& v, const std::string& path) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
+      return static_cast<int64_t>(v.get<uint64_t>());
+    }
+  } else if (v.is_number_integer()) {
+    return v.get<int64_t>();
+  } else if (v.is_number_float()) {
+    // Whole numbers written as floats (1.0); the range check keeps the
+    // cast defined.
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) {
+    if (d >= -9.2e18 && d <= 9.2e18 && d == std::trunc(d)) {
       return static_cast<int64_t>(d);
     }
   }
@@ -376,6 +384,12 @@ absl::StatusOr<v1::ChatCompletionRequest> ChatRequestFromJson(const json& j) {
 
 absl::StatusOr<v1::ChatCompletionRequest> ParseChatRequest(
     absl::string_view body) {
+  if (!JsonNestingAtMost(body)) {
+    return InvalidRequest(
+        absl::StrCat("The JSON body nests deeper than ", kMaxJsonDepth,
+                     " levels."),
+        "", "invalid_json");
+  }
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) {
     return InvalidRequest(

@@ -1,5 +1,6 @@
 #include "providers/common/openai_response_json.h"
 
+
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_request_json.h"
@@ -14,9 +15,20 @@ std::string StringOr(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Upstream counters and timestamps; anything odd (floats, huge or negative
+// values) reads as 0 rather than an undefined conversion.
 int64_t IntOr(const json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) {
+    uint64_t value = it->get<uint64_t>();
+    return value <= INT32_MAX ? static_cast<int64_t>(value) : 0;
+  }
+  if (it->is_number_integer()) {
+    int64_t value = it->get<int64_t>();
+    return value >= 0 && value <= INT32_MAX ? value : 0;
+  }
+  return 0;
 }
 
 json DeltaToJson(const v1::Message& delta) {

@@ -148,4 +148,10 @@ void SseFramer::Finish(std::vector<SseEvent>* out) {
   skip_lf_ = false;
 }
 
+size_t SseFramer::buffered_bytes() const {
+  size_t bytes = line_.size() + pending_.data.size();
+  for (const std::string& comment : pending_.comments) bytes += comment.size();
+  return bytes;
+}
+
 }  // namespace aigw

@@ -28,7 +28,7 @@ class SseFramer {
   // Flushes a final event the stream ended without a blank line for.
   void Finish(std::vector<SseEvent>* out);
   // Bytes buffered for an incomplete line; callers cap it against abuse.
-  size_t buffered_bytes() const { return line_.size(); }
+  size_t buffered_bytes() const;
 
  private:
   void Consume(absl::string_view bytes, std::vector<SseEvent>* out);

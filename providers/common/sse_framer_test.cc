@@ -396,7 +396,7 @@ TEST(SseFramerTest, SseFramer_FeedDoesNotDispatchWithoutBlankLine) {
   EXPECT_EQ(out, std::vector<SseEvent>{Ev("a\nb")});
 }
 
-TEST(SseFramerTest, SseFramer_BufferedBytesTracksIncompleteLine) {
+TEST(SseFramerTest, SseFramer_BufferedBytesTracksIncompleteLineAndEvent) {
   SseFramer framer;
   std::vector<SseEvent> out;
   EXPECT_EQ(framer.buffered_bytes(), 0u);
@@ -405,10 +405,18 @@ TEST(SseFramerTest, SseFramer_BufferedBytesTracksIncompleteLine) {
   framer.Feed("lo", &out);
   EXPECT_EQ(framer.buffered_bytes(), 11u);
   framer.Feed("\n", &out);
-  EXPECT_EQ(framer.buffered_bytes(), 0u);
+  EXPECT_EQ(framer.buffered_bytes(), 5u);  // "hello", pending dispatch
   framer.Feed("\ndata: x", &out);
   EXPECT_EQ(framer.buffered_bytes(), 7u);
   EXPECT_EQ(out, std::vector<SseEvent>{Ev("hello")});
+}
+
+TEST(SseFramerTest, SseFramer_EventWithoutBlankLineCountsTowardTheCap) {
+  SseFramer framer;
+  std::vector<SseEvent> out;
+  for (int i = 0; i < 1000; ++i) framer.Feed("data: x\n", &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_GE(framer.buffered_bytes(), 1000u);  // callers cap this
 }
 
 TEST(SseFramerTest, SseFramer_ReusableAfterFinish) {

@@ -83,7 +83,7 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   body["stream"] = true;
   // The gateway always asks for usage (its own accounting); the core hides
   // the usage chunk from clients that did not ask for it.
-  body["stream_options"]["include_usage"] = true;
+  body["stream_options"] = {{"include_usage", true}};
   if (dialect_.check_model) {
     absl::Status valid = dialect_.check_model(request.model());
     if (!valid.ok()) return valid;

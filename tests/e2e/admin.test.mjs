@@ -1,6 +1,9 @@
 // The admin port (health, readiness, Prometheus metrics) and the process's
 // handling of bad configs and flags.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFakeUpstream } from './fake_upstream.mjs';
 import { chatRequest, postChat, runGatewayExpectingExit, standardConfig, startGateway } from './harness.mjs';
@@ -70,6 +73,17 @@ async function assertRejected(config, keyPattern) {
   assert.match(stderr, keyPattern);
   assert.doesNotMatch(stderr, /aigw listening/);
 }
+
+test('a context file that is not UTF-8 exits non-zero naming the context key', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aigw-ctx-'));
+  const file = path.join(dir, 'latin1.txt');
+  fs.writeFileSync(file, Buffer.from([0x43, 0x61, 0x66, 0xe9])); // "Café" in Latin-1
+  try {
+    await assertRejected(configWithProvider({ context: { file } }), /providers\[0\]\.context\.file: .*not valid UTF-8/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('an unknown provider type exits non-zero naming providers[0].type', async () => {
   await assertRejected(configWithProvider({ type: 'nope' }), /providers\[0\]\.type/);

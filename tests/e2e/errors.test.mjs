@@ -55,6 +55,17 @@ test('empty messages is 400', async () => {
   await expectLocalError({ model: 'gpt-4o', messages: [] }, 400);
 });
 
+test('JSON nested deeper than 64 levels is 400, streaming or not (no crash)', async () => {
+  const deep = '['.repeat(3000) + ']'.repeat(3000);
+  for (const stream of [false, true]) {
+    const body = `{"model":"echo-deep","stream":${stream},"messages":[{"role":"user","content":"hi"}],"x":${deep}}`;
+    const error = await assertOpenAIError(await postChat(gateway.httpUrl, body), 400);
+    assert.match(error.message, /nests deeper than 64 levels/);
+  }
+  const ok = await postChat(gateway.httpUrl, chatRequest('echo-deep', 'still alive'));
+  assert.equal(ok.status, 200);
+});
+
 test('missing model is 400', async () => {
   await expectLocalError({ messages: [{ role: 'user', content: 'hi' }] }, 400);
 });
