@@ -135,8 +135,8 @@ absl::StatusOr<std::shared_ptr<ContextSource>> ContextSource::Create(
   } else {
     {
       absl::MutexLock lock(&state->mu);
-      state->problem =
-          absl::StrCat(where, ": ", config.url, " not fetched yet");
+      state->problem = absl::StrCat(where, ": ", config.url,
+                                    " not fetched yet; no copy loaded yet");
     }
     // Detached: it owns the state and ends at its next wake-up after the
     // source is gone, so no request thread ever waits on a fetch.

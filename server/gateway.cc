@@ -67,6 +67,13 @@ bool KeySpecific(const absl::Status& status) {
          status.code() == absl::StatusCode::kPermissionDenied;
 }
 
+// A provider that failed fast without calling its upstream: every API key
+// is cooling down or disabled.
+bool NoUpstreamCall(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted &&
+         GetErrorDetails(status).code == "keys_exhausted";
+}
+
 // Failures that say the provider itself is unwell (for its breaker).
 bool ProviderFailure(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable ||
@@ -234,12 +241,15 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
       if (cancel != nullptr) cancel->ClearCanceller();
       if (!status.ok() && token->cancelled()) status = token->reason();
       metrics_->RecordAttempt(backend.config.name, status);
+      // Failing fast without calling the upstream uses no attempt.
+      if (NoUpstreamCall(status)) info->attempts--;
 
       // Every Allow() is answered, or a half-open breaker would wait for
       // its probe forever.
       if (ProviderFailure(status)) {
         backend.breaker->RecordFailure();
-      } else if (status.code() == absl::StatusCode::kCancelled) {
+      } else if (status.code() == absl::StatusCode::kCancelled ||
+                 NoUpstreamCall(status)) {
         backend.breaker->RecordNeutral();
       } else {
         backend.breaker->RecordSuccess();  // it answered, even if with a 4xx
