@@ -12,8 +12,9 @@ failed=0
 log=$(mktemp -d)
 
 # 1. Formatting.
-bad=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror 2>&1 |
-  grep -o '^[^:]*\.\(cc\|h\)' | sort -u)
+bad=$(git ls-files '*.cc' '*.h' | while read -r f; do
+  clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+done)
 if [[ -z "$bad" ]]; then
   passed=$((passed + 1))
   echo "PASS clang-format"

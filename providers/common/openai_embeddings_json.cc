@@ -33,10 +33,9 @@ std::string Float32Base64(const v1::Embedding& embedding) {
 absl::StatusOr<v1::EmbeddingsRequest> ParseEmbeddingsRequest(
     absl::string_view body) {
   if (!JsonNestingAtMost(body)) {
-    return InvalidRequest(
-        absl::StrCat("The JSON body nests deeper than ", kMaxJsonDepth,
-                     " levels."),
-        "", "invalid_json");
+    return InvalidRequest(absl::StrCat("The JSON body nests deeper than ",
+                                       kMaxJsonDepth, " levels."),
+                          "", "invalid_json");
   }
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) {

@@ -385,10 +385,9 @@ absl::StatusOr<v1::ChatCompletionRequest> ChatRequestFromJson(const json& j) {
 absl::StatusOr<v1::ChatCompletionRequest> ParseChatRequest(
     absl::string_view body) {
   if (!JsonNestingAtMost(body)) {
-    return InvalidRequest(
-        absl::StrCat("The JSON body nests deeper than ", kMaxJsonDepth,
-                     " levels."),
-        "", "invalid_json");
+    return InvalidRequest(absl::StrCat("The JSON body nests deeper than ",
+                                       kMaxJsonDepth, " levels."),
+                          "", "invalid_json");
   }
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) {

@@ -1,6 +1,5 @@
 #include "providers/common/openai_response_json.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_request_json.h"
