@@ -68,19 +68,10 @@ grpc::Status ToGrpc(const absl::Status& status) {
 grpc::Status ChatCompletionsService::Create(
     grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     v1::ChatCompletion* response) {
-  grpc::Status size = CheckSize(*gateway_, *request);
-  if (!size.ok()) return size;
-  auto cancel = std::make_shared<CancelToken>();
-  std::unique_ptr<DisconnectWatch::Registration> watch =
-      WatchCall(context, cancel);
-  CallInfo info;
-  absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(*request, cancel.get(), &info);
-  if (cancel->cancelled()) return grpc::Status::CANCELLED;
-  AddCallMetadata(context, info);
-  if (!completion.ok()) return ToGrpc(completion.status());
-  *response = std::move(*completion);
-  return grpc::Status::OK;
+  return Unary(context, *request, response,
+               [&](CancelToken* cancel, CallInfo* info) {
+                 return gateway_->Create(*request, cancel, info);
+               });
 }
 
 grpc::Status ChatCompletionsService::Stream(
@@ -101,18 +92,27 @@ grpc::Status ChatCompletionsService::Stream(
 grpc::Status ChatCompletionsService::Embeddings(
     grpc::ServerContext* context, const v1::EmbeddingsRequest* request,
     v1::EmbeddingsResponse* response) {
-  grpc::Status size = CheckSize(*gateway_, *request);
+  return Unary(context, *request, response,
+               [&](CancelToken* cancel, CallInfo* info) {
+                 return gateway_->Embed(*request, cancel, info);
+               });
+}
+
+template <typename Response, typename Call>
+grpc::Status ChatCompletionsService::Unary(
+    grpc::ServerContext* context, const google::protobuf::Message& request,
+    Response* response, const Call& call) {
+  grpc::Status size = CheckSize(*gateway_, request);
   if (!size.ok()) return size;
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
   CallInfo info;
-  absl::StatusOr<v1::EmbeddingsResponse> embeddings =
-      gateway_->Embed(*request, cancel.get(), &info);
+  absl::StatusOr<Response> result = call(cancel.get(), &info);
   if (cancel->cancelled()) return grpc::Status::CANCELLED;
   AddCallMetadata(context, info);
-  if (!embeddings.ok()) return ToGrpc(embeddings.status());
-  *response = std::move(*embeddings);
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
   return grpc::Status::OK;
 }
 

@@ -28,6 +28,11 @@ class ChatCompletionsService final : public v1::ChatCompletions::Service {
                           v1::ListModelsResponse* response) override;
 
  private:
+  // A unary call: size check, cancellation on client exit, metadata, status.
+  template <typename Response, typename Call>
+  grpc::Status Unary(grpc::ServerContext* context,
+                     const google::protobuf::Message& request,
+                     Response* response, const Call& call);
   // Cancels the call's upstream request when its client cancels.
   std::unique_ptr<DisconnectWatch::Registration> WatchCall(
       grpc::ServerContext* context, std::shared_ptr<CancelToken> cancel);

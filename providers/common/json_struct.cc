@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+
 namespace aigw {
 namespace {
 
@@ -70,6 +73,23 @@ bool JsonNestingAtMost(absl::string_view text, int max_depth) {
     }
   }
   return true;
+}
+
+absl::StatusOr<nlohmann::json> ParseJsonBody(absl::string_view body) {
+  if (!JsonNestingAtMost(body)) {
+    return InvalidRequest(absl::StrCat("The JSON body nests deeper than ",
+                                       kMaxJsonDepth, " levels."),
+                          "", "invalid_json");
+  }
+  nlohmann::json j =
+      nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded()) {
+    return InvalidRequest(
+        "We could not parse the JSON body of your request. The body must be "
+        "valid JSON.",
+        "", "invalid_json");
+  }
+  return j;
 }
 
 void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out) {

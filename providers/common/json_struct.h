@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace aigw {
@@ -19,6 +20,9 @@ constexpr int kMaxJsonDepth = 64;
 // Whether the JSON text nests arrays/objects at most `max_depth` deep
 // (a linear scan; strings and escapes are skipped).
 bool JsonNestingAtMost(absl::string_view text, int max_depth = kMaxJsonDepth);
+
+// Parses a client's JSON body: too deep or invalid JSON is a 400.
+absl::StatusOr<nlohmann::json> ParseJsonBody(absl::string_view body);
 
 void JsonToValue(const nlohmann::json& j, google::protobuf::Value* out);
 void JsonObjectToStruct(const nlohmann::json& j, google::protobuf::Struct* out);

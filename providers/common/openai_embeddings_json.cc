@@ -32,18 +32,9 @@ std::string Float32Base64(const v1::Embedding& embedding) {
 
 absl::StatusOr<v1::EmbeddingsRequest> ParseEmbeddingsRequest(
     absl::string_view body) {
-  if (!JsonNestingAtMost(body)) {
-    return InvalidRequest(absl::StrCat("The JSON body nests deeper than ",
-                                       kMaxJsonDepth, " levels."),
-                          "", "invalid_json");
-  }
-  json j = json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) {
-    return InvalidRequest(
-        "We could not parse the JSON body of your request. The body must be "
-        "valid JSON.",
-        "", "invalid_json");
-  }
+  absl::StatusOr<json> parsed = ParseJsonBody(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
   if (!j.is_object()) {
     return InvalidRequest("The request body must be a JSON object.", "",
                           "invalid_json");

@@ -384,19 +384,9 @@ absl::StatusOr<v1::ChatCompletionRequest> ChatRequestFromJson(const json& j) {
 
 absl::StatusOr<v1::ChatCompletionRequest> ParseChatRequest(
     absl::string_view body) {
-  if (!JsonNestingAtMost(body)) {
-    return InvalidRequest(absl::StrCat("The JSON body nests deeper than ",
-                                       kMaxJsonDepth, " levels."),
-                          "", "invalid_json");
-  }
-  json j = json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) {
-    return InvalidRequest(
-        "We could not parse the JSON body of your request. The body must be "
-        "valid JSON.",
-        "", "invalid_json");
-  }
-  return ChatRequestFromJson(j);
+  absl::StatusOr<json> parsed = ParseJsonBody(body);
+  if (!parsed.ok()) return parsed.status();
+  return ChatRequestFromJson(*parsed);
 }
 
 json ToolCallToJson(const v1::ToolCall& call) {
