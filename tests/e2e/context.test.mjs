@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startFlakyUpstream } from './fake_flaky.mjs';
+import { flakyConfig, flakyProvider, withFlakyGateway } from './fake_flaky.mjs';
 import { closedPort, postChat, readSse, runGatewayExpectingExit, startGateway } from './harness.mjs';
 
 const MIB = 1 << 20;
@@ -29,40 +29,10 @@ function writeFile(name, text) {
   return file;
 }
 
-function provider(up, extra = {}) {
-  return {
-    name: up.name,
-    type: 'openai',
-    base_url: up.baseUrl,
-    api_keys: [`sk-${up.name}`],
-    timeouts: { connect: '1s', read: '5s' },
-    models: [`only-${up.name}`],
-    ...extra,
-  };
-}
-
-function config(providers, rest = {}) {
-  return {
-    listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
-    retries: { max_attempts: 3, budget: '30s' },
-    circuit_breaker: { failures: 5, cooldown: '30s' },
-    providers,
-    ...rest,
-  };
-}
-
-async function withGateway(names, makeConfig, body) {
-  const ups = {};
-  let gateway;
-  try {
-    for (const name of names) ups[name] = await startFlakyUpstream({ name });
-    gateway = await startGateway(makeConfig(ups));
-    await body({ gateway, ups });
-  } finally {
-    for (const up of Object.values(ups)) await up.stop();
-    await gateway?.stop();
-  }
-}
+const provider = flakyProvider;
+const config = (providers, rest = {}) =>
+  flakyConfig(providers, { retries: { max_attempts: 3, budget: '30s' }, circuit_breaker: { failures: 5, cooldown: '30s' } }, rest);
+const withGateway = withFlakyGateway;
 
 // One call; returns {status, provider, text, error}.
 async function chat(gateway, model, { stream = false, messages = [{ role: 'user', content: 'hi' }] } = {}) {

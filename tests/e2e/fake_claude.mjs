@@ -6,22 +6,7 @@
 // (message_start, content_block_start/delta/stop, ping, message_delta,
 // message_stop, error) written in small, irregular TCP pieces. The upstream
 // model name picks the scripted answer (see CLAUDE_SCRIPTS).
-import http from 'node:http';
-
-// Deterministic pseudo-random numbers (mulberry32), so a failing split is reproducible.
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+import { FakeHttpServer, makeRandom, readJsonBody, sendInPieces } from './fake_common.mjs';
 
 const WEATHER_INPUT = { location: 'São Paulo, Brazil', unit: 'celsius', days: [1, 2, 3], note: 'quotes " and \\ kept' };
 
@@ -114,44 +99,23 @@ function checkRequest(req, body, expect) {
   return null;
 }
 
-export class FakeClaude {
+export class FakeClaude extends FakeHttpServer {
   constructor({ keys, version = '2023-06-01', seed = 4321 } = {}) {
+    super((req, res) => this.#handle(req, res));
     this.expect = { keys, version };
     this.random = makeRandom(seed);
     this.requests = []; // {method, path, headers, body}
     this.rejected = []; // why requests were refused
-    this.sockets = new Set();
-    this.server = http.createServer((req, res) => this.#handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
   }
 
   async start() {
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${this.server.address().port}`; // an origin, like https://api.anthropic.com
+    await super.start();
+    this.baseUrl = this.origin; // an origin, like https://api.anthropic.com
     return this;
   }
 
-  async stop() {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  lastRequest() {
-    return this.requests.at(-1);
-  }
-
   async #handle(req, res) {
-    const parts = [];
-    for await (const part of req) parts.push(part);
-    let body = null;
-    try {
-      body = JSON.parse(Buffer.concat(parts).toString('utf8'));
-    } catch {
-      body = null;
-    }
+    const { body } = await readJsonBody(req);
     this.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
     const problem = checkRequest(req, body, this.expect);
     if (problem) {
@@ -227,17 +191,8 @@ export class FakeClaude {
   }
 
   // Writes `body` in pieces of 1..40 bytes, yielding to the event loop between them.
-  async #send(res, status, contentType, body) {
-    const bytes = Buffer.from(body, 'utf8');
-    res.writeHead(status, { 'Content-Type': contentType, 'request-id': 'req_fake_1' });
-    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
-      const size = 1 + Math.floor(this.random() * 40);
-      res.write(bytes.subarray(offset, offset + size));
-      offset += size;
-      if (this.random() < 0.1) await sleep(1);
-      else await nextTick();
-    }
-    res.end();
+  #send(res, status, contentType, body) {
+    return sendInPieces(res, this.random, status, { 'Content-Type': contentType, 'request-id': 'req_fake_1' }, body);
   }
 }
 

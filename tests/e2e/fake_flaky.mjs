@@ -21,22 +21,10 @@
 // the last user message, so a test sees who answered and with which model.
 // Bodies go out in pieces of 1..40 bytes with event-loop turns between them.
 // Every request is recorded, with its API key (Authorization header).
-import http from 'node:http';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const nextTick = () => new Promise((resolve) => setImmediate(resolve));
-
-// Deterministic pseudo-random numbers (mulberry32) for the write sizes.
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {
+  FakeHttpServer, LISTEN_ANY, chatChunk, makeRandom, openaiError, readJsonBody, sendInPieces, sleep, sseEvent, writeInPieces,
+} from './fake_common.mjs';
+import { startGateway } from './harness.mjs';
 
 function messageText(message) {
   if (typeof message?.content === 'string') return message.content;
@@ -46,41 +34,21 @@ function messageText(message) {
   return '';
 }
 
-function readAll(stream) {
-  return new Promise((resolve, reject) => {
-    const parts = [];
-    stream.on('data', (part) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
-}
-
-export class FlakyUpstream {
+export class FlakyUpstream extends FakeHttpServer {
   constructor({ name = 'flaky', seed = 7, mode = 'ok' } = {}) {
+    super((req, res) => {
+      this.#handle(req, res).catch(() => req.socket.destroy());
+    });
     this.name = name;
     this.mode = mode;
     this.random = makeRandom(seed);
     this.requests = []; // {path, method, auth, key, model, stream, body, receivedAt, behaviour}
-    this.sockets = new Set();
-    this.server = http.createServer((req, res) => {
-      this.#handle(req, res).catch(() => req.socket.destroy());
-    });
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
   }
 
   async start() {
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = this.server.address().port;
-    this.baseUrl = `http://127.0.0.1:${this.port}/v1`;
+    await super.start();
+    this.baseUrl = `${this.origin}/v1`;
     return this;
-  }
-
-  async stop() {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 
   clear() {
@@ -100,13 +68,7 @@ export class FlakyUpstream {
   }
 
   async #handle(req, res) {
-    const raw = await readAll(req);
-    let body = null;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      body = null;
-    }
+    const { body } = await readJsonBody(req);
     const auth = req.headers.authorization ?? '';
     const record = {
       method: req.method,
@@ -120,7 +82,7 @@ export class FlakyUpstream {
     };
     this.requests.push(record);
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions' || !body) {
-      return this.#send(res, 404, 'application/json', errorBody(`no route ${req.method} ${req.url}`, 'invalid_request_error', null));
+      return this.#send(res, 404, 'application/json', openaiError(`no route ${req.method} ${req.url}`, 'invalid_request_error', null));
     }
     const behaviour = this.#behaviour(record);
     record.behaviour = behaviour.kind;
@@ -130,7 +92,7 @@ export class FlakyUpstream {
       const code = Number(status[1]);
       const headers = behaviour.retryAfter !== undefined ? { 'Retry-After': String(behaviour.retryAfter) } : {};
       const type = code === 429 ? 'rate_limit_exceeded' : code >= 500 ? 'server_error' : 'invalid_request_error';
-      return this.#send(res, code, 'application/json', errorBody(`${this.name} says HTTP ${code}`, type, type), headers);
+      return this.#send(res, code, 'application/json', openaiError(`${this.name} says HTTP ${code}`, type, type), headers);
     }
     switch (behaviour.kind) {
       case 'ok':
@@ -148,9 +110,9 @@ export class FlakyUpstream {
       case 'stall-mid':
       case 'break-mid':
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-        await this.#write(res, sseEvent(chunk(body.model, { role: 'assistant', content: '' })));
+        await this.#write(res, sseEvent(flakyChunk(body.model, { role: 'assistant', content: '' })));
         for (const word of words.slice(0, 2)) {
-          await this.#write(res, sseEvent(chunk(body.model, { content: `${word} ` })));
+          await this.#write(res, sseEvent(flakyChunk(body.model, { content: `${word} ` })));
           await sleep(20);
         }
         if (behaviour.kind === 'break-mid') {
@@ -160,9 +122,9 @@ export class FlakyUpstream {
         return;
       case 'forever':
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-        await this.#write(res, sseEvent(chunk(body.model, { role: 'assistant', content: '' })));
+        await this.#write(res, sseEvent(flakyChunk(body.model, { role: 'assistant', content: '' })));
         for (let i = 0; !res.destroyed && !req.socket.destroyed; i++) {
-          await this.#write(res, sseEvent(chunk(body.model, { content: `tick${i} ` })));
+          await this.#write(res, sseEvent(flakyChunk(body.model, { content: `tick${i} ` })));
           await sleep(100);
         }
         return;
@@ -175,57 +137,31 @@ export class FlakyUpstream {
   async #stream(req, res, body, words, wordDelayMs) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
     const model = body.model;
-    await this.#write(res, sseEvent(chunk(model, { role: 'assistant', content: '' })));
+    await this.#write(res, sseEvent(flakyChunk(model, { role: 'assistant', content: '' })));
     for (let i = 0; i < words.length; i++) {
       if (wordDelayMs > 0) await sleep(wordDelayMs);
       if (res.destroyed) return;
-      await this.#write(res, sseEvent(chunk(model, { content: i === 0 ? words[i] : ` ${words[i]}` })));
+      await this.#write(res, sseEvent(flakyChunk(model, { content: i === 0 ? words[i] : ` ${words[i]}` })));
     }
-    await this.#write(res, sseEvent(chunk(model, {}, 'stop')));
+    await this.#write(res, sseEvent(flakyChunk(model, {}, 'stop')));
     if (body.stream_options?.include_usage) {
-      await this.#write(res, sseEvent({ ...chunk(model, {}), choices: [], usage: usage(words.length) }));
+      await this.#write(res, sseEvent({ ...flakyChunk(model, {}), choices: [], usage: usage(words.length) }));
     }
     await this.#write(res, 'data: [DONE]\n\n');
     res.end();
   }
 
-  async #send(res, status, contentType, text, extraHeaders = {}) {
-    const bytes = Buffer.from(text, 'utf8');
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...extraHeaders });
-    await this.#write(res, text);
-    res.end();
+  #send(res, status, contentType, text, extraHeaders = {}) {
+    const headers = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text, 'utf8'), ...extraHeaders };
+    return sendInPieces(res, this.random, status, headers, text);
   }
 
-  // Writes `text` in pieces of 1..40 bytes, yielding to the event loop between them.
-  async #write(res, text) {
-    const bytes = Buffer.from(text, 'utf8');
-    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
-      const size = 1 + Math.floor(this.random() * 40);
-      res.write(bytes.subarray(offset, offset + size));
-      offset += size;
-      if (this.random() < 0.1) await sleep(1);
-      else await nextTick();
-    }
+  #write(res, text) {
+    return writeInPieces(res, text, this.random);
   }
 }
 
-function errorBody(message, type, code) {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
-
-function chunk(model, delta, finishReason = null) {
-  return {
-    id: 'chatcmpl-flaky',
-    object: 'chat.completion.chunk',
-    created: 1755137933,
-    model,
-    choices: [{ index: 0, delta, finish_reason: finishReason }],
-  };
-}
-
-function sseEvent(object) {
-  return `data: ${JSON.stringify(object)}\n\n`;
-}
+const flakyChunk = (model, delta, finishReason) => chatChunk('chatcmpl-flaky', model, delta, finishReason);
 
 function usage(completionTokens) {
   return { prompt_tokens: 5, completion_tokens: completionTokens, total_tokens: 5 + completionTokens };
@@ -244,4 +180,42 @@ function completion(model, content) {
 
 export async function startFlakyUpstream(options) {
   return new FlakyUpstream(options).start();
+}
+
+// ------------------------------------------------------------ test configs
+
+// An openai-type provider in front of fake_flaky `up`. It lists a model of
+// its own only, so it serves nothing by accident; routes name it explicitly.
+export function flakyProvider(up, extra = {}) {
+  return {
+    name: up.name,
+    type: 'openai',
+    base_url: up.baseUrl,
+    api_keys: [`sk-${up.name}`],
+    timeouts: { connect: '1s', read: '5s' },
+    models: [`only-${up.name}`],
+    ...extra,
+  };
+}
+
+// A config with retries and breaker set explicitly (the harness defaults
+// would otherwise disable both).
+export function flakyConfig(providers, { retries, circuit_breaker }, rest = {}) {
+  return { listen: { ...LISTEN_ANY }, retries, circuit_breaker, providers, ...rest };
+}
+
+// Starts fake_flaky upstreams named `names`, then aigw with
+// makeConfig(fakes); runs body({gateway, ups}) and stops everything (aigw
+// last: its stop() fails if it crashed).
+export async function withFlakyGateway(names, makeConfig, body) {
+  const ups = {};
+  let gateway;
+  try {
+    for (const name of names) ups[name] = await startFlakyUpstream({ name });
+    gateway = await startGateway(makeConfig(ups));
+    await body({ gateway, ups });
+  } finally {
+    for (const up of Object.values(ups)) await up.stop();
+    await gateway?.stop();
+  }
 }

@@ -14,6 +14,7 @@
 // in 1..40-byte writes with event-loop gaps, so SSE events, JSON and UTF-8
 // sequences reach the gateway split at arbitrary bytes.
 import http from 'node:http';
+import { makeRandom } from './fake_common.mjs';
 
 export const GEMINI_TEXT = ['Bonjour', ' le monde', ' — ça va ? ', '你好 ✓'];
 export const GEMINI_THOUGHT = 'The user greets me; answer in kind.';
@@ -52,17 +53,6 @@ export const MODELS = {
   maxTokens: 'gemini-max-tokens', // finishReason MAX_TOKENS
   embedding: 'gemini-embed', // batchEmbedContents
 };
-
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Writes `bytes` in irregular 1..40-byte pieces with event-loop gaps.
 async function writeInPieces(res, bytes, random) {

@@ -11,7 +11,7 @@
 // the wire format of a specific provider. Every request is recorded, and
 // every body goes out in 1..40-byte writes with event-loop gaps, so the
 // gateway sees events, JSON and UTF-8 sequences split at arbitrary bytes.
-import http from 'node:http';
+import { FakeHttpServer, makeRandom, openaiError, readJsonBody, sendInPieces, sse } from './fake_common.mjs';
 import { cassetteExists, loadCassette } from './fake_upstream.mjs';
 
 // Scripted answers, in each provider's real wire format.
@@ -50,26 +50,6 @@ export const DEEPSEEK_USAGE = {
 // Azure: the answer text and the usage of the scripted stream.
 export const AZURE_TEXT = ['Hi', ' there', '!'];
 export const AZURE_USAGE = { completion_tokens: 4, prompt_tokens: 8, total_tokens: 12 };
-
-// Deterministic pseudo-random numbers (mulberry32), so a failing split is reproducible.
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const nextTick = () => new Promise((resolve) => setImmediate(resolve));
-const sse = (events) => events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join('');
-
-function openaiError(message, type, code) {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
 
 const SAFE = { filtered: false, severity: 'safe' };
 const FILTER_RESULTS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };
@@ -166,28 +146,11 @@ function embeddingsBody(vectors, model, usage, encodingFormat) {
   });
 }
 
-export class FakeOpenAiFamily {
+export class FakeOpenAiFamily extends FakeHttpServer {
   constructor({ seed = 4321 } = {}) {
+    super((req, res) => this.#handle(req, res));
     this.random = makeRandom(seed);
     this.requests = []; // {method, url, path, query, deployment, operation, headers, body}
-    this.sockets = new Set();
-    this.server = http.createServer((req, res) => this.#handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
-
-  async start() {
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = this.server.address().port;
-    this.origin = `http://127.0.0.1:${this.port}`;
-    return this;
-  }
-
-  async stop() {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 
   clear() {
@@ -200,13 +163,7 @@ export class FakeOpenAiFamily {
   }
 
   async #handle(req, res) {
-    const raw = await readAll(req);
-    let body = null;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      body = null;
-    }
+    const { body } = await readJsonBody(req);
     const url = new URL(req.url, 'http://fake');
     const azure = url.pathname.match(/\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/);
     const plain = url.pathname.match(/\/(chat\/completions|embeddings)$/);
@@ -273,29 +230,11 @@ export class FakeOpenAiFamily {
   }
 
   // Writes `body` in pieces of 1..40 bytes, yielding to the event loop between them.
-  async #send(res, status, contentType, body, withContentLength = true) {
-    const bytes = Buffer.from(body, 'utf8');
+  #send(res, status, contentType, body, withContentLength = true) {
     const headers = { 'Content-Type': contentType };
-    if (withContentLength) headers['Content-Length'] = bytes.length;
-    res.writeHead(status, headers);
-    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
-      const size = 1 + Math.floor(this.random() * 40);
-      res.write(bytes.subarray(offset, offset + size));
-      offset += size;
-      if (this.random() < 0.1) await sleep(1);
-      else await nextTick();
-    }
-    res.end();
+    if (withContentLength) headers['Content-Length'] = Buffer.byteLength(body, 'utf8');
+    return sendInPieces(res, this.random, status, headers, body);
   }
-}
-
-function readAll(stream) {
-  return new Promise((resolve, reject) => {
-    const parts = [];
-    stream.on('data', (part) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
 }
 
 export async function startFakeOpenAiFamily(options) {

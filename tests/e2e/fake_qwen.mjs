@@ -10,7 +10,7 @@
 // The upstream model name picks the script (see SCRIPTS). Bodies go out in
 // 1..40-byte pieces with event-loop gaps, so the gateway sees events, JSON
 // and UTF-8 sequences split at arbitrary bytes.
-import http from 'node:http';
+import { FakeHttpServer, makeRandom, readJsonBody, sendInPieces } from './fake_common.mjs';
 
 export const QWEN_KEYS = ['sk-qwen-native-one', 'sk-qwen-native-two'];
 export const COMPAT_KEYS = ['sk-qwen-compat-one', 'sk-qwen-compat-two'];
@@ -70,28 +70,6 @@ export function fakeVector(i, dimension = 4) {
   return Array.from({ length: dimension }, (_, k) => i + 1 + k / 4);
 }
 
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const nextTick = () => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readAll(stream) {
-  return new Promise((resolve, reject) => {
-    const parts = [];
-    stream.on('data', (part) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
-}
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -172,43 +150,17 @@ function openaiStream(script, requestId, model) {
   return out + 'data: [DONE]\n\n';
 }
 
-export class FakeDashScope {
+export class FakeDashScope extends FakeHttpServer {
   constructor({ seed = 4242 } = {}) {
+    super((req, res) => this.#handle(req, res));
     this.random = makeRandom(seed);
     this.requests = []; // {method, path, headers, body, protocol}
     this.violations = []; // failed request checks, with the request path
-    this.sockets = new Set();
     this.nextId = 1;
-    this.server = http.createServer((req, res) => this.#handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
-
-  async start() {
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${this.server.address().port}`;
-    return this;
-  }
-
-  async stop() {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  lastRequest() {
-    return this.requests.at(-1);
   }
 
   async #handle(req, res) {
-    const raw = (await readAll(req)).toString('utf8');
-    let body = null;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      body = null;
-    }
+    const { raw, body } = await readJsonBody(req);
     // A base_url path (e.g. "/gw") comes before DashScope's own paths.
     const path = req.url.replace(/^\/gw(?=\/)/, '');
     const record = { method: req.method, url: req.url, path, headers: req.headers, body, raw };
@@ -341,17 +293,8 @@ export class FakeDashScope {
   }
 
   // Writes `body` in pieces of 1..40 bytes, yielding to the event loop between them.
-  async #send(res, status, contentType, body) {
-    const bytes = Buffer.from(body, 'utf8');
-    res.writeHead(status, { 'Content-Type': contentType });
-    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
-      const size = 1 + Math.floor(this.random() * 40);
-      res.write(bytes.subarray(offset, offset + size));
-      offset += size;
-      if (this.random() < 0.1) await sleep(1);
-      else await nextTick();
-    }
-    res.end();
+  #send(res, status, contentType, body) {
+    return sendInPieces(res, this.random, status, { 'Content-Type': contentType }, body);
   }
 }
 

@@ -7,10 +7,12 @@
 // Bodies are written in small, irregular pieces so that the gateway sees
 // SSE events, JSON documents and UTF-8 sequences split at arbitrary bytes.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import {
+  FakeHttpServer, chatChunk, makeRandom, openaiError, readJsonBody, sendInPieces, sleep, sseEvent,
+} from './fake_common.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -73,60 +75,21 @@ export function cassetteText(name) {
   return JSON.parse(cassette.body).choices[0].message.content;
 }
 
-// Deterministic pseudo-random numbers (mulberry32), so a failing split is reproducible.
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const sseChunk = (model, content, finishReason = null) => sseEvent(chatChunk('chatcmpl-fake', model, { content }, finishReason));
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const nextTick = () => new Promise((resolve) => setImmediate(resolve));
-
-function sseChunk(model, content, finishReason = null) {
-  const chunk = {
-    id: 'chatcmpl-fake',
-    object: 'chat.completion.chunk',
-    created: 1755137933,
-    model,
-    choices: [{ index: 0, delta: { content }, finish_reason: finishReason }],
-  };
-  return `data: ${JSON.stringify(chunk)}\n\n`;
-}
-
-function openaiError(message, type, code) {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
-
-export class FakeUpstream {
+export class FakeUpstream extends FakeHttpServer {
   constructor({ seed = 1234 } = {}) {
+    super((req, res) => this.#handle(req, res));
     this.random = makeRandom(seed);
     this.requests = []; // {method, path, headers, body, receivedAt}
     this.closes = []; // {model, closedAt}: when a scripted stream's connection closed
     this.closeWaiters = [];
-    this.sockets = new Set();
-    this.server = http.createServer((req, res) => this.#handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
   }
 
   async start() {
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = this.server.address().port;
-    this.baseUrl = `http://127.0.0.1:${this.port}/v1`;
+    await super.start();
+    this.baseUrl = `${this.origin}/v1`;
     return this;
-  }
-
-  async stop() {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 
   clear() {
@@ -137,10 +100,6 @@ export class FakeUpstream {
   // Requests received for one upstream model name.
   requestsFor(model) {
     return this.requests.filter((r) => r.body?.model === model);
-  }
-
-  lastRequest() {
-    return this.requests.at(-1);
   }
 
   // Resolves with the close record of the next scripted stream of `model` to close.
@@ -170,13 +129,7 @@ export class FakeUpstream {
   }
 
   async #handle(req, res) {
-    const raw = await readAll(req);
-    let body = null;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      body = null;
-    }
+    const { body } = await readJsonBody(req);
     this.requests.push({
       method: req.method,
       path: req.url,
@@ -201,19 +154,10 @@ export class FakeUpstream {
   }
 
   // Writes `body` in pieces of 1..40 bytes, yielding to the event loop between them.
-  async #send(res, status, contentType, body, withContentLength = true) {
-    const bytes = Buffer.from(body, 'utf8');
+  #send(res, status, contentType, body, withContentLength = true) {
     const headers = { 'Content-Type': contentType };
-    if (withContentLength) headers['Content-Length'] = bytes.length;
-    res.writeHead(status, headers);
-    for (let offset = 0; offset < bytes.length && !res.destroyed; ) {
-      const size = 1 + Math.floor(this.random() * 40);
-      res.write(bytes.subarray(offset, offset + size));
-      offset += size;
-      if (this.random() < 0.1) await sleep(1);
-      else await nextTick();
-    }
-    res.end();
+    if (withContentLength) headers['Content-Length'] = Buffer.byteLength(body, 'utf8');
+    return sendInPieces(res, this.random, status, headers, body);
   }
 
   async #special(model, req, res) {
@@ -261,15 +205,6 @@ export class FakeUpstream {
         throw new Error(`unhandled special model ${model}`);
     }
   }
-}
-
-function readAll(stream) {
-  return new Promise((resolve, reject) => {
-    const parts = [];
-    stream.on('data', (part) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
 }
 
 export async function startFakeUpstream(options) {

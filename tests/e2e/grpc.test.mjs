@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import { cassetteChunks, cassetteText, loadCassette, startFakeUpstream } from './fake_upstream.mjs';
 import { grpcClients, standardConfig, startGateway } from './harness.mjs';
+import { finishReasons } from './fake_common.mjs';
 
 const RPC_DEADLINE_MS = 10_000;
 
@@ -72,7 +73,6 @@ function toStruct(object) {
 }
 
 const streamText = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
-const finishReasons = (chunks) => chunks.flatMap((c) => c.choices).map((choice) => choice.finish_reason).filter(Boolean);
 
 test('Create answers with the echo of the last user message', async () => {
   const response = await unary(chat, 'Create', userRequest('echo-grpc', 'hello grpc world'));

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { cassetteChunks, cassetteText, loadCassette, startFakeUpstream } from './fake_upstream.mjs';
 import { PROVIDER_KEYS, standardConfig, startGateway } from './harness.mjs';
+import { collect, textOf } from './fake_common.mjs';
 
 let upstream;
 let gateway;
@@ -21,14 +22,6 @@ after(async () => {
   await gateway?.stop(); // last: it throws if aigw crashed during the tests
 });
 
-// Collects an SDK stream into an array of chunks.
-async function collect(stream) {
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-const textOf = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
 const recordedResponse = (name) => JSON.parse(loadCassette(name).body);
 
 test('non-streaming answer is the recorded one, under the model name the client asked for', async () => {

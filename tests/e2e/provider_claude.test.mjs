@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
 import { assertOpenAIError, chatRequest, deltaText, grpcClients, postChat, readSse, runGatewayExpectingExit, startGateway } from './harness.mjs';
+import { collect } from './fake_common.mjs';
 
 const CLAUDE_KEYS = ['sk-ant-fake-1', 'sk-ant-fake-2'];
 // The 401/429 models are served on keys of their own: a key answered 401
@@ -57,12 +58,6 @@ after(async () => {
   await upstream?.stop();
   await gateway?.stop(); // last: it throws if aigw crashed during the tests
 });
-
-async function collect(stream) {
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
 
 const choicesOf = (chunks) => chunks.flatMap((c) => c.choices ?? []);
 const finishReasons = (chunks) => choicesOf(chunks).map((c) => c.finish_reason).filter(Boolean);

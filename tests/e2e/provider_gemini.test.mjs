@@ -16,6 +16,7 @@ import {
   startFakeGemini,
 } from './fake_gemini.mjs';
 import { grpcClients, parseSseText, postChat, runGatewayExpectingExit, startGateway } from './harness.mjs';
+import { collect, finishReasons, textOf } from './fake_common.mjs';
 
 const GEMINI_KEYS = ['AIza-gemini-key-one', 'AIza-gemini-key-two'];
 const V1_KEY = 'AIza-gemini-v1-key';
@@ -88,15 +89,6 @@ async function upstreamDuring(fn) {
   }
   return { result, requests };
 }
-
-async function collect(stream) {
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-const textOf = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
-const finishReasons = (chunks) => chunks.flatMap((c) => c.choices).map((choice) => choice.finish_reason).filter(Boolean);
 
 function assertUsage(usage) {
   assert.equal(usage.prompt_tokens, OPENAI_USAGE.prompt_tokens);

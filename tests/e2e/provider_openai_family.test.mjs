@@ -18,6 +18,7 @@ import {
 } from './fake_openai_family.mjs';
 import { cassetteText, loadCassette } from './fake_upstream.mjs';
 import { runGatewayExpectingExit, startGateway } from './harness.mjs';
+import { collect, finishReasons, textOf } from './fake_common.mjs';
 
 const KEYED_TYPES = ['openai', 'moonshot', 'deepseek', 'groq', 'mistral', 'openrouter', 'together', 'zhipu', 'doubao', 'baidu', 'minimax'];
 const KEYLESS_TYPES = ['ollama', 'vllm', 'generic']; // configured without api_keys below
@@ -70,15 +71,6 @@ after(async () => {
   await upstream?.stop();
   await gateway?.stop(); // last: it throws if aigw crashed during the tests
 });
-
-async function collect(stream) {
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-const textOf = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
-const finishReasons = (chunks) => chunks.flatMap((c) => c.choices).map((choice) => choice.finish_reason).filter(Boolean);
 
 // Runs `fn` and returns the upstream requests it caused.
 async function upstreamRequestsDuring(fn) {

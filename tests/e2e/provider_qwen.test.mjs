@@ -19,6 +19,7 @@ import {
   startFakeDashScope,
 } from './fake_qwen.mjs';
 import { assertOpenAIError, chatRequest, grpcClients, postChat, readSse, startGateway } from './harness.mjs';
+import { collect, finishReasons, textOf } from './fake_common.mjs';
 
 const CLIENT_KEY = 'client-key-must-not-leak';
 const RPC_DEADLINE_MS = 10_000;
@@ -82,15 +83,7 @@ after(async () => {
   await gateway?.stop(); // last: it throws if aigw crashed during the tests
 });
 
-async function collect(stream) {
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-const textOf = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
 const reasoningOf = (chunks) => chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join('');
-const finishReasons = (chunks) => chunks.flatMap((c) => c.choices).map((choice) => choice.finish_reason).filter(Boolean);
 const scriptText = (model) => SCRIPTS[model].deltas.map((d) => d.content ?? '').join('');
 const user = (content) => [{ role: 'user', content }];
 

@@ -8,51 +8,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import OpenAI from 'openai';
-import { startFlakyUpstream } from './fake_flaky.mjs';
+import { flakyConfig, flakyProvider, withFlakyGateway } from './fake_flaky.mjs';
 import { deltaText, postChat, readSse, runGatewayExpectingExit, startGateway } from './harness.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// An openai-type provider in front of fake `up`. It lists a model of its own
-// only, so it serves nothing by accident; routes name it explicitly.
-function provider(up, extra = {}) {
-  return {
-    name: up.name,
-    type: 'openai',
-    base_url: up.baseUrl,
-    api_keys: [`sk-${up.name}-1`],
-    timeouts: { connect: '1s', read: '5s' },
-    models: [`only-${up.name}`],
-    ...extra,
-  };
-}
+const provider = (up, extra = {}) => flakyProvider(up, { api_keys: [`sk-${up.name}-1`], ...extra });
+const config = (providers, rest = {}) =>
+  flakyConfig(providers, { retries: { max_attempts: 5, budget: '30s' }, circuit_breaker: { failures: 1000, cooldown: '30s' } }, rest);
 
-// A config with retries and breaker set explicitly (the harness defaults
-// would otherwise disable both).
-function config(providers, rest = {}) {
-  return {
-    listen: { http: '127.0.0.1:0', grpc: '127.0.0.1:0', admin: '127.0.0.1:0' },
-    retries: { max_attempts: 5, budget: '30s' },
-    circuit_breaker: { failures: 1000, cooldown: '30s' },
-    providers,
-    ...rest,
-  };
-}
-
-// Starts fakes named `names`, then aigw with makeConfig(fakes); runs `body`
-// and stops everything (aigw last: its stop() fails if it crashed).
-async function withGateway(names, makeConfig, body) {
-  const ups = {};
-  let gateway;
-  try {
-    for (const name of names) ups[name] = await startFlakyUpstream({ name });
-    gateway = await startGateway(makeConfig(ups));
+// withFlakyGateway, with an SDK client for the gateway as well.
+function withGateway(names, makeConfig, body) {
+  return withFlakyGateway(names, makeConfig, ({ gateway, ups }) => {
     const client = new OpenAI({ baseURL: `${gateway.httpUrl}/v1`, apiKey: 'client-key', maxRetries: 0, timeout: 20_000 });
-    await body({ gateway, ups, client });
-  } finally {
-    for (const up of Object.values(ups)) await up.stop();
-    await gateway?.stop();
-  }
+    return body({ gateway, ups, client });
+  });
 }
 
 // One chat call with raw fetch. Returns what the client saw: status,
