@@ -72,6 +72,17 @@ int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
 
+  // Before any thread starts (config loading may start context fetchers):
+  // threads inherit the mask, so only sigwait below sees these signals.
+  // Sockets whose peer left must give errors, not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   absl::StatusOr<aigw::GatewayConfig> config =
       flags.config_path.empty() ? aigw::ParseConfig(aigw::kDefaultConfigYaml)
                                 : aigw::LoadConfigFile(flags.config_path);
@@ -88,15 +99,6 @@ int main(int argc, char** argv) {
     std::fputs("aigw: config is valid\n", stdout);
     return 0;
   }
-
-  // Sockets whose peer left must give errors, not kill the process.
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
