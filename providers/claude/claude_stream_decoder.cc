@@ -1,5 +1,7 @@
 #include "providers/claude/claude_stream_decoder.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -230,9 +232,12 @@ bool ClaudeStreamDecoder::OnMessageStop() {
   // Claude counts cached prompt tokens apart from input_tokens; OpenAI's
   // prompt_tokens includes them.
   int64_t prompt = input_tokens_ + cache_creation_tokens_ + cache_read_tokens_;
-  usage->set_prompt_tokens(static_cast<int32_t>(prompt));
-  usage->set_completion_tokens(static_cast<int32_t>(output_tokens_));
-  usage->set_total_tokens(static_cast<int32_t>(prompt + output_tokens_));
+  auto saturate = [](int64_t n) {
+    return static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
+  };
+  usage->set_prompt_tokens(saturate(prompt));
+  usage->set_completion_tokens(saturate(output_tokens_));
+  usage->set_total_tokens(saturate(prompt + output_tokens_));
   usage->mutable_prompt_tokens_details()->set_cached_tokens(
       static_cast<int32_t>(cache_read_tokens_));
   usage->mutable_completion_tokens_details();
@@ -243,7 +248,13 @@ bool ClaudeStreamDecoder::OnMessageStop() {
 void ClaudeStreamDecoder::ReadUsage(const json& usage) {
   auto read = [&usage](const char* key, int64_t* out) {
     auto it = usage.find(key);
-    if (it != usage.end() && it->is_number_integer()) *out = it->get<int64_t>();
+    if (it == usage.end() || !it->is_number_integer()) return;
+    // Clamped so the sums in OnMessageStop cannot overflow (UB) and the
+    // int32 usage fields stay meaningful on absurd upstream counts.
+    *out = it->is_number_unsigned()
+               ? static_cast<int64_t>(
+                     std::min<uint64_t>(it->get<uint64_t>(), INT32_MAX))
+               : std::clamp<int64_t>(it->get<int64_t>(), 0, INT32_MAX);
   };
   read("input_tokens", &input_tokens_);
   read("cache_creation_input_tokens", &cache_creation_tokens_);

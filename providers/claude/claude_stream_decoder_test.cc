@@ -269,6 +269,29 @@ TEST(ClaudeStream, ExactlyOneFinishReasonThenUsage) {
   EXPECT_EQ(last.usage().prompt_tokens_details().cached_tokens(), 100);
 }
 
+// Found by fuzz/sse_stream_fuzzer: summing huge int64 token counts was a
+// signed overflow (undefined behaviour); counts now saturate at INT32_MAX.
+TEST(ClaudeStream, HugeUsageCountsSaturateInsteadOfOverflowing) {
+  const std::string stream =
+      "event: message_start\ndata: {\"type\":\"message_start\","
+      "\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":"
+      "\"assistant\",\"model\":\"claude\",\"content\":[],\"usage\":{"
+      "\"input_tokens\":9223372036854775807,\"cache_read_input_tokens\":"
+      "18446744073709551615,\"output_tokens\":1}}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":"
+      "{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":"
+      "9223372036854775807}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(stream, {}, &sink).ok());
+  const v1::ChatCompletionChunk& last = sink.chunks.back();
+  ASSERT_TRUE(last.has_usage());
+  EXPECT_EQ(last.usage().prompt_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().completion_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().total_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().prompt_tokens_details().cached_tokens(), INT32_MAX);
+}
+
 TEST(ClaudeStream, ThinkingBecomesReasoningContent) {
   RecordingSink sink;
   ASSERT_TRUE(Decode(kThinkingStream, {}, &sink).ok());

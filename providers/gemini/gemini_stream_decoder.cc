@@ -1,5 +1,7 @@
 #include "providers/gemini/gemini_stream_decoder.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <utility>
 
@@ -28,9 +30,20 @@ std::string FinishReason(const std::string& gemini, bool called_functions) {
   return called_functions ? "tool_calls" : "stop";
 }
 
-int Count(const json& usage, const char* key) {
+// Counts are read as int64 and saturated at INT32_MAX: absurd upstream
+// values must not overflow the sums below (signed overflow is UB).
+int64_t Count(const json& usage, const char* key) {
   auto it = usage.find(key);
-  return it != usage.end() && it->is_number_integer() ? it->get<int>() : 0;
+  if (it == usage.end() || !it->is_number_integer()) return 0;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(
+        std::min<uint64_t>(it->get<uint64_t>(), INT32_MAX));
+  }
+  return std::clamp<int64_t>(it->get<int64_t>(), 0, INT32_MAX);
+}
+
+int32_t Saturate(int64_t n) {
+  return static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
 }
 
 // OpenAI's completion_tokens include reasoning; Gemini counts thoughts apart
@@ -38,17 +51,18 @@ int Count(const json& usage, const char* key) {
 v1::Usage UsageFromMetadata(const json& metadata) {
   v1::Usage usage;
   if (!metadata.is_object()) return usage;
-  int thoughts = Count(metadata, "thoughtsTokenCount");
-  usage.set_prompt_tokens(Count(metadata, "promptTokenCount") +
-                          Count(metadata, "toolUsePromptTokenCount"));
-  usage.set_completion_tokens(Count(metadata, "candidatesTokenCount") +
-                              thoughts);
-  int total = Count(metadata, "totalTokenCount");
-  usage.set_total_tokens(
-      total != 0 ? total : usage.prompt_tokens() + usage.completion_tokens());
+  int64_t thoughts = Count(metadata, "thoughtsTokenCount");
+  int64_t prompt = Count(metadata, "promptTokenCount") +
+                   Count(metadata, "toolUsePromptTokenCount");
+  int64_t completion = Count(metadata, "candidatesTokenCount") + thoughts;
+  usage.set_prompt_tokens(Saturate(prompt));
+  usage.set_completion_tokens(Saturate(completion));
+  int64_t total = Count(metadata, "totalTokenCount");
+  usage.set_total_tokens(Saturate(total != 0 ? total : prompt + completion));
   usage.mutable_prompt_tokens_details()->set_cached_tokens(
-      Count(metadata, "cachedContentTokenCount"));
-  usage.mutable_completion_tokens_details()->set_reasoning_tokens(thoughts);
+      Saturate(Count(metadata, "cachedContentTokenCount")));
+  usage.mutable_completion_tokens_details()->set_reasoning_tokens(
+      Saturate(thoughts));
   return usage;
 }
 

@@ -209,6 +209,27 @@ TEST(GeminiStream, UpstreamFunctionCallIdIsKept) {
   EXPECT_EQ(sink.chunks[0].choices(0).delta().tool_calls(0).id(), "fc-7");
 }
 
+// Found by fuzz/sse_stream_fuzzer: adding int token counts near INT32_MAX was
+// a signed overflow (undefined behaviour); sums now saturate at INT32_MAX.
+TEST(GeminiStream, HugeUsageCountsSaturateInsteadOfOverflowing) {
+  const std::string stream =
+      "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+      "\"hi\"}],\"role\": \"model\"},\"finishReason\": \"STOP\","
+      "\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": "
+      "2147483647,\"toolUsePromptTokenCount\": 2147483647,"
+      "\"candidatesTokenCount\": 18446744073709551615,"
+      "\"thoughtsTokenCount\": 2147483647}}\n\n";
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(stream, {}, &sink).ok());
+  const v1::ChatCompletionChunk& last = sink.chunks.back();
+  ASSERT_TRUE(last.has_usage());
+  EXPECT_EQ(last.usage().prompt_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().completion_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().total_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().completion_tokens_details().reasoning_tokens(),
+            INT32_MAX);
+}
+
 TEST(GeminiStream, ErrorEventMidStreamStopsWithUpstreamStatusAndMessage) {
   std::string stream(kTextStream);
   stream = stream.substr(0, stream.find("\r\n\r\n") + 4) +

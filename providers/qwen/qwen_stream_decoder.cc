@@ -1,5 +1,8 @@
 #include "providers/qwen/qwen_stream_decoder.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,7 +23,18 @@ std::string StringOr(const json& j, const char* key) {
 
 int64_t IntOr(const json& j, const char* key, int64_t fallback = 0) {
   auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : fallback;
+  if (it == j.end() || !it->is_number()) return fallback;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(
+        std::min<uint64_t>(it->get<uint64_t>(), INT32_MAX));
+  }
+  if (it->is_number_integer()) {
+    return std::clamp<int64_t>(it->get<int64_t>(), INT32_MIN, INT32_MAX);
+  }
+  // Converting an out-of-range double to an integer is undefined
+  // behaviour, so floats saturate like integers before the cast.
+  return static_cast<int64_t>(
+      std::clamp<double>(it->get<double>(), INT32_MIN, INT32_MAX));
 }
 
 const json* ObjectAt(const json& j, const char* key) {
@@ -86,8 +100,11 @@ v1::Usage UsageFromQwen(const json& u) {
   v1::Usage usage;
   usage.set_prompt_tokens(IntOr(u, "input_tokens"));
   usage.set_completion_tokens(IntOr(u, "output_tokens"));
-  usage.set_total_tokens(IntOr(
-      u, "total_tokens", usage.prompt_tokens() + usage.completion_tokens()));
+  usage.set_total_tokens(
+      IntOr(u, "total_tokens",
+            std::min<int64_t>(
+                int64_t{usage.prompt_tokens()} + usage.completion_tokens(),
+                INT32_MAX)));
   const json* prompt = ObjectAt(u, "prompt_tokens_details");
   if (prompt == nullptr) prompt = ObjectAt(u, "input_tokens_details");
   if (prompt != nullptr && prompt->contains("cached_tokens")) {

@@ -336,6 +336,26 @@ TEST(QwenStream, RepeatedFinishReasonIsSentOnce) {
   EXPECT_EQ(FinishReasons(sink), 1);
 }
 
+// Found by fuzz/sse_stream_fuzzer: casting 1e300 to an integer is undefined
+// behaviour; out-of-range numbers saturate at the int32 limits instead.
+TEST(QwenStream, OutOfRangeNumbersSaturateInsteadOfOverflowing) {
+  const std::string stream =
+      "id:1\nevent:result\n"
+      "data:{\"output\":{\"choices\":[{\"index\":1e300,\"message\":{"
+      "\"content\":\"hi\",\"role\":\"assistant\"},\"finish_reason\":"
+      "\"stop\"}]},\"usage\":{\"total_tokens\":1e300,\"input_tokens\":"
+      "2147483647,\"output_tokens\":99999999999999999999},"
+      "\"request_id\":\"r\"}\n\n";
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(stream, {}, &sink).ok());
+  EXPECT_EQ(sink.chunks.front().choices(0).index(), INT32_MAX);
+  const v1::ChatCompletionChunk& last = sink.chunks.back();
+  ASSERT_TRUE(last.has_usage());
+  EXPECT_EQ(last.usage().prompt_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().completion_tokens(), INT32_MAX);
+  EXPECT_EQ(last.usage().total_tokens(), INT32_MAX);
+}
+
 TEST(QwenStream, ClientGoneStopsAtOnce) {
   RecordingSink sink;
   sink.AcceptOnly(2);
