@@ -11,9 +11,15 @@ namespace {
 
 using nlohmann::json;
 
+// A token count in [0, INT32_MAX]; anything else reads as 0.
 int Count(const json& usage, const char* key) {
   auto it = usage.find(key);
-  return it != usage.end() && it->is_number_integer() ? it->get<int>() : 0;
+  if (it == usage.end() || !it->is_number_integer()) return 0;
+  if (it->is_number_unsigned()) {
+    return it->get<uint64_t>() <= INT32_MAX ? it->get<int>() : 0;
+  }
+  int64_t value = it->get<int64_t>();
+  return value >= 0 && value <= INT32_MAX ? static_cast<int>(value) : 0;
 }
 
 }  // namespace
