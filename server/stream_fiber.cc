@@ -98,7 +98,6 @@ bool StreamFiber::RunToFirstChunk() {
               reinterpret_cast<void (*)()>(&StreamFiber::Entry), 2,
               static_cast<unsigned int>(self >> 32),
               static_cast<unsigned int>(self & 0xffffffffu));
-  started_ = true;
   SwitchToFiber();
   return paused_;
 }

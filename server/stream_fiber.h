@@ -60,7 +60,6 @@ class StreamFiber : private ChunkSink {
   ucontext_t caller_context_;
   ucontext_t fiber_context_;
   void* stack_ = nullptr;
-  bool started_ = false;
   bool paused_ = false;    // suspended inside Write()
   bool finished_ = false;  // gateway->Stream() returned
   bool abandoned_ = false;
