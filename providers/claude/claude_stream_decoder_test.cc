@@ -9,6 +9,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/common/stream_decoder_testing.h"
 
 namespace aigw {
 namespace {
@@ -144,59 +145,18 @@ constexpr char kThinkingStream[] =
     "data: {\"type\":\"message_stop\"}\r\n"
     "\r\n";
 
-class RecordingSink : public ChunkSink {
- public:
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    chunks.push_back(chunk);
-    assembler.Write(std::move(chunk));
-    return static_cast<int>(chunks.size()) != stop_after;
-  }
-  std::vector<v1::ChatCompletionChunk> chunks;
-  ChatAssembler assembler;
-  int stop_after = -1;
-};
+using stream_decoder_testing::ExpectSameAtEverySplit;
+using stream_decoder_testing::FeedInPieces;
+using stream_decoder_testing::RecordingSink;
+
+ClaudeStreamDecoder MakeDecoder(ChunkSink& sink) {
+  return ClaudeStreamDecoder(sink, kCreated);
+}
 
 absl::Status Decode(const std::string& stream, const std::vector<size_t>& cuts,
                     RecordingSink* sink) {
-  ClaudeStreamDecoder decoder(*sink, kCreated);
-  size_t from = 0;
-  for (size_t cut : cuts) {
-    if (!decoder.Feed(absl::string_view(stream).substr(from, cut - from))) {
-      return decoder.error();
-    }
-    from = cut;
-  }
-  if (!decoder.Feed(absl::string_view(stream).substr(from))) {
-    return decoder.error();
-  }
-  return decoder.Finish();
-}
-
-// Feeds the stream cut at every single point, then byte by byte, and
-// expects exactly the chunks (and status) of the uncut stream each time.
-void ExpectSameAtEverySplit(const std::string& stream) {
-  RecordingSink reference;
-  absl::Status expected = Decode(stream, {}, &reference);
-  auto same = [&](const RecordingSink& sink, const absl::Status& status,
-                  const std::string& how) {
-    ASSERT_EQ(status, expected) << how;
-    ASSERT_EQ(sink.chunks.size(), reference.chunks.size()) << how;
-    for (size_t i = 0; i < sink.chunks.size(); ++i) {
-      ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-          sink.chunks[i], reference.chunks[i]))
-          << how << ", chunk " << i;
-    }
-  };
-  for (size_t cut = 1; cut < stream.size(); ++cut) {
-    RecordingSink sink;
-    absl::Status status = Decode(stream, {cut}, &sink);
-    same(sink, status, "cut at " + std::to_string(cut));
-  }
-  std::vector<size_t> every_byte;
-  for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
-  RecordingSink bytewise;
-  absl::Status status = Decode(stream, every_byte, &bytewise);
-  same(bytewise, status, "byte by byte");
+  ClaudeStreamDecoder decoder = MakeDecoder(*sink);
+  return FeedInPieces(decoder, stream, cuts);
 }
 
 TEST(ClaudeStream, TextAndToolUseAssembled) {
@@ -308,8 +268,8 @@ TEST(ClaudeStream, ThinkingBecomesReasoningContent) {
 }
 
 TEST(ClaudeStream, EverySplitPointGivesTheSameChunks) {
-  ExpectSameAtEverySplit(kToolStream);
-  ExpectSameAtEverySplit(kThinkingStream);
+  ExpectSameAtEverySplit(kToolStream, MakeDecoder);
+  ExpectSameAtEverySplit(kThinkingStream, MakeDecoder);
 }
 
 std::string WithErrorAfterFirstText() {
@@ -329,7 +289,7 @@ TEST(ClaudeStream, ErrorEventMidStreamStopsWithUpstreamMessage) {
   EXPECT_EQ(GetErrorDetails(status).http_status, 502);
   EXPECT_NE(status.message().find("Overloaded"), std::string::npos);
   EXPECT_EQ(sink.chunks.size(), 2u);  // role, first text; no finish
-  ExpectSameAtEverySplit(WithErrorAfterFirstText());
+  ExpectSameAtEverySplit(WithErrorAfterFirstText(), MakeDecoder);
 }
 
 TEST(ClaudeStream, RateLimitErrorEventIs429) {

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "google/protobuf/util/message_differencer.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/common/stream_decoder_testing.h"
 
 namespace aigw {
 namespace {
@@ -58,67 +58,33 @@ constexpr char kToolStream[] =
     "24,\"totalTokenCount\": 115,\"thoughtsTokenCount\": 30},"
     "\"modelVersion\": \"gemini-2.5-pro\",\"responseId\": \"r-42\"}\r\n\r\n";
 
-class RecordingSink : public ChunkSink {
- public:
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    chunks.push_back(chunk);
-    assembler.Write(std::move(chunk));
-    return true;
-  }
-  std::vector<v1::ChatCompletionChunk> chunks;
-  ChatAssembler assembler;
-};
+using stream_decoder_testing::FeedInPieces;
+using stream_decoder_testing::RecordingSink;
+
+GeminiStreamDecoder MakeDecoder(ChunkSink& sink) {
+  return GeminiStreamDecoder(sink, "gemini-requested");
+}
 
 absl::Status Decode(const std::string& stream, const std::vector<size_t>& cuts,
                     RecordingSink* sink) {
-  GeminiStreamDecoder decoder(*sink, "gemini-requested");
-  size_t from = 0;
-  for (size_t cut : cuts) {
-    if (!decoder.Feed(absl::string_view(stream).substr(from, cut - from))) {
-      return decoder.error();
-    }
-    from = cut;
-  }
-  if (!decoder.Feed(absl::string_view(stream).substr(from))) {
-    return decoder.error();
-  }
-  return decoder.Finish();
+  GeminiStreamDecoder decoder = MakeDecoder(*sink);
+  return FeedInPieces(decoder, stream, cuts);
 }
 
 // Every split point and byte-by-byte feeding give exactly the chunks of one
 // whole read: no event lost, none duplicated.
 void ExpectSameAtEverySplit(const std::string& stream) {
-  RecordingSink reference;
-  absl::Status expected = Decode(stream, {}, &reference);
-  auto same = [&](const RecordingSink& sink, absl::Status status,
-                  const std::string& how) {
-    ASSERT_EQ(status, expected) << how;
-    ASSERT_EQ(sink.chunks.size(), reference.chunks.size()) << how;
-    for (size_t i = 0; i < sink.chunks.size(); ++i) {
-      v1::ChatCompletionChunk a = sink.chunks[i];
-      v1::ChatCompletionChunk b = reference.chunks[i];
-      a.clear_created();  // the clock may tick between decoders
-      b.clear_created();
-      if (a.id().rfind("chatcmpl-", 0) == 0 && b.id() != a.id()) {
-        ASSERT_EQ(a.id().size(), b.id().size()) << how;
-        a.clear_id();  // random ids only differ when upstream sent none
-        b.clear_id();
-      }
-      ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a, b))
-          << how << ", chunk " << i << ": " << a.DebugString() << " vs "
-          << b.DebugString();
-    }
-  };
-  for (size_t cut = 1; cut < stream.size(); ++cut) {
-    RecordingSink sink;
-    absl::Status status = Decode(stream, {cut}, &sink);
-    same(sink, status, "cut at " + std::to_string(cut));
-  }
-  std::vector<size_t> every_byte;
-  for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
-  RecordingSink bytewise;
-  absl::Status status = Decode(stream, every_byte, &bytewise);
-  same(bytewise, status, "byte by byte");
+  stream_decoder_testing::ExpectSameAtEverySplit(
+      stream, MakeDecoder,
+      [](v1::ChatCompletionChunk& a, v1::ChatCompletionChunk& b) {
+        a.clear_created();  // the clock may tick between decoders
+        b.clear_created();
+        if (a.id().rfind("chatcmpl-", 0) == 0 && b.id() != a.id()) {
+          ASSERT_EQ(a.id().size(), b.id().size());
+          a.clear_id();  // random ids only differ when upstream sent none
+          b.clear_id();
+        }
+      });
 }
 
 TEST(GeminiStream, TextDeltasFinishAndUsageOnceAtTheEnd) {

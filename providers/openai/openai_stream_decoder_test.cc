@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "google/protobuf/util/message_differencer.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/common/stream_decoder_testing.h"
 
 namespace aigw {
 namespace {
@@ -54,31 +54,18 @@ constexpr char kToolStream[] =
     "\"obfuscation\":\"t9\"}\n\n"
     "data: [DONE]\n\n";
 
-class RecordingSink : public ChunkSink {
- public:
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    chunks.push_back(chunk);
-    assembler.Write(std::move(chunk));
-    return true;
-  }
-  std::vector<v1::ChatCompletionChunk> chunks;
-  ChatAssembler assembler;
-};
+using stream_decoder_testing::ExpectSameAtEverySplit;
+using stream_decoder_testing::FeedInPieces;
+using stream_decoder_testing::RecordingSink;
+
+OpenAiStreamDecoder MakeDecoder(ChunkSink& sink) {
+  return OpenAiStreamDecoder(sink);
+}
 
 absl::Status Decode(const std::string& stream, const std::vector<size_t>& cuts,
                     RecordingSink* sink) {
-  OpenAiStreamDecoder decoder(*sink);
-  size_t from = 0;
-  for (size_t cut : cuts) {
-    if (!decoder.Feed(absl::string_view(stream).substr(from, cut - from))) {
-      return decoder.error();
-    }
-    from = cut;
-  }
-  if (!decoder.Feed(absl::string_view(stream).substr(from))) {
-    return decoder.error();
-  }
-  return decoder.Finish();
+  OpenAiStreamDecoder decoder = MakeDecoder(*sink);
+  return FeedInPieces(decoder, stream, cuts);
 }
 
 TEST(OpenAiStreamDecoder, ToolCallsAndUsageAssembled) {
@@ -106,21 +93,7 @@ TEST(OpenAiStreamDecoder, EverySplitPointGivesTheSameChunks) {
   const std::string stream = kToolStream;
   RecordingSink reference;
   ASSERT_TRUE(Decode(stream, {}, &reference).ok());
-  for (size_t cut = 1; cut < stream.size(); ++cut) {
-    RecordingSink sink;
-    ASSERT_TRUE(Decode(stream, {cut}, &sink).ok()) << "cut at " << cut;
-    ASSERT_EQ(sink.chunks.size(), reference.chunks.size()) << "cut " << cut;
-    for (size_t i = 0; i < sink.chunks.size(); ++i) {
-      ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-          sink.chunks[i], reference.chunks[i]))
-          << "cut at " << cut << ", chunk " << i;
-    }
-  }
-  RecordingSink bytewise;
-  std::vector<size_t> every_byte;
-  for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
-  ASSERT_TRUE(Decode(stream, every_byte, &bytewise).ok());
-  EXPECT_EQ(bytewise.chunks.size(), reference.chunks.size());
+  ExpectSameAtEverySplit(stream, MakeDecoder);
 }
 
 TEST(OpenAiStreamDecoder, ErrorEventMidStreamStopsWithUpstreamMessage) {

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/common/stream_decoder_testing.h"
 
 namespace aigw {
 namespace {
@@ -109,37 +109,19 @@ data:{"output":{"choices":[{"message":{"content":[{"text":" on a sofa."}],"role"
 
 )SSE";
 
-class RecordingSink : public ChunkSink {
- public:
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    if (chunks.size() >= accept_) return false;
-    chunks.push_back(chunk);
-    assembler.Write(std::move(chunk));
-    return true;
-  }
-  void AcceptOnly(size_t n) { accept_ = n; }
-  std::vector<v1::ChatCompletionChunk> chunks;
-  ChatAssembler assembler;
+using stream_decoder_testing::ExpectSameAtEverySplit;
+using stream_decoder_testing::FeedInPieces;
+using stream_decoder_testing::RecordingSink;
 
- private:
-  size_t accept_ = SIZE_MAX;
-};
+QwenStreamDecoder MakeDecoder(ChunkSink& sink) {
+  return QwenStreamDecoder(sink, "qwen-plus", 1755000000);
+}
 
 // Feeds `stream` cut at `cuts`, like the HTTP client hands it over.
 absl::Status Decode(const std::string& stream, const std::vector<size_t>& cuts,
                     RecordingSink* sink) {
-  QwenStreamDecoder decoder(*sink, "qwen-plus", 1755000000);
-  size_t from = 0;
-  for (size_t cut : cuts) {
-    if (!decoder.Feed(absl::string_view(stream).substr(from, cut - from))) {
-      return decoder.error();
-    }
-    from = cut;
-  }
-  if (!decoder.Feed(absl::string_view(stream).substr(from))) {
-    return decoder.error();
-  }
-  return decoder.Finish();
+  QwenStreamDecoder decoder = MakeDecoder(*sink);
+  return FeedInPieces(decoder, stream, cuts);
 }
 
 void ExpectSameChunks(const RecordingSink& a, const RecordingSink& b,
@@ -233,16 +215,7 @@ TEST(QwenStream, EverySplitPointAndByteByByteGiveTheSameChunks) {
     const std::string stream = text;
     RecordingSink reference;
     ASSERT_TRUE(Decode(stream, {}, &reference).ok());
-    for (size_t cut = 1; cut < stream.size(); ++cut) {
-      RecordingSink sink;
-      ASSERT_TRUE(Decode(stream, {cut}, &sink).ok()) << "cut at " << cut;
-      ExpectSameChunks(sink, reference, absl::StrCat("cut at ", cut));
-    }
-    RecordingSink bytewise;
-    std::vector<size_t> every_byte;
-    for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
-    ASSERT_TRUE(Decode(stream, every_byte, &bytewise).ok());
-    ExpectSameChunks(bytewise, reference, "byte by byte");
+    ExpectSameAtEverySplit(stream, MakeDecoder);
   }
 }
 
@@ -358,7 +331,7 @@ TEST(QwenStream, OutOfRangeNumbersSaturateInsteadOfOverflowing) {
 
 TEST(QwenStream, ClientGoneStopsAtOnce) {
   RecordingSink sink;
-  sink.AcceptOnly(2);
+  sink.stop_after = 2;
   QwenStreamDecoder decoder(sink, "qwen-plus", 1);
   EXPECT_FALSE(decoder.Feed(kToolStream));
   EXPECT_TRUE(decoder.client_gone());
