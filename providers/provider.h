@@ -27,6 +27,12 @@ struct ContextConfig {
   bool empty() const { return file.empty() && url.empty(); }
 };
 
+// What an adapter does with a request field its upstream cannot express
+// when the client sent a value that would change the answer (`n: 2`,
+// `seed`): leave it out and report it (x-aigw-dropped-params), or answer
+// 400 naming it. Neutral values (`n: 1`, zero penalties) are never either.
+enum class UnsupportedParams { kDrop, kReject };
+
 // One `providers:` entry of the config, validated and with ${VAR} expanded.
 struct ProviderConfig {
   std::string name;
@@ -43,6 +49,8 @@ struct ProviderConfig {
   ContextConfig context;
   std::string ca_file;  // extra CA bundle for TLS verification
   std::map<std::string, std::string> options;  // type-specific scalar keys
+  // The provider's own `unsupported_params`, else the global one.
+  UnsupportedParams unsupported_params = UnsupportedParams::kDrop;
 };
 
 class ChunkSink {
@@ -55,6 +63,11 @@ class ChunkSink {
 
 struct CallContext {
   CancelToken* cancel = nullptr;  // never null inside a provider call
+  // Filled by the adapter, read by the front door once the call is made:
+  // request fields left out under `unsupported_params: drop`, and upstream
+  // response headers worth relaying to the client (x-ratelimit-*).
+  std::vector<std::string> dropped_params;
+  std::vector<std::pair<std::string, std::string>> upstream_headers;
 };
 
 class Provider {

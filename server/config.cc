@@ -51,9 +51,10 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
   }
   GatewayConfig config;
   if (root.IsNull()) return KeyError("providers", "required");
-  absl::Status status = CheckKeys(root, "",
-                                  {"listen", "limits", "providers", "routes",
-                                   "fallback", "retries", "circuit_breaker"});
+  absl::Status status =
+      CheckKeys(root, "",
+                {"listen", "limits", "providers", "routes", "fallback",
+                 "retries", "circuit_breaker", "unsupported_params"});
   if (!status.ok()) return status;
 
   if (root["listen"]) {
@@ -90,11 +91,18 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     return KeyError("providers", "a non-empty list of providers is required");
   }
+  UnsupportedParams unsupported_params = UnsupportedParams::kDrop;
+  if (root["unsupported_params"]) {
+    absl::StatusOr<UnsupportedParams> policy = ParseUnsupportedParams(
+        root["unsupported_params"], "unsupported_params");
+    if (!policy.ok()) return policy.status();
+    unsupported_params = *policy;
+  }
   std::set<std::string> names;
   for (size_t i = 0; i < providers.size(); ++i) {
     std::string where = absl::StrCat("providers[", i, "]");
     absl::StatusOr<ProviderConfig> provider =
-        ParseProvider(providers[i], where);
+        ParseProvider(providers[i], where, unsupported_params);
     if (!provider.ok()) return provider.status();
     if (!names.insert(provider->name).second) {
       return KeyError(where + ".name", absl::StrCat("duplicate provider name '",

@@ -32,11 +32,18 @@ absl::StatusOr<int> PositiveInt(const YAML::Node& node, const std::string& key);
 // The parts of the config, one parser each (config.cc puts them together).
 struct ContextConfig;
 struct ProviderConfig;
+enum class UnsupportedParams;
 struct GatewayConfig;
 absl::StatusOr<ContextConfig> ParseContext(const YAML::Node& node,
                                            const std::string& path);
-absl::StatusOr<ProviderConfig> ParseProvider(const YAML::Node& node,
-                                             const std::string& where);
+// `unsupported_params` is the global policy, used unless the entry sets its
+// own.
+absl::StatusOr<ProviderConfig> ParseProvider(
+    const YAML::Node& node, const std::string& where,
+    UnsupportedParams unsupported_params);
+// `unsupported_params: drop | reject`.
+absl::StatusOr<UnsupportedParams> ParseUnsupportedParams(
+    const YAML::Node& node, const std::string& key);
 // routes, fallback, retries, circuit_breaker; provider names are checked
 // against `config->providers`.
 absl::Status ParseRouting(const YAML::Node& root, GatewayConfig* config);

@@ -12,6 +12,64 @@
 namespace aigw {
 namespace {
 
+// OpenAI's own error for a number outside its documented range.
+absl::Status OutOfRange(absl::string_view param, double value, double min,
+                        double max, bool integer) {
+  bool below = value < min;
+  return InvalidRequest(
+      absl::StrCat("Invalid '", param, "': ", integer ? "integer" : "decimal",
+                   below ? " below minimum" : " above maximum",
+                   " value. Expected a value ", below ? ">= " : "<= ",
+                   below ? min : max, ", but got ", value, " instead."),
+      param,
+      absl::StrCat(integer ? "integer" : "decimal",
+                   below ? "_below_min_value" : "_above_max_value"));
+}
+
+// The ranges OpenAI enforces: values it would refuse are refused here too,
+// naming the param, rather than reaching an upstream that may do anything.
+absl::Status ValidateRanges(const v1::ChatCompletionRequest& request) {
+  struct Range {
+    const char* param;
+    bool present;
+    double value;
+    double min, max;
+    bool integer;
+  };
+  const Range ranges[] = {
+      {"n", request.has_n(), static_cast<double>(request.n()), 1, 128, true},
+      {"max_tokens", request.has_max_tokens(),
+       static_cast<double>(request.max_tokens()), 1, INT32_MAX, true},
+      {"max_completion_tokens", request.has_max_completion_tokens(),
+       static_cast<double>(request.max_completion_tokens()), 1, INT32_MAX,
+       true},
+      {"temperature", request.has_temperature(), request.temperature(), 0, 2,
+       false},
+      {"top_p", request.has_top_p(), request.top_p(), 0, 1, false},
+      {"presence_penalty", request.has_presence_penalty(),
+       request.presence_penalty(), -2, 2, false},
+      {"frequency_penalty", request.has_frequency_penalty(),
+       request.frequency_penalty(), -2, 2, false},
+  };
+  for (const Range& range : ranges) {
+    if (!range.present) continue;
+    if (!(range.value >= range.min && range.value <= range.max)) {
+      return OutOfRange(range.param, range.value, range.min, range.max,
+                        range.integer);
+    }
+  }
+  constexpr int kMaxTools = 128;
+  if (request.tools_size() > kMaxTools) {
+    return InvalidRequest(
+        absl::StrCat("Invalid 'tools': array too long. Expected an array with "
+                     "maximum length ",
+                     kMaxTools, ", but got an array with length ",
+                     request.tools_size(), " instead."),
+        "tools", "array_above_max_length");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const v1::ChatCompletionRequest& request) {
   if (request.model().empty()) {
     return InvalidRequest("you must provide a model parameter", "model",
@@ -35,7 +93,7 @@ absl::Status Validate(const v1::ChatCompletionRequest& request) {
           param, "invalid_value");
     }
   }
-  return absl::OkStatus();
+  return ValidateRanges(request);
 }
 
 uint32_t Random() {
@@ -108,6 +166,14 @@ void AddContexts(const ContextTexts& texts,
   // Move the added messages (the last ones) to the front, in order.
   std::rotate(messages->begin(), messages->end() - texts.size(),
               messages->end());
+}
+
+// What the front door tells its client about the attempt that answered.
+void SetAnswered(const Candidate& candidate, const CallContext& ctx,
+                 CallInfo* info) {
+  info->provider = candidate.backend->config.name;
+  info->dropped_params = ctx.dropped_params;
+  info->upstream_headers = ctx.upstream_headers;
 }
 
 // Counts a request in flight for its whole scope.
@@ -293,13 +359,14 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
               candidate.backend->provider->Complete(upstream, ctx);
           if (!answer.ok()) return answer.status();
           completion = std::move(*answer);
-          info->provider = candidate.backend->config.name;
+          SetAnswered(candidate, ctx, info);
           return absl::OkStatus();
         });
   }
   if (status.ok()) {
     completion.set_model(request.model());
     metrics_->RecordUsage(info->provider, completion.usage());
+    metrics_->RecordDroppedParams(info->provider, info->dropped_params);
   }
   metrics_->RecordRequest(
       info->provider, false,
@@ -328,10 +395,12 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          const std::string& name = candidate.backend->config.name;
-          ClientChunkSink client_sink(sink, request.model(),
-                                      request.stream_options().include_usage(),
-                                      [info, &name] { info->provider = name; });
+          CallContext ctx{&token};
+          // The adapter has translated the request (and the upstream sent
+          // its headers) before the first chunk.
+          ClientChunkSink client_sink(
+              sink, request.model(), request.stream_options().include_usage(),
+              [info, &candidate, &ctx] { SetAnswered(candidate, ctx, info); });
           uint64_t first_byte_timer = 0;
           absl::Duration limit = candidate.backend->config.first_byte_timeout;
           if (limit > absl::ZeroDuration()) {
@@ -343,7 +412,6 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
                 });
           }
           ArmedTimer first_byte(timer_, first_byte_timer);
-          CallContext ctx{&token};
           absl::Status result =
               candidate.backend->provider->Stream(upstream, ctx, client_sink);
           *committed = client_sink.wrote();
@@ -352,6 +420,7 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
         });
   }
   metrics_->RecordUsage(info->provider, usage);
+  metrics_->RecordDroppedParams(info->provider, info->dropped_params);
   metrics_->StreamClosed();
   metrics_->RecordRequest(
       info->provider, true,
@@ -398,7 +467,7 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
                           candidate.backend->provider->Embed(upstream, ctx);
                       if (!answer.ok()) return answer.status();
                       response = std::move(*answer);
-                      info->provider = candidate.backend->config.name;
+                      SetAnswered(candidate, ctx, info);
                       return absl::OkStatus();
                     });
   }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -28,6 +29,11 @@ using ContextTexts = std::vector<std::shared_ptr<const std::string>>;
 struct CallInfo {
   std::string provider;  // the provider that answered ("" if none did)
   int attempts = 0;      // upstream calls made
+  // Request fields the answering adapter left out (unsupported_params:
+  // drop), and upstream headers to relay (x-ratelimit-*). Set with
+  // `provider`, before a stream's first chunk.
+  std::vector<std::string> dropped_params;
+  std::vector<std::pair<std::string, std::string>> upstream_headers;
 };
 
 class Gateway {

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "providers/common/api_error.h"
 
 namespace aigw {
 namespace {
@@ -17,6 +19,10 @@ void AddCallMetadata(grpc::ServerContext* context, const CallInfo& info) {
   if (info.attempts > 0) {
     context->AddInitialMetadata("x-aigw-attempts",
                                 std::to_string(info.attempts));
+  }
+  if (!info.dropped_params.empty()) {
+    context->AddInitialMetadata("x-aigw-dropped-params",
+                                absl::StrJoin(info.dropped_params, ","));
   }
 }
 
@@ -57,8 +63,19 @@ grpc::Status CheckSize(const Gateway& gateway,
                    " bytes."));
 }
 
-grpc::Status ToGrpc(const absl::Status& status) {
+// The status, with what REST puts in the error body and headers as
+// trailing metadata: the gateway's error code, and `retry-after` (seconds)
+// when the upstream or a cool-down says when to come back.
+grpc::Status ToGrpc(grpc::ServerContext* context, const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
+  ErrorDetails details = GetErrorDetails(status);
+  if (!details.code.empty()) {
+    context->AddTrailingMetadata("x-aigw-error-code", details.code);
+  }
+  if (details.retry_after_ms >= 0) {
+    context->AddTrailingMetadata("retry-after",
+                                 std::to_string(RetryAfterSeconds(details)));
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
 }
@@ -86,7 +103,7 @@ grpc::Status ChatCompletionsService::Stream(
   WriterSink sink(context, writer, &info);
   absl::Status status = gateway_->Stream(*request, sink, cancel.get(), &info);
   if (cancel->cancelled() || sink.broken()) return grpc::Status::CANCELLED;
-  return ToGrpc(status);
+  return ToGrpc(context, status);
 }
 
 grpc::Status ChatCompletionsService::Embeddings(
@@ -111,7 +128,7 @@ grpc::Status ChatCompletionsService::Unary(
   absl::StatusOr<Response> result = call(cancel.get(), &info);
   if (cancel->cancelled()) return grpc::Status::CANCELLED;
   AddCallMetadata(context, info);
-  if (!result.ok()) return ToGrpc(result.status());
+  if (!result.ok()) return ToGrpc(context, result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }

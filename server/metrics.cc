@@ -3,6 +3,42 @@
 #include "absl/strings/str_cat.h"
 
 namespace aigw {
+namespace {
+
+// The label for a dropped param: its top-level request field when that is
+// one of OpenAI's, "other" for anything a client made up (label values must
+// stay a small, fixed set).
+std::string DroppedParamLabel(absl::string_view param) {
+  static constexpr const char* kKnown[] = {"audio",
+                                           "frequency_penalty",
+                                           "function_call",
+                                           "logit_bias",
+                                           "logprobs",
+                                           "messages",
+                                           "modalities",
+                                           "n",
+                                           "parallel_tool_calls",
+                                           "prediction",
+                                           "presence_penalty",
+                                           "reasoning_effort",
+                                           "response_format",
+                                           "seed",
+                                           "temperature",
+                                           "tool_choice",
+                                           "tools",
+                                           "top_k",
+                                           "top_logprobs",
+                                           "top_p",
+                                           "verbosity",
+                                           "web_search_options"};
+  absl::string_view field = param.substr(0, param.find_first_of(".["));
+  for (const char* known : kKnown) {
+    if (field == known) return known;
+  }
+  return "other";
+}
+
+}  // namespace
 
 void Metrics::RecordRequest(const std::string& provider, bool stream,
                             int http_status, absl::Duration elapsed) {
@@ -25,6 +61,15 @@ void Metrics::RecordAttempt(const std::string& provider,
                             const absl::Status& result) {
   absl::MutexLock lock(&mu_);
   attempts_[{provider, absl::StatusCodeToString(result.code())}]++;
+}
+
+void Metrics::RecordDroppedParams(const std::string& provider,
+                                  const std::vector<std::string>& params) {
+  if (params.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& param : params) {
+    dropped_params_[{provider, DroppedParamLabel(param)}]++;
+  }
 }
 
 std::string Metrics::RenderPrometheus() const {
@@ -69,6 +114,15 @@ std::string Metrics::RenderPrometheus() const {
   for (const auto& [key, n] : attempts_) {
     absl::StrAppend(&out, "aigw_upstream_attempts_total{provider=\"", key.first,
                     "\",result=\"", key.second, "\"} ", n, "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP aigw_dropped_params_total Request fields left out "
+                  "because the provider cannot express them "
+                  "(unsupported_params: drop).\n"
+                  "# TYPE aigw_dropped_params_total counter\n");
+  for (const auto& [key, n] : dropped_params_) {
+    absl::StrAppend(&out, "aigw_dropped_params_total{provider=\"", key.first,
+                    "\",param=\"", key.second, "\"} ", n, "\n");
   }
   absl::StrAppend(&out,
                   "# HELP aigw_streams_active Streaming responses in flight.\n"

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -23,6 +24,9 @@ class Metrics {
   void RecordUsage(const std::string& provider, const v1::Usage& usage);
   // One upstream call of a request (retries and fallbacks make several).
   void RecordAttempt(const std::string& provider, const absl::Status& result);
+  // Request fields an adapter left out under `unsupported_params: drop`.
+  void RecordDroppedParams(const std::string& provider,
+                           const std::vector<std::string>& params);
   void StreamOpened() { streams_active_.fetch_add(1); }
   void StreamClosed() { streams_active_.fetch_sub(1); }
 
@@ -45,6 +49,8 @@ class Metrics {
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, TokenCounts> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> attempts_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, uint64_t> dropped_params_
       ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> streams_active_{0};
 };

@@ -61,10 +61,22 @@ absl::StatusOr<ContextConfig> ParseContext(const YAML::Node& node,
   return context;
 }
 
-absl::StatusOr<ProviderConfig> ParseProvider(const YAML::Node& node,
-                                             const std::string& where) {
+absl::StatusOr<UnsupportedParams> ParseUnsupportedParams(
+    const YAML::Node& node, const std::string& key) {
+  absl::StatusOr<std::string> text = Scalar(node, key);
+  if (!text.ok()) return text.status();
+  if (*text == "drop") return UnsupportedParams::kDrop;
+  if (*text == "reject") return UnsupportedParams::kReject;
+  return KeyError(key,
+                  absl::StrCat("expected drop or reject, not '", *text, "'"));
+}
+
+absl::StatusOr<ProviderConfig> ParseProvider(
+    const YAML::Node& node, const std::string& where,
+    UnsupportedParams unsupported_params) {
   if (!node.IsMap()) return KeyError(where, "expected a mapping");
   ProviderConfig config;
+  config.unsupported_params = unsupported_params;
   for (const auto& item : node) {
     std::string key = item.first.Scalar();
     std::string path = absl::StrCat(where, ".", key);
@@ -103,6 +115,11 @@ absl::StatusOr<ProviderConfig> ParseProvider(const YAML::Node& node,
     } else if (key == "timeouts") {
       absl::Status status = ParseTimeouts(value, path, &config);
       if (!status.ok()) return status;
+    } else if (key == "unsupported_params") {
+      absl::StatusOr<UnsupportedParams> policy =
+          ParseUnsupportedParams(value, path);
+      if (!policy.ok()) return policy.status();
+      config.unsupported_params = *policy;
     } else if (key == "context") {
       absl::StatusOr<ContextConfig> context = ParseContext(value, path);
       if (!context.ok()) return context.status();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
@@ -20,15 +21,29 @@ constexpr size_t kMaxBodyCeiling = 64 << 20;
 
 // Tells the client which provider answered and after how many upstream
 // calls (retries and fallbacks show here).
+// Tells the client which provider answered, after how many upstream calls
+// (retries and fallbacks show here), which fields it left out, and the
+// upstream's rate-limit headers.
 void SetCallHeaders(httplib::Response& res, const CallInfo& info) {
   if (!info.provider.empty()) res.set_header("x-aigw-provider", info.provider);
   if (info.attempts > 0) {
     res.set_header("x-aigw-attempts", std::to_string(info.attempts));
   }
+  if (!info.dropped_params.empty()) {
+    res.set_header("x-aigw-dropped-params",
+                   absl::StrJoin(info.dropped_params, ","));
+  }
+  for (const auto& [name, value] : info.upstream_headers) {
+    res.set_header(name, value);
+  }
 }
 
 void WriteError(httplib::Response& res, const absl::Status& status) {
-  res.status = GetErrorDetails(status).http_status;
+  ErrorDetails details = GetErrorDetails(status);
+  res.status = details.http_status;
+  if (details.retry_after_ms >= 0) {
+    res.set_header("Retry-After", std::to_string(RetryAfterSeconds(details)));
+  }
   res.set_content(ErrorBodyJson(status), "application/json");
 }
 

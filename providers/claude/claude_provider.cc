@@ -43,7 +43,8 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateClaude(
       MakeUpstreamPool(config, kDefaultBaseUrl);
   if (!pool.ok()) return pool.status();
   return std::make_unique<ClaudeProvider>(std::move(*pool), std::move(*keys),
-                                          std::move(version));
+                                          std::move(version),
+                                          config.unsupported_params);
 }
 
 const ProviderRegistration kRegistration("claude", CreateClaude);
@@ -52,10 +53,12 @@ const ProviderRegistration kRegistration("claude", CreateClaude);
 
 ClaudeProvider::ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
                                std::unique_ptr<KeyRing> keys,
-                               std::string anthropic_version)
+                               std::string anthropic_version,
+                               UnsupportedParams unsupported_params)
     : pool_(std::move(pool)),
       keys_(std::move(keys)),
-      anthropic_version_(std::move(anthropic_version)) {}
+      anthropic_version_(std::move(anthropic_version)),
+      unsupported_params_(unsupported_params) {}
 
 UpstreamRequest ClaudeProvider::MakeRequest(std::string body, bool stream,
                                             const KeyRing::Lease& key) {
@@ -65,7 +68,8 @@ UpstreamRequest ClaudeProvider::MakeRequest(std::string body, bool stream,
 
 absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
                                     CallContext& ctx, ChunkSink& sink) {
-  absl::StatusOr<json> body = ClaudeRequestJson(request);
+  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
   (*body)["stream"] = true;
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
@@ -84,7 +88,8 @@ absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
 
 absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
     const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  absl::StatusOr<json> body = ClaudeRequestJson(request);
+  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();

@@ -16,7 +16,8 @@ namespace aigw {
 class ClaudeProvider : public Provider {
  public:
   ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::unique_ptr<KeyRing> keys, std::string anthropic_version);
+                 std::unique_ptr<KeyRing> keys, std::string anthropic_version,
+                 UnsupportedParams unsupported_params);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -32,6 +33,7 @@ class ClaudeProvider : public Provider {
   std::unique_ptr<HttpClientPool> pool_;
   const std::unique_ptr<KeyRing> keys_;
   const std::string anthropic_version_;
+  const UnsupportedParams unsupported_params_;
 };
 
 }  // namespace aigw

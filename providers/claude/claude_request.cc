@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 namespace {
@@ -22,22 +23,32 @@ using nlohmann::json;
     }                                     \
   } while (0)
 
+constexpr char kNoSuchField[] = "Claude's Messages API has no such field";
+
 absl::Status Unsupported(absl::string_view param, absl::string_view why) {
-  return InvalidRequest(absl::StrCat("'", param,
-                                     "' is not supported by the claude "
-                                     "provider: ",
-                                     why),
-                        param, "unsupported_parameter");
+  return UnsupportedParam(param, "the claude provider", why);
 }
 
-// Fields aigw does not model cannot be sent to Claude's own protocol.
-absl::Status RejectExtra(const google::protobuf::Struct& extra,
-                         absl::string_view path) {
-  if (extra.fields().empty()) return absl::OkStatus();
-  std::string first = extra.fields().begin()->first;
-  for (const auto& field : extra.fields()) first = std::min(first, field.first);
-  return Unsupported(path.empty() ? first : absl::StrCat(path, ".", first),
-                     "Claude's Messages API has no such field");
+// Fields aigw does not model cannot be sent to Claude's own protocol; the
+// ones that change nothing are left out, the others go through the policy.
+absl::Status UnknownExtra(const google::protobuf::Struct& extra,
+                          FieldScope scope, absl::string_view path,
+                          ParamPolicy& policy) {
+  return UnknownFields(extra, scope, path, kNoSuchField, policy);
+}
+
+// Anthropic's prompt-caching hint, which LiteLLM-style clients put on
+// OpenAI content parts, goes onto the block it marks.
+absl::Status ContentPartExtra(const v1::ContentPart& part,
+                              const std::string& path, json* block,
+                              ParamPolicy& policy) {
+  google::protobuf::Struct rest = part.extra();
+  auto cache = rest.fields().find("cache_control");
+  if (cache != rest.fields().end()) {
+    (*block)["cache_control"] = ValueToJson(cache->second);
+    rest.mutable_fields()->erase("cache_control");
+  }
+  return UnknownExtra(rest, FieldScope::kContentPart, path, policy);
 }
 
 // data:<media type>[;param]*;base64,<data> becomes a base64 source, an
@@ -77,7 +88,7 @@ absl::StatusOr<json> ImageBlock(const v1::ImageUrl& image,
 // Appends the message's text and images as content blocks. Claude rejects
 // empty text blocks, so empty text adds nothing.
 absl::Status AppendContent(const v1::Message& message, const std::string& path,
-                           json* blocks) {
+                           ParamPolicy& policy, json* blocks) {
   if (message.parts().empty()) {
     if (!message.content().empty()) {
       blocks->push_back({{"type", "text"}, {"text", message.content()}});
@@ -87,15 +98,16 @@ absl::Status AppendContent(const v1::Message& message, const std::string& path,
   for (int i = 0; i < message.parts_size(); ++i) {
     const v1::ContentPart& part = message.parts(i);
     std::string p = absl::StrCat(path, ".content[", i, "]");
-    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(part.extra(), p));
     if (part.type() == "text") {
-      if (!part.text().empty()) {
-        blocks->push_back({{"type", "text"}, {"text", part.text()}});
-      }
+      if (part.text().empty()) continue;
+      json block = {{"type", "text"}, {"text", part.text()}};
+      AIGW_CLAUDE_RETURN_IF_ERROR(ContentPartExtra(part, p, &block, policy));
+      blocks->push_back(std::move(block));
     } else if (part.type() == "image_url") {
       absl::StatusOr<json> image =
           ImageBlock(part.image_url(), p + ".image_url.url");
       if (!image.ok()) return image.status();
+      AIGW_CLAUDE_RETURN_IF_ERROR(ContentPartExtra(part, p, &*image, policy));
       blocks->push_back(std::move(*image));
     } else {
       return Unsupported(p + ".type",
@@ -135,7 +147,8 @@ absl::StatusOr<json> ToolUseBlock(const v1::ToolCall& call,
 
 // A role "tool" message: a tool_result block inside a user turn.
 absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
-                                     const std::string& path) {
+                                     const std::string& path,
+                                     ParamPolicy& policy) {
   if (message.tool_call_id().empty()) {
     return InvalidRequest(absl::StrCat("'", path, ".tool_call_id' is required"),
                           path + ".tool_call_id", "missing_required");
@@ -144,7 +157,7 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
                 {"tool_use_id", message.tool_call_id()}};
   if (!message.parts().empty()) {
     json content = json::array();
-    AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, &content));
+    AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, policy, &content));
     block["content"] = std::move(content);
   } else if (!message.content().empty()) {
     block["content"] = message.content();
@@ -154,11 +167,11 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
 
 // Translates one non-system message into the blocks of a Claude turn.
 absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
-                           json* blocks) {
+                           ParamPolicy& policy, json* blocks) {
   const std::string& role = message.role();
-  if (role == "user") return AppendContent(message, path, blocks);
+  if (role == "user") return AppendContent(message, path, policy, blocks);
   if (role == "tool") {
-    absl::StatusOr<json> result = ToolResultBlock(message, path);
+    absl::StatusOr<json> result = ToolResultBlock(message, path, policy);
     if (!result.ok()) return result.status();
     blocks->push_back(std::move(*result));
     return absl::OkStatus();
@@ -170,7 +183,12 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
   }
   // reasoning_content of earlier turns is not sent back: Claude ignores the
   // thinking of previous turns, and cannot accept it without its signature.
-  AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, blocks));
+  AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
+  // A refusal the model gave earlier is what it said in that turn.
+  if (message.content().empty() && message.parts().empty() &&
+      !message.refusal().empty()) {
+    blocks->push_back({{"type", "text"}, {"text", message.refusal()}});
+  }
   for (int j = 0; j < message.tool_calls_size(); ++j) {
     absl::StatusOr<json> use = ToolUseBlock(
         message.tool_calls(j), absl::StrCat(path, ".tool_calls[", j, "]"));
@@ -184,22 +202,20 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
 // the others become alternating user/assistant turns, consecutive messages
 // of one role merged because Claude requires alternation.
 absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
-                               json* body) {
+                               ParamPolicy& policy, json* body) {
   json system = json::array();
   json turns = json::array();
   for (int i = 0; i < request.messages_size(); ++i) {
     const v1::Message& message = request.messages(i);
     std::string path = absl::StrCat("messages[", i, "]");
-    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(message.extra(), path));
-    if (!message.name().empty()) {
-      return Unsupported(path + ".name", "Claude messages carry no name");
-    }
-    if (!message.refusal().empty()) {
-      return Unsupported(path + ".refusal", "Claude messages carry no refusal");
-    }
+    // `name` (a participant label) has no place in Claude's turns and does
+    // not change what was said: left out.
+    AIGW_CLAUDE_RETURN_IF_ERROR(
+        UnknownExtra(message.extra(), FieldScope::kMessage, path, policy));
     if (message.role() == "system" || message.role() == "developer") {
       json blocks = json::array();
-      AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, &blocks));
+      AIGW_CLAUDE_RETURN_IF_ERROR(
+          AppendContent(message, path, policy, &blocks));
       for (const json& block : blocks) {
         if (block.value("type", "") != "text") {
           return Unsupported(path + ".content",
@@ -210,7 +226,7 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
       continue;
     }
     json blocks = json::array();
-    AIGW_CLAUDE_RETURN_IF_ERROR(MessageBlocks(message, path, &blocks));
+    AIGW_CLAUDE_RETURN_IF_ERROR(MessageBlocks(message, path, policy, &blocks));
     if (blocks.empty()) {
       return InvalidRequest(
           absl::StrCat("'", path, ".content' must not be empty for Claude"),
@@ -230,12 +246,13 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
 }
 
 absl::Status TranslateTools(const v1::ChatCompletionRequest& request,
-                            json* body) {
+                            ParamPolicy& policy, json* body) {
   json tools = json::array();
   for (int i = 0; i < request.tools_size(); ++i) {
     const v1::Tool& tool = request.tools(i);
     std::string path = absl::StrCat("tools[", i, "]");
-    AIGW_CLAUDE_RETURN_IF_ERROR(RejectExtra(tool.extra(), path));
+    AIGW_CLAUDE_RETURN_IF_ERROR(
+        UnknownExtra(tool.extra(), FieldScope::kTool, path, policy));
     if (tool.type() != "function") {
       return Unsupported(path + ".type", "only function tools are");
     }
@@ -281,14 +298,15 @@ absl::Status TranslateTools(const v1::ChatCompletionRequest& request,
 }
 
 absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
-                                     json* body) {
+                                     ParamPolicy& policy, json* body) {
   if (format.type().empty() || format.type() == "text") {
     return absl::OkStatus();
   }
   if (format.type() == "json_object") {
-    return Unsupported("response_format.type",
-                       "Claude has no schema-less JSON mode; use "
-                       "'json_schema' with a schema");
+    return policy.Unsupported(
+        Unsupported("response_format.type",
+                    "Claude has no schema-less JSON mode; use "
+                    "'json_schema' with a schema"));
   }
   if (format.type() != "json_schema") {
     return InvalidRequest(
@@ -300,8 +318,9 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
   // json_schema.name is only a label; the description would steer the
   // answer and Claude has no place for it.
   if (!schema.description().empty()) {
-    return Unsupported("response_format.json_schema.description",
-                       "Claude's output format takes only a schema");
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("response_format.json_schema.description",
+                    "Claude's output format takes only a schema")));
   }
   if (!schema.has_schema()) {
     return InvalidRequest(
@@ -313,44 +332,11 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
   return absl::OkStatus();
 }
 
-// Sampling and limits; what Claude cannot do is rejected, values that mean
-// "the default" (n=1, zero penalties) are accepted.
-absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
-                               json* body) {
-  if (request.has_n() && request.n() != 1) {
-    return Unsupported("n", "Claude returns one choice per request");
-  }
-  if (request.has_seed()) {
-    return Unsupported("seed", "Claude has no seeded sampling");
-  }
-  if (request.has_presence_penalty() && request.presence_penalty() != 0) {
-    return Unsupported("presence_penalty", "Claude has no penalties");
-  }
-  if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
-    return Unsupported("frequency_penalty", "Claude has no penalties");
-  }
-  int max_tokens = kClaudeDefaultMaxTokens;
-  if (request.has_max_completion_tokens()) {
-    max_tokens = request.max_completion_tokens();
-  } else if (request.has_max_tokens()) {
-    max_tokens = request.max_tokens();
-  }
-  (*body)["max_tokens"] = max_tokens;
-  if (request.has_temperature()) (*body)["temperature"] = request.temperature();
-  if (request.has_top_p()) (*body)["top_p"] = request.top_p();
-  if (!request.stop().empty()) {
-    (*body)["stop_sequences"] = json(
-        std::vector<std::string>(request.stop().begin(), request.stop().end()));
-  }
-  if (!request.user().empty()) {
-    (*body)["metadata"]["user_id"] = request.user();
-  }
-  return absl::OkStatus();
-}
-
 // Claude's own request keys a client may send through the OpenAI API (the
-// SDKs' extra body): extended thinking and top_k. Anything else is a 400.
-absl::Status TranslateExtra(const google::protobuf::Struct& extra, json* body) {
+// SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
+// becomes a thinking budget. The rest go through the policy.
+absl::Status TranslateExtra(const google::protobuf::Struct& extra,
+                            ParamPolicy& policy, json* body) {
   google::protobuf::Struct rest = extra;
   auto& fields = *rest.mutable_fields();
   auto thinking = fields.find("thinking");
@@ -364,6 +350,21 @@ absl::Status TranslateExtra(const google::protobuf::Struct& extra, json* body) {
     (*body)["thinking"] = ValueToJson(thinking->second);
     fields.erase(thinking);
   }
+  auto effort = fields.find("reasoning_effort");
+  if (effort != fields.end()) {
+    int budget = ReasoningBudgetTokens(effort->second.string_value());
+    if (budget < 0) {
+      return InvalidRequest(
+          "Invalid value for 'reasoning_effort': expected one of 'none', "
+          "'minimal', 'low', 'medium', 'high'.",
+          "reasoning_effort", "invalid_value");
+    }
+    // An explicit `thinking` says more than the effort level.
+    if (budget > 0 && !body->contains("thinking")) {
+      (*body)["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
+    }
+    fields.erase(effort);
+  }
   auto top_k = fields.find("top_k");
   if (top_k != fields.end()) {
     double k = top_k->second.number_value();
@@ -375,21 +376,95 @@ absl::Status TranslateExtra(const google::protobuf::Struct& extra, json* body) {
     (*body)["top_k"] = static_cast<int64_t>(top_k->second.number_value());
     fields.erase(top_k);
   }
-  return RejectExtra(rest, "");
+  return UnknownExtra(rest, FieldScope::kRequest, "", policy);
+}
+
+bool ThinkingEnabled(const json& body) {
+  auto thinking = body.find("thinking");
+  return thinking != body.end() && thinking->is_object() &&
+         thinking->value("type", "") == "enabled";
+}
+
+// Sampling and limits. Values that mean "the default" (n 1, zero
+// penalties, top_p 1) are left out: newer Claude models reject
+// temperature and top_p together, and NextChat always sends top_p 1.
+absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
+                               ParamPolicy& policy, json* body) {
+  const bool thinking = ThinkingEnabled(*body);
+  if (request.has_n() && request.n() != 1) {
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("n", "Claude returns one choice per request")));
+  }
+  if (request.has_seed()) {
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("seed", "Claude has no seeded sampling")));
+  }
+  if (request.has_presence_penalty() && request.presence_penalty() != 0) {
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("presence_penalty", "Claude has no penalties")));
+  }
+  if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("frequency_penalty", "Claude has no penalties")));
+  }
+  int max_tokens = kClaudeDefaultMaxTokens;
+  if (request.has_max_completion_tokens()) {
+    max_tokens = request.max_completion_tokens();
+  } else if (request.has_max_tokens()) {
+    max_tokens = request.max_tokens();
+  }
+  // Claude counts thinking inside max_tokens and needs room beyond the
+  // budget; the client's limit was meant for the answer.
+  if (thinking) {
+    int64_t budget = (*body)["thinking"].value("budget_tokens", int64_t{0});
+    if (budget >= max_tokens && budget < INT32_MAX - max_tokens) {
+      max_tokens += static_cast<int>(budget);
+    }
+  }
+  (*body)["max_tokens"] = max_tokens;
+  if (request.has_temperature()) {
+    if (thinking && request.temperature() != 1) {
+      AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+          "temperature", "Claude takes only 1 while thinking is enabled")));
+    } else {
+      (*body)["temperature"] = request.temperature();
+    }
+  }
+  if (request.has_top_p() && request.top_p() != 1) {
+    if (thinking && request.top_p() < 0.95) {
+      AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+          "top_p", "Claude takes 0.95 to 1 while thinking is enabled")));
+    } else {
+      (*body)["top_p"] = request.top_p();
+    }
+  }
+  if (thinking && body->contains("top_k")) {
+    body->erase("top_k");
+    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("top_k", "Claude takes no top_k while thinking")));
+  }
+  if (!request.stop().empty()) {
+    (*body)["stop_sequences"] = json(
+        std::vector<std::string>(request.stop().begin(), request.stop().end()));
+  }
+  if (!request.user().empty()) {
+    (*body)["metadata"]["user_id"] = request.user();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<json> ClaudeRequestJson(
-    const v1::ChatCompletionRequest& request) {
+absl::StatusOr<json> ClaudeRequestJson(const v1::ChatCompletionRequest& request,
+                                       ParamPolicy& policy) {
   json body = json::object();
   body["model"] = request.model();
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateExtra(request.extra(), &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateMessages(request, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateSampling(request, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateTools(request, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateExtra(request.extra(), policy, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateMessages(request, policy, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateSampling(request, policy, &body));
+  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateTools(request, policy, &body));
   AIGW_CLAUDE_RETURN_IF_ERROR(
-      TranslateResponseFormat(request.response_format(), &body));
+      TranslateResponseFormat(request.response_format(), policy, &body));
   return body;
 }
 

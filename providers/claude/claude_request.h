@@ -1,6 +1,7 @@
 // Canonical chat request -> Anthropic Messages API request
 // (POST {base_url}/v1/messages). Everything Claude can express is
-// translated; everything it cannot is a 400 naming the field.
+// translated; fields it cannot express go through the provider's
+// unsupported_params policy (dropped and reported, or a 400 naming them).
 #ifndef AIGW_PROVIDERS_CLAUDE_CLAUDE_REQUEST_H_
 #define AIGW_PROVIDERS_CLAUDE_CLAUDE_REQUEST_H_
 
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/aigw/v1/chat.pb.h"
 #include "providers/common/http_client_pool.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 
@@ -20,7 +22,7 @@ inline constexpr int kClaudeDefaultMaxTokens = 4096;
 
 // The request body, without "stream" (the caller adds it).
 absl::StatusOr<nlohmann::json> ClaudeRequestJson(
-    const v1::ChatCompletionRequest& request);
+    const v1::ChatCompletionRequest& request, ParamPolicy& policy);
 
 // The HTTP request for a body: path, and headers built from scratch (only
 // the provider key, never anything the client sent).

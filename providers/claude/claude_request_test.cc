@@ -21,15 +21,22 @@ v1::ChatCompletionRequest Request(const std::string& openai_json) {
   return request.ok() ? *request : v1::ChatCompletionRequest();
 }
 
-json Translate(const std::string& openai_json) {
-  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json));
+// Under `unsupported_params: drop`; `dropped` gets what was left out.
+json Translate(const std::string& openai_json,
+               std::vector<std::string>* dropped = nullptr) {
+  std::vector<std::string> local;
+  ParamPolicy policy(UnsupportedParams::kDrop, dropped ? dropped : &local);
+  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json), policy);
   EXPECT_TRUE(body.ok()) << body.status();
   return body.ok() ? *body : json();
 }
 
-// The 400 a request gets, with the field it names.
+// The 400 a request gets under `unsupported_params: reject`, with the field
+// it names.
 ErrorDetails Rejection(const std::string& openai_json) {
-  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json));
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(Request(openai_json), policy);
   EXPECT_FALSE(body.ok()) << (body.ok() ? body->dump() : "");
   if (body.ok()) return {};
   EXPECT_EQ(body.status().code(), absl::StatusCode::kInvalidArgument);
@@ -109,7 +116,7 @@ TEST(ClaudeRequest, BadImageUrlsRejected) {
   EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user","content":[
                 {"type":"input_audio","input_audio":{"data":"x"}}]}]})")
                 .param,
-            "messages[0].content[0].input_audio");
+            "messages[0].content[0].type");
 }
 
 TEST(ClaudeRequest, ToolsToolCallsAndToolResults) {
@@ -234,7 +241,11 @@ TEST(ClaudeRequest, ThinkingAndTopKFromExtraBody) {
       "top_k":40})");
   EXPECT_EQ(body["thinking"],
             json::parse(R"({"type":"enabled","budget_tokens":2048})"));
-  EXPECT_EQ(body["top_k"], 40);
+  // Claude refuses top_k while thinking.
+  EXPECT_FALSE(body.contains("top_k"));
+  EXPECT_EQ(Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"top_k":40})")["top_k"],
+            40);
   EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
       "content":"x"}],"thinking":true})")
                 .param,
@@ -255,10 +266,6 @@ TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {
       "response_format.type");
   EXPECT_EQ(Rejection(head + R"("logit_bias":{"1":2},"logprobs":true})").param,
             "logit_bias");
-  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
-      "content":"x","name":"bob"}]})")
-                .param,
-            "messages[0].name");
   EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"system",
       "content":[{"type":"image_url","image_url":{"url":"https://x/y"}}]}]})")
                 .param,
@@ -266,7 +273,7 @@ TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {
   EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"function",
       "name":"f","content":"x"}]})")
                 .param,
-            "messages[0].name");
+            "messages[0].role");
   EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"function",
       "content":"x"}]})")
                 .param,
@@ -281,6 +288,103 @@ TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {
             "messages[0].content");
   EXPECT_EQ(Rejection(head + R"("tools":[{"type":"code_interpreter"}]})").param,
             "tools[0].type");
+}
+
+TEST(ClaudeRequest, DropPolicyLeavesFieldsOutAndNamesThem) {
+  std::vector<std::string> dropped;
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"n":2,"seed":7,"frequency_penalty":0.5,
+      "logit_bias":{"1":2},"response_format":{"type":"json_object"}})",
+                        &dropped);
+  EXPECT_EQ(body, json::parse(R"({"model":"m","max_tokens":4096,
+      "messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]})"));
+  EXPECT_EQ(dropped, (std::vector<std::string>{"logit_bias", "n", "seed",
+                                               "frequency_penalty",
+                                               "response_format.type"}));
+}
+
+// NextChat's defaults and the openai SDK's informational fields change
+// nothing: no error even under reject, nothing reported, top_p 1 left out
+// (newer Claude models refuse temperature and top_p together).
+TEST(ClaudeRequest, NeutralAndInformationalFieldsAccepted) {
+  const std::string request = R"({"model":"m","stream":true,
+      "messages":[{"role":"user","content":"x"}],"temperature":0.5,
+      "presence_penalty":0,"frequency_penalty":0,"top_p":1,"n":1,
+      "max_tokens":4000,"logprobs":false,"top_logprobs":0,"logit_bias":{},
+      "parallel_tool_calls":true,"metadata":{"k":"v"},"store":false,
+      "service_tier":"auto","prompt_cache_key":"p","safety_identifier":"s"})";
+  std::vector<std::string> dropped;
+  json body = Translate(request, &dropped);
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(body, json::parse(R"({"model":"m","max_tokens":4000,
+      "temperature":0.5,
+      "messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]})"));
+  std::vector<std::string> none;
+  ParamPolicy reject(UnsupportedParams::kReject, &none);
+  EXPECT_TRUE(ClaudeRequestJson(Request(request), reject).ok());
+}
+
+// What the openai SDK's runTools() and parse() send back in history.
+TEST(ClaudeRequest, SdkHistoryBookkeepingIgnored) {
+  std::vector<std::string> dropped;
+  json body = Translate(R"({"model":"m","messages":[
+      {"role":"user","content":"weather?","name":"alice"},
+      {"role":"assistant","content":null,"refusal":null,"audio":null,
+       "function_call":null,"parsed":null,"annotations":[],
+       "tool_calls":[{"id":"call_1","type":"function",
+         "function":{"name":"get","arguments":"{}"},"parsed_arguments":{}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"sunny"},
+      {"role":"assistant","content":"{\"a\":1}","parsed":{"a":1},
+       "refusal":null,"tool_calls":[]},
+      {"role":"assistant","content":null,"refusal":"I can't help."},
+      {"role":"user","content":"ok"}]})",
+                        &dropped);
+  EXPECT_TRUE(dropped.empty()) << dropped[0];
+  EXPECT_EQ(body["messages"], json::parse(R"([
+      {"role":"user","content":[{"type":"text","text":"weather?"}]},
+      {"role":"assistant","content":[{"type":"tool_use","id":"call_1",
+        "name":"get","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1",
+        "content":"sunny"}]},
+      {"role":"assistant","content":[{"type":"text","text":"{\"a\":1}"},
+        {"type":"text","text":"I can't help."}]},
+      {"role":"user","content":[{"type":"text","text":"ok"}]}])"));
+}
+
+TEST(ClaudeRequest, ReasoningEffortBecomesAThinkingBudget) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"reasoning_effort":"low","max_tokens":500,
+      "temperature":1})");
+  EXPECT_EQ(body["thinking"],
+            json::parse(R"({"type":"enabled","budget_tokens":1024})"));
+  EXPECT_EQ(body["max_tokens"], 1524);  // room for the answer beyond it
+  EXPECT_EQ(body["temperature"], 1);
+
+  std::vector<std::string> dropped;
+  body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"reasoning_effort":"high","temperature":0.2,
+      "top_p":0.5})",
+                   &dropped);
+  EXPECT_FALSE(body.contains("temperature"));
+  EXPECT_FALSE(body.contains("top_p"));
+  EXPECT_EQ(dropped, (std::vector<std::string>{"temperature", "top_p"}));
+
+  EXPECT_FALSE(Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"reasoning_effort":"minimal"})")
+                   .contains("thinking"));
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"reasoning_effort":"max"})")
+                .param,
+            "reasoning_effort");
+}
+
+TEST(ClaudeRequest, CacheControlOnContentPartsKept) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":[{"type":"text","text":"long doc",
+                  "cache_control":{"type":"ephemeral"}}]}]})");
+  EXPECT_EQ(body["messages"][0]["content"][0],
+            json::parse(R"({"type":"text","text":"long doc",
+                            "cache_control":{"type":"ephemeral"}})"));
 }
 
 TEST(ClaudeRequest, HttpRequestCarriesOnlyTheProviderKey) {

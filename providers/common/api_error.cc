@@ -1,5 +1,6 @@
 #include "providers/common/api_error.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -101,6 +102,10 @@ nlohmann::json SseErrorJson(absl::string_view body) {
 }
 
 }  // namespace
+
+int64_t RetryAfterSeconds(const ErrorDetails& details) {
+  return (std::max<int64_t>(details.retry_after_ms, 0) + 999) / 1000;
+}
 
 absl::Status MakeApiError(const ApiErrorSpec& spec) {
   absl::Status status(spec.code, spec.message);

@@ -33,6 +33,10 @@ struct ApiErrorSpec {
 
 absl::Status MakeApiError(const ApiErrorSpec& spec);
 
+// Retry-After in whole seconds, rounded up (0 stays 0), for
+// `retry_after_ms >= 0`.
+int64_t RetryAfterSeconds(const ErrorDetails& details);
+
 // 400 invalid_request_error naming the offending field.
 absl::Status InvalidRequest(absl::string_view message,
                             absl::string_view param = "",

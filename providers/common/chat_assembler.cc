@@ -1,6 +1,25 @@
 #include "providers/common/chat_assembler.h"
 
 namespace aigw {
+namespace {
+
+// Stream pieces of a JSON object, folded: lists (logprobs' content,
+// annotations) are concatenated, anything else is the latest value.
+void MergePiece(const google::protobuf::Struct& piece,
+                google::protobuf::Struct* whole) {
+  for (const auto& [key, value] : piece.fields()) {
+    google::protobuf::Value& target = (*whole->mutable_fields())[key];
+    if (value.has_list_value() && target.has_list_value()) {
+      for (const google::protobuf::Value& item : value.list_value().values()) {
+        *target.mutable_list_value()->add_values() = item;
+      }
+    } else {
+      target = value;
+    }
+  }
+}
+
+}  // namespace
 
 bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
   if (completion_.id().empty()) completion_.set_id(chunk.id());
@@ -28,6 +47,10 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
     }
     if (d.has_refusal()) {
       message->set_refusal(message->refusal() + d.refusal());
+    }
+    if (d.has_extra()) MergePiece(d.extra(), message->mutable_extra());
+    if (delta.has_logprobs()) {
+      MergePiece(delta.logprobs(), choice.mutable_logprobs());
     }
     for (int i = 0; i < d.tool_calls_size(); ++i) {
       const v1::ToolCall& part = d.tool_calls(i);

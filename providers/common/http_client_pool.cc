@@ -120,6 +120,13 @@ absl::Status HttpClientPool::Send(
   req.response_handler = [&](const httplib::Response& response) {
     status = response.status;
     retry_after_ms = RetryAfterMs(response.get_header_value("Retry-After"));
+    if (request.rate_limit_headers != nullptr) {
+      for (const auto& [name, value] : response.headers) {
+        if (absl::StartsWithIgnoreCase(name, "x-ratelimit-")) {
+          request.rate_limit_headers->emplace_back(name, value);
+        }
+      }
+    }
     last_activity = absl::Now();
     return true;
   };

@@ -45,6 +45,10 @@ struct UpstreamRequest {
   std::string path;  // full path, query included
   httplib::Headers headers;
   std::string body;
+  // When set, receives the response's x-ratelimit-* headers (OpenAI's
+  // rate-limit report, relayed to the client).
+  std::vector<std::pair<std::string, std::string>>* rate_limit_headers =
+      nullptr;
 };
 
 class HttpClientPool {

@@ -118,8 +118,8 @@ TEST(OpenAiResponseJson, ChunkRoundTrip) {
   json in = json::parse(R"({"id":"c1","object":"chat.completion.chunk",
     "created":5,"model":"m","choices":[{"index":0,"delta":{"role":"assistant",
     "content":"hi","tool_calls":[{"index":1,"id":"call_9","type":"function",
-    "function":{"name":"f","arguments":"{\"a"}}]},"finish_reason":null}],
-    "obfuscation":"xx"})");
+    "function":{"name":"f","arguments":"{\"a"}}]},"logprobs":null,
+    "finish_reason":null}],"obfuscation":"xx"})");
   absl::StatusOr<v1::ChatCompletionChunk> chunk = ChatChunkFromJson(in);
   ASSERT_TRUE(chunk.ok()) << chunk.status();
   EXPECT_EQ(chunk->choices(0).delta().tool_calls(0).index(), 1);
@@ -211,6 +211,59 @@ TEST(ApiError, RedactSecretsRemovesKeysAndKeepsDetails) {
             "Incorrect API key provided: [redacted].");
   EXPECT_EQ(GetErrorDetails(redacted).http_status, 401);
   EXPECT_EQ(ErrorBodyJson(redacted).find("sk-secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aigw
+
+namespace aigw {
+namespace {
+
+TEST(OpenAiResponseJson, LogprobsAndAnnotationsReachTheClient) {
+  json in = json::parse(R"({"id":"c1","object":"chat.completion.chunk",
+    "created":5,"model":"m","choices":[{"index":0,"delta":{"content":"Hi",
+    "annotations":[{"type":"url_citation","url_citation":{"url":"https://x",
+    "title":"X","start_index":0,"end_index":2}}]},
+    "logprobs":{"content":[{"token":"Hi","logprob":-0.5,"bytes":[72,105],
+    "top_logprobs":[]}],"refusal":null},"finish_reason":null}]})");
+  absl::StatusOr<v1::ChatCompletionChunk> chunk = ChatChunkFromJson(in);
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  json out = json::parse(ChatChunkToJsonString(*chunk));
+  EXPECT_EQ(out["choices"][0]["logprobs"], in["choices"][0]["logprobs"]);
+  EXPECT_EQ(out["choices"][0]["delta"]["annotations"],
+            in["choices"][0]["delta"]["annotations"]);
+
+  json whole = json::parse(R"({"id":"c","object":"chat.completion",
+    "created":1,"model":"m","choices":[{"index":0,"message":{"role":
+    "assistant","content":"Hi"},"logprobs":{"content":[{"token":"Hi",
+    "logprob":-0.5,"bytes":[72,105],"top_logprobs":[]}],"refusal":null},
+    "finish_reason":"stop"}]})");
+  absl::StatusOr<v1::ChatCompletion> completion = ChatCompletionFromJson(whole);
+  ASSERT_TRUE(completion.ok());
+  EXPECT_EQ(ChatCompletionToJson(*completion)["choices"][0]["logprobs"],
+            whole["choices"][0]["logprobs"]);
+  // Without logprobs the field is null, as OpenAI sends it.
+  v1::ChatCompletion plain;
+  plain.add_choices();
+  EXPECT_TRUE(ChatCompletionToJson(plain)["choices"][0]["logprobs"].is_null());
+}
+
+TEST(OpenAiResponseJson, PresetCachedTokenExtensions) {
+  // Moonshot: usage.cached_tokens; DeepSeek: prompt_cache_hit_tokens.
+  absl::StatusOr<v1::Usage> moonshot = UsageFromJson(json::parse(
+      R"({"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,
+          "cached_tokens":8})"));
+  ASSERT_TRUE(moonshot.ok());
+  EXPECT_EQ(moonshot->prompt_tokens_details().cached_tokens(), 8);
+  absl::StatusOr<v1::Usage> deepseek = UsageFromJson(json::parse(
+      R"({"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,
+          "prompt_cache_hit_tokens":6,"prompt_cache_miss_tokens":4})"));
+  ASSERT_TRUE(deepseek.ok());
+  EXPECT_EQ(deepseek->prompt_tokens_details().cached_tokens(), 6);
+  absl::StatusOr<v1::Usage> openai = UsageFromJson(json::parse(
+      R"({"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":3}})"));
+  ASSERT_TRUE(openai.ok());
+  EXPECT_EQ(openai->prompt_tokens_details().cached_tokens(), 3);
 }
 
 }  // namespace

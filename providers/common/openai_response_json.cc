@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/json_struct.h"
 #include "providers/common/openai_request_json.h"
 
 namespace aigw {
@@ -45,11 +46,33 @@ json DeltaToJson(const v1::Message& delta) {
     out["tool_calls"] = std::move(calls);
   }
   if (delta.has_refusal()) out["refusal"] = delta.refusal();
+  // What aigw does not model (annotations with url citations, audio)
+  // reaches the client as the upstream sent it.
+  MergeStructInto(delta.extra(), &out);
   return out;
 }
 
 json FinishReason(const std::string& reason) {
   return reason.empty() ? json(nullptr) : json(reason);
+}
+
+// OpenAI sends "logprobs": null unless they were asked for.
+json LogprobsToJson(bool present, const google::protobuf::Struct& logprobs) {
+  return present ? StructToJson(logprobs) : json(nullptr);
+}
+
+// The choice's logprobs object; null when it has none.
+const json* LogprobsIn(const json& choice) {
+  auto it = choice.find("logprobs");
+  return it != choice.end() && it->is_object() ? &*it : nullptr;
+}
+
+// Cached prompt tokens where OpenAI-compatible providers put them when not
+// in prompt_tokens_details: Moonshot's usage.cached_tokens, DeepSeek's
+// usage.prompt_cache_hit_tokens.
+int64_t CachedTokensExtension(const json& usage) {
+  int64_t moonshot = IntOr(usage, "cached_tokens");
+  return moonshot != 0 ? moonshot : IntOr(usage, "prompt_cache_hit_tokens");
 }
 
 }  // namespace
@@ -65,6 +88,12 @@ absl::StatusOr<v1::Usage> UsageFromJson(const json& j) {
     auto* d = usage.mutable_prompt_tokens_details();
     d->set_cached_tokens(IntOr(*prompt, "cached_tokens"));
     d->set_audio_tokens(IntOr(*prompt, "audio_tokens"));
+  }
+  if (usage.prompt_tokens_details().cached_tokens() == 0) {
+    int64_t cached = CachedTokensExtension(j);
+    if (cached != 0) {
+      usage.mutable_prompt_tokens_details()->set_cached_tokens(cached);
+    }
   }
   auto completion = j.find("completion_tokens_details");
   if (completion != j.end() && completion->is_object()) {
@@ -117,6 +146,9 @@ absl::StatusOr<v1::ChatCompletion> ChatCompletionFromJson(const json& j) {
     v1::Choice* choice = completion.add_choices();
     choice->set_index(static_cast<int32_t>(IntOr(c, "index")));
     choice->set_finish_reason(StringOr(c, "finish_reason"));
+    if (const json* logprobs = LogprobsIn(c)) {
+      JsonObjectToStruct(*logprobs, choice->mutable_logprobs());
+    }
     auto message = c.find("message");
     if (message != c.end() && message->is_object()) {
       absl::StatusOr<v1::Message> m = MessageFromJson(*message, "message");
@@ -141,7 +173,7 @@ json ChatCompletionToJson(const v1::ChatCompletion& completion) {
     choices.push_back(
         {{"index", choice.index()},
          {"message", std::move(message)},
-         {"logprobs", nullptr},
+         {"logprobs", LogprobsToJson(choice.has_logprobs(), choice.logprobs())},
          {"finish_reason", FinishReason(choice.finish_reason())}});
   }
   json out = {{"id", completion.id()},
@@ -177,6 +209,9 @@ absl::StatusOr<v1::ChatCompletionChunk> ChatChunkFromJson(const json& j) {
       v1::ChunkChoice* choice = chunk.add_choices();
       choice->set_index(static_cast<int32_t>(IntOr(c, "index")));
       choice->set_finish_reason(StringOr(c, "finish_reason"));
+      if (const json* logprobs = LogprobsIn(c)) {
+        JsonObjectToStruct(*logprobs, choice->mutable_logprobs());
+      }
       auto delta = c.find("delta");
       if (delta != c.end() && delta->is_object()) {
         absl::StatusOr<v1::Message> m = MessageFromJson(*delta, "delta");
@@ -207,6 +242,7 @@ std::string ChatChunkToJsonString(const v1::ChatCompletionChunk& chunk) {
     choices.push_back(
         {{"index", choice.index()},
          {"delta", DeltaToJson(choice.delta())},
+         {"logprobs", LogprobsToJson(choice.has_logprobs(), choice.logprobs())},
          {"finish_reason", FinishReason(choice.finish_reason())}});
   }
   json out = {{"id", chunk.id()},

@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateGemini(
       MakeUpstreamPool(config, kDefaultBaseUrl);
   if (!pool.ok()) return pool.status();
   return std::make_unique<GeminiProvider>(std::move(*pool), std::move(*keys),
-                                          std::move(api_version));
+                                          std::move(api_version),
+                                          config.unsupported_params);
 }
 
 const ProviderRegistration kRegistration("gemini", CreateGemini);
@@ -56,17 +57,21 @@ const ProviderRegistration kRegistration("gemini", CreateGemini);
 
 GeminiProvider::GeminiProvider(std::unique_ptr<HttpClientPool> pool,
                                std::unique_ptr<KeyRing> keys,
-                               std::string api_version)
+                               std::string api_version,
+                               UnsupportedParams unsupported_params)
     : pool_(std::move(pool)),
       keys_(std::move(keys)),
-      endpoint_{pool_->endpoint().path_prefix, std::move(api_version)} {}
+      endpoint_{pool_->endpoint().path_prefix, std::move(api_version)},
+      unsupported_params_(unsupported_params) {}
 
 absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
                                     CallContext& ctx, ChunkSink& sink) {
   // A request Gemini cannot take is a 400 even when no key is free.
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
-  absl::StatusOr<UpstreamRequest> upstream = GeminiChatRequest(
-      request, endpoint_, key.ok() ? key->key : "", /*stream=*/true);
+  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  absl::StatusOr<UpstreamRequest> upstream =
+      GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
+                        /*stream=*/true, policy);
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
   GeminiStreamDecoder decoder(sink, request.model());
@@ -83,8 +88,10 @@ absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
 absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
     const v1::ChatCompletionRequest& request, CallContext& ctx) {
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
-  absl::StatusOr<UpstreamRequest> upstream = GeminiChatRequest(
-      request, endpoint_, key.ok() ? key->key : "", /*stream=*/false);
+  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  absl::StatusOr<UpstreamRequest> upstream =
+      GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
+                        /*stream=*/false, policy);
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> body =

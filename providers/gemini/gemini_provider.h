@@ -18,7 +18,8 @@ namespace aigw {
 class GeminiProvider : public Provider {
  public:
   GeminiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::unique_ptr<KeyRing> keys, std::string api_version);
+                 std::unique_ptr<KeyRing> keys, std::string api_version,
+                 UnsupportedParams unsupported_params);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -31,6 +32,7 @@ class GeminiProvider : public Provider {
   std::unique_ptr<HttpClientPool> pool_;
   const std::unique_ptr<KeyRing> keys_;
   const GeminiEndpoint endpoint_;
+  const UnsupportedParams unsupported_params_;
 };
 
 }  // namespace aigw

@@ -274,7 +274,8 @@ TEST(GeminiProvider, BadRequestsFailBeforeAnyUpstreamCall) {
   EXPECT_EQ(GetErrorDetails((*provider)->Stream(Chat("../x"), ctx, sink)).param,
             "model");
   v1::ChatCompletionRequest request = Chat("gemini-2.5-flash");
-  request.set_user("someone");
+  (*request.mutable_extra()->mutable_fields())["reasoning_effort"]
+      .set_string_value("enormous");
   EXPECT_EQ(
       GetErrorDetails((*provider)->Complete(request, ctx).status()).http_status,
       400);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 namespace {
@@ -22,10 +23,20 @@ using nlohmann::json;
 // the value Google documents for calls whose signature is unknown.
 constexpr char kUnknownThoughtSignature[] = "skip_thought_signature_validator";
 
+constexpr char kNoSuchField[] = "Gemini has no such field";
+
 absl::Status Unsupported(absl::string_view param, absl::string_view why) {
   return InvalidRequest(absl::StrCat("'", param, "' ", why), param,
                         "unsupported_parameter");
 }
+
+#define AIGW_GEMINI_RETURN_IF_ERROR(expr) \
+  do {                                    \
+    absl::Status aigw_status = (expr);    \
+    if (!aigw_status.ok()) {              \
+      return aigw_status;                 \
+    }                                     \
+  } while (0)
 
 bool IsModelIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
@@ -51,11 +62,12 @@ std::string GuessImageMimeType(absl::string_view url) {
 }
 
 absl::StatusOr<json> ImagePart(const v1::ImageUrl& image,
-                               const std::string& path) {
+                               const std::string& path, ParamPolicy& policy) {
   const std::string& detail = image.detail();
   if (!detail.empty() && detail != "auto") {
-    return Unsupported(absl::StrCat(path, ".image_url.detail"),
-                       "is not supported by Gemini (only \"auto\")");
+    AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported(absl::StrCat(path, ".image_url.detail"),
+                    "is not supported by Gemini (only \"auto\")")));
   }
   const std::string& url = image.url();
   std::string url_param = absl::StrCat(path, ".image_url.url");
@@ -91,7 +103,8 @@ absl::StatusOr<json> ImagePart(const v1::ImageUrl& image,
 
 // Appends the text and image parts of a message's content.
 absl::Status AppendContent(const v1::Message& message, const std::string& path,
-                           bool images_allowed, json* parts) {
+                           bool images_allowed, ParamPolicy& policy,
+                           json* parts) {
   // Gemini rejects empty text parts ("" beside tool calls is common).
   if (!message.content().empty()) {
     parts->push_back({{"text", message.content()}});
@@ -106,13 +119,14 @@ absl::Status AppendContent(const v1::Message& message, const std::string& path,
           absl::StrCat("'", part.type(), "' is not supported by Gemini in ",
                        message.role(), " messages"));
     }
-    absl::Status extra = RejectUnknownFields(part.extra(), part_path);
-    if (!extra.ok()) return extra;
+    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(part.extra(),
+                                              FieldScope::kContentPart,
+                                              part_path, kNoSuchField, policy));
     if (!image) {
       if (!part.text().empty()) parts->push_back({{"text", part.text()}});
       continue;
     }
-    absl::StatusOr<json> data = ImagePart(part.image_url(), part_path);
+    absl::StatusOr<json> data = ImagePart(part.image_url(), part_path, policy);
     if (!data.ok()) return data.status();
     parts->push_back(std::move(*data));
   }
@@ -143,12 +157,12 @@ absl::StatusOr<json> FunctionCallPart(const v1::ToolCall& call,
 }
 
 absl::StatusOr<json> ModelParts(const v1::Message& message,
-                                const std::string& path) {
+                                const std::string& path, ParamPolicy& policy) {
   json parts = json::array();
   if (message.has_reasoning_content() && !message.reasoning_content().empty()) {
     parts.push_back({{"text", message.reasoning_content()}, {"thought", true}});
   }
-  absl::Status status = AppendContent(message, path, true, &parts);
+  absl::Status status = AppendContent(message, path, true, policy, &parts);
   if (!status.ok()) return status;
   if (message.has_refusal() && !message.refusal().empty()) {
     parts.push_back({{"text", message.refusal()}});
@@ -186,7 +200,7 @@ absl::StatusOr<std::string> ToolResultName(
 }
 
 absl::StatusOr<json> FunctionResponsePart(
-    const v1::ChatCompletionRequest& request, int i) {
+    const v1::ChatCompletionRequest& request, int i, ParamPolicy& policy) {
   const v1::Message& message = request.messages(i);
   std::string path = absl::StrCat("messages[", i, "]");
   absl::StatusOr<std::string> name = ToolResultName(request, i);
@@ -199,8 +213,9 @@ absl::StatusOr<json> FunctionResponsePart(
       return Unsupported(absl::StrCat(part_path, ".type"),
                          "must be \"text\" in tool results for Gemini");
     }
-    absl::Status extra = RejectUnknownFields(part.extra(), part_path);
-    if (!extra.ok()) return extra;
+    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(part.extra(),
+                                              FieldScope::kContentPart,
+                                              part_path, kNoSuchField, policy));
     text += part.text();
   }
   // Gemini's response is a JSON object: results that are one are sent as
@@ -211,38 +226,37 @@ absl::StatusOr<json> FunctionResponsePart(
                {{"name", *name}, {"response", std::move(response)}}}};
 }
 
-absl::Status AddMessages(const v1::ChatCompletionRequest& request, json* body) {
+absl::Status AddMessages(const v1::ChatCompletionRequest& request,
+                         ParamPolicy& policy, json* body) {
   json contents = json::array();
   json system = json::array();
   for (int i = 0; i < request.messages_size(); ++i) {
     const v1::Message& message = request.messages(i);
     std::string path = absl::StrCat("messages[", i, "]");
-    absl::Status extra = RejectUnknownFields(message.extra(), path);
-    if (!extra.ok()) return extra;
+    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(
+        message.extra(), FieldScope::kMessage, path, kNoSuchField, policy));
     const std::string& role = message.role();
     bool is_result = role == "tool" || role == "function";
-    if (!message.name().empty() && !is_result) {
-      return Unsupported(absl::StrCat(path, ".name"),
-                         "is not supported by Gemini");
-    }
+    // Outside tool results, `name` (a participant label) has no place in
+    // Gemini's turns and does not change what was said: left out.
     std::string gemini_role = "user";
     json parts = json::array();
     absl::Status status;
     if (role == "system" || role == "developer") {
-      status = AppendContent(message, path, false, &system);
+      status = AppendContent(message, path, false, policy, &system);
       if (!status.ok()) return status;
       continue;
     } else if (role == "assistant") {
       gemini_role = "model";
-      absl::StatusOr<json> model_parts = ModelParts(message, path);
+      absl::StatusOr<json> model_parts = ModelParts(message, path, policy);
       if (!model_parts.ok()) return model_parts.status();
       parts = std::move(*model_parts);
     } else if (is_result) {
-      absl::StatusOr<json> result = FunctionResponsePart(request, i);
+      absl::StatusOr<json> result = FunctionResponsePart(request, i, policy);
       if (!result.ok()) return result.status();
       parts.push_back(std::move(*result));
     } else {
-      status = AppendContent(message, path, true, &parts);
+      status = AppendContent(message, path, true, policy, &parts);
       if (!status.ok()) return status;
     }
     if (parts.empty()) continue;  // an empty turn says nothing
@@ -265,21 +279,24 @@ absl::Status AddMessages(const v1::ChatCompletionRequest& request, json* body) {
   return absl::OkStatus();
 }
 
-absl::Status AddTools(const v1::ChatCompletionRequest& request, json* body) {
+absl::Status AddTools(const v1::ChatCompletionRequest& request,
+                      ParamPolicy& policy, json* body) {
   json declarations = json::array();
   for (int i = 0; i < request.tools_size(); ++i) {
     const v1::Tool& tool = request.tools(i);
     std::string path = absl::StrCat("tools[", i, "]");
-    absl::Status extra = RejectUnknownFields(tool.extra(), path);
-    if (!extra.ok()) return extra;
+    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool,
+                                              path, kNoSuchField, policy));
     if (!tool.type().empty() && tool.type() != "function") {
       return Unsupported(absl::StrCat(path, ".type"),
                          "must be \"function\" for Gemini");
     }
     const v1::FunctionDefinition& fn = tool.function();
+    // Without strict mode the schema is still sent: Gemini follows it.
     if (fn.has_strict() && fn.strict()) {
-      return Unsupported(absl::StrCat(path, ".function.strict"),
-                         "is not supported by Gemini (send false or omit it)");
+      AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+          Unsupported(absl::StrCat(path, ".function.strict"),
+                      "is not supported by Gemini (send false or omit it)")));
     }
     json declaration = {{"name", fn.name()}};
     if (!fn.description().empty()) {
@@ -315,15 +332,54 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request, json* body) {
     (*body)["toolConfig"] = {{"functionCallingConfig", std::move(config)}};
   }
   if (request.has_parallel_tool_calls() && !request.parallel_tool_calls()) {
-    return Unsupported("parallel_tool_calls",
-                       "cannot be false for Gemini (it may always call "
-                       "several functions)");
+    AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("parallel_tool_calls",
+                    "cannot be false for Gemini (it may always call "
+                    "several functions)")));
   }
   return absl::OkStatus();
 }
 
+// Gemini's equivalents of OpenAI fields that the canonical request keeps
+// in `extra`: reasoning_effort, logprobs and top_logprobs.
+absl::Status AddExtra(const v1::ChatCompletionRequest& request,
+                      ParamPolicy& policy, json* config) {
+  google::protobuf::Struct rest = request.extra();
+  auto& fields = *rest.mutable_fields();
+  auto effort = fields.find("reasoning_effort");
+  if (effort != fields.end()) {
+    int budget = ReasoningBudgetTokens(effort->second.string_value());
+    if (budget < 0) {
+      return InvalidRequest(
+          "Invalid value for 'reasoning_effort': expected one of 'none', "
+          "'minimal', 'low', 'medium', 'high'.",
+          "reasoning_effort", "invalid_value");
+    }
+    (*config)["thinkingConfig"] = {{"thinkingBudget", budget}};
+    fields.erase(effort);
+  }
+  auto logprobs = fields.find("logprobs");
+  if (logprobs != fields.end() && logprobs->second.bool_value()) {
+    (*config)["responseLogprobs"] = true;
+    fields.erase(logprobs);
+    auto top = fields.find("top_logprobs");
+    if (top != fields.end() && top->second.has_number_value()) {
+      double n = top->second.number_value();
+      if (n < 0 || n > 20 || n != static_cast<int>(n)) {
+        return InvalidRequest(
+            "'top_logprobs' must be an integer between 0 and 20.",
+            "top_logprobs", "invalid_value");
+      }
+      if (n > 0) (*config)["logprobs"] = static_cast<int>(n);
+      fields.erase(top);
+    }
+  }
+  return UnknownFields(rest, FieldScope::kRequest, "",
+                       "is not supported by the Gemini provider", policy);
+}
+
 absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
-                                 json* body) {
+                                 ParamPolicy& policy, json* body) {
   json config = json::object();
   if (request.has_temperature()) config["temperature"] = request.temperature();
   if (request.has_top_p()) config["topP"] = request.top_p();
@@ -339,17 +395,24 @@ absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
   if (request.has_seed()) {
     if (request.seed() < std::numeric_limits<int32_t>::min() ||
         request.seed() > std::numeric_limits<int32_t>::max()) {
-      return Unsupported("seed", "must fit in 32 bits for Gemini");
+      AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+          Unsupported("seed", "must fit in 32 bits for Gemini")));
+    } else {
+      config["seed"] = request.seed();
     }
-    config["seed"] = request.seed();
   }
-  if (request.has_n()) config["candidateCount"] = request.n();
-  if (request.has_presence_penalty()) {
+  // Neutral values are left out: several Gemini models refuse penalties
+  // altogether, and NextChat sends zero penalties with every request.
+  if (request.has_n() && request.n() != 1) {
+    config["candidateCount"] = request.n();
+  }
+  if (request.has_presence_penalty() && request.presence_penalty() != 0) {
     config["presencePenalty"] = request.presence_penalty();
   }
-  if (request.has_frequency_penalty()) {
+  if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
     config["frequencyPenalty"] = request.frequency_penalty();
   }
+  AIGW_GEMINI_RETURN_IF_ERROR(AddExtra(request, policy, &config));
   const v1::ResponseFormat& format = request.response_format();
   if (format.type() == "json_object" || format.type() == "json_schema") {
     config["responseMimeType"] = "application/json";
@@ -413,24 +476,21 @@ absl::StatusOr<UpstreamRequest> GeminiUpstreamRequest(
   return request;
 }
 
-absl::StatusOr<json> GeminiChatBody(const v1::ChatCompletionRequest& request) {
-  absl::Status status = RejectUnknownFields(request.extra(), "");
-  if (!status.ok()) return status;
-  if (!request.user().empty()) {
-    return Unsupported("user", "is not supported by Gemini");
-  }
+absl::StatusOr<json> GeminiChatBody(const v1::ChatCompletionRequest& request,
+                                    ParamPolicy& policy) {
+  // `user` is informational and Gemini has no place for it: left out.
   json body = json::object();
-  status = AddMessages(request, &body);
-  if (status.ok()) status = AddTools(request, &body);
-  if (status.ok()) status = AddGenerationConfig(request, &body);
+  absl::Status status = AddMessages(request, policy, &body);
+  if (status.ok()) status = AddTools(request, policy, &body);
+  if (status.ok()) status = AddGenerationConfig(request, policy, &body);
   if (!status.ok()) return status;
   return body;
 }
 
 absl::StatusOr<UpstreamRequest> GeminiChatRequest(
     const v1::ChatCompletionRequest& request, const GeminiEndpoint& endpoint,
-    const std::string& api_key, bool stream) {
-  absl::StatusOr<json> body = GeminiChatBody(request);
+    const std::string& api_key, bool stream, ParamPolicy& policy) {
+  absl::StatusOr<json> body = GeminiChatBody(request, policy);
   if (!body.ok()) return body.status();
   absl::StatusOr<UpstreamRequest> upstream = GeminiUpstreamRequest(
       endpoint, request.model(),

@@ -1,7 +1,7 @@
 // Canonical requests -> Google Generative Language API requests: the
 // generateContent body (contents, systemInstruction, generationConfig, tools,
-// toolConfig), the method paths and the headers. Anything Gemini cannot
-// express is a 400 naming the field, never dropped.
+// toolConfig), the method paths and the headers. Fields Gemini cannot
+// express go through the provider's unsupported_params policy.
 #ifndef AIGW_PROVIDERS_GEMINI_GEMINI_REQUEST_H_
 #define AIGW_PROVIDERS_GEMINI_GEMINI_REQUEST_H_
 
@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/aigw/v1/chat.pb.h"
 #include "providers/common/http_client_pool.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 
@@ -34,13 +35,13 @@ absl::StatusOr<UpstreamRequest> GeminiUpstreamRequest(
 
 // The generateContent / streamGenerateContent body.
 absl::StatusOr<nlohmann::json> GeminiChatBody(
-    const v1::ChatCompletionRequest& request);
+    const v1::ChatCompletionRequest& request, ParamPolicy& policy);
 
 // The whole chat request: `:streamGenerateContent?alt=sse` when `stream`,
 // `:generateContent` otherwise.
 absl::StatusOr<UpstreamRequest> GeminiChatRequest(
     const v1::ChatCompletionRequest& request, const GeminiEndpoint& endpoint,
-    const std::string& api_key, bool stream);
+    const std::string& api_key, bool stream, ParamPolicy& policy);
 
 // 400 naming `<path>.<key>` for the first (in name order) field of `extra`.
 absl::Status RejectUnknownFields(const google::protobuf::Struct& extra,

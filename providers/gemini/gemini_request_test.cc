@@ -19,15 +19,22 @@ v1::ChatCompletionRequest Request(const std::string& openai_json) {
   return request.ok() ? *request : v1::ChatCompletionRequest();
 }
 
-json Body(const std::string& openai_json) {
-  absl::StatusOr<json> body = GeminiChatBody(Request(openai_json));
+// Under `unsupported_params: drop`; `dropped` gets what was left out.
+json Body(const std::string& openai_json,
+          std::vector<std::string>* dropped = nullptr) {
+  std::vector<std::string> local;
+  ParamPolicy policy(UnsupportedParams::kDrop, dropped ? dropped : &local);
+  absl::StatusOr<json> body = GeminiChatBody(Request(openai_json), policy);
   EXPECT_TRUE(body.ok()) << body.status();
   return body.ok() ? *body : json();
 }
 
-// The 400 a request gets, with the field it names.
+// The 400 a request gets under `unsupported_params: reject`, with the field
+// it names.
 void ExpectRejected(const std::string& openai_json, const std::string& param) {
-  absl::StatusOr<json> body = GeminiChatBody(Request(openai_json));
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = GeminiChatBody(Request(openai_json), policy);
   ASSERT_FALSE(body.ok()) << openai_json;
   EXPECT_EQ(body.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetErrorDetails(body.status()).http_status, 400);
@@ -195,8 +202,7 @@ TEST(GeminiRequest, WhatGeminiCannotExpressIsA400NamingTheField) {
   auto with = [&](const std::string& fields) {
     return R"({"model": "m", "messages": [)" + user + "], " + fields + "}";
   };
-  ExpectRejected(with(R"("logprobs": true, "top_logprobs": 2)"), "logprobs");
-  ExpectRejected(with(R"("user": "u-1")"), "user");
+  ExpectRejected(with(R"("logit_bias": {"5": 1})"), "logit_bias");
   ExpectRejected(with(R"("parallel_tool_calls": false)"),
                  "parallel_tool_calls");
   ExpectRejected(with(R"("seed": 99999999999)"), "seed");
@@ -212,11 +218,8 @@ TEST(GeminiRequest, WhatGeminiCannotExpressIsA400NamingTheField) {
   ExpectRejected(with(R"("response_format": {"type": "yaml"})"),
                  "response_format.type");
   ExpectRejected(R"({"model": "m", "messages": [
-      {"role": "user", "content": "hi", "name": "bob"}]})",
-                 "messages[0].name");
-  ExpectRejected(R"({"model": "m", "messages": [
-      {"role": "user", "content": "hi", "audio": {"id": "a"}}]})",
-                 "messages[0].audio");
+      {"role": "user", "content": "hi", "function_call": {"name": "f"}}]})",
+                 "messages[0].function_call");
   ExpectRejected(R"({"model": "m", "messages": [{"role": "user", "content": [
       {"type": "input_audio", "input_audio": {"data": "AA==", "format": "wav"}}]}]})",
                  "messages[0].content[0].type");
@@ -249,12 +252,69 @@ TEST(GeminiRequest, WhatGeminiCannotExpressIsA400NamingTheField) {
                  "messages");
 }
 
+TEST(GeminiRequest, DropPolicyLeavesFieldsOutAndNamesThem) {
+  std::vector<std::string> dropped;
+  json body = Body(R"({"model": "m", "messages": [
+      {"role": "user", "content": [{"type": "image_url",
+        "image_url": {"url": "https://x/a.png", "detail": "high"}}]}],
+      "seed": 99999999999, "parallel_tool_calls": false,
+      "tools": [{"type": "function", "function": {"name": "f",
+        "parameters": {"type": "object"}, "strict": true}}]})",
+                   &dropped);
+  EXPECT_EQ(dropped,
+            (std::vector<std::string>{"messages[0].content[0].image_url.detail",
+                                      "tools[0].function.strict",
+                                      "parallel_tool_calls", "seed"}));
+  // The strict tool's schema is still sent; the image too.
+  EXPECT_EQ(body["tools"][0]["functionDeclarations"][0]["parameters"],
+            json::parse(R"({"type": "object"})"));
+  EXPECT_EQ(body["contents"][0]["parts"][0]["fileData"]["fileUri"],
+            "https://x/a.png");
+  EXPECT_FALSE(body.contains("generationConfig"));
+}
+
+// NextChat's defaults, informational fields and SDK history bookkeeping:
+// accepted even under reject, nothing reported, neutral values left out.
+TEST(GeminiRequest, NeutralInformationalAndHistoryFieldsAccepted) {
+  const std::string request = R"({"model": "m", "stream": true,
+      "messages": [{"role": "user", "content": "hi", "name": "bob"},
+        {"role": "assistant", "content": "yo", "refusal": null,
+         "annotations": [], "audio": null, "function_call": null,
+         "parsed": null, "tool_calls": []},
+        {"role": "user", "content": "more"}],
+      "temperature": 0.5, "presence_penalty": 0, "frequency_penalty": 0,
+      "top_p": 1, "n": 1, "logprobs": false, "top_logprobs": 0,
+      "logit_bias": {}, "user": "u-1", "metadata": {"a": "b"},
+      "store": true, "service_tier": "auto", "parallel_tool_calls": true})";
+  std::vector<std::string> dropped;
+  ParamPolicy reject(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = GeminiChatBody(Request(request), reject);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ((*body)["generationConfig"],
+            json::parse(R"({"temperature": 0.5, "topP": 1})"));
+}
+
+TEST(GeminiRequest, ReasoningEffortAndLogprobsMapped) {
+  json body = Body(R"({"model": "m", "messages": [
+      {"role": "user", "content": "hi"}], "reasoning_effort": "medium",
+      "logprobs": true, "top_logprobs": 3})");
+  EXPECT_EQ(body["generationConfig"], json::parse(R"({
+      "thinkingConfig": {"thinkingBudget": 8192},
+      "responseLogprobs": true, "logprobs": 3})"));
+  ExpectRejected(R"({"model": "m", "messages": [
+      {"role": "user", "content": "hi"}], "reasoning_effort": "huge"})",
+                 "reasoning_effort");
+}
+
 TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {
   v1::ChatCompletionRequest request = Request(
       R"({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]})");
   GeminiEndpoint endpoint{"/proxy", "v1beta"};
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
   absl::StatusOr<UpstreamRequest> stream =
-      GeminiChatRequest(request, endpoint, "AIza-key", true);
+      GeminiChatRequest(request, endpoint, "AIza-key", true, policy);
   ASSERT_TRUE(stream.ok()) << stream.status();
   EXPECT_EQ(stream->method, "POST");
   EXPECT_EQ(
@@ -270,7 +330,7 @@ TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {
           R"({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})"));
 
   absl::StatusOr<UpstreamRequest> whole =
-      GeminiChatRequest(request, GeminiEndpoint{"", "v1"}, "k2", false);
+      GeminiChatRequest(request, GeminiEndpoint{"", "v1"}, "k2", false, policy);
   ASSERT_TRUE(whole.ok());
   EXPECT_EQ(whole->path, "/v1/models/gemini-2.0-flash:generateContent");
   EXPECT_EQ(whole->headers.count("Accept"), 0u);

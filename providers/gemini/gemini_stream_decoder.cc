@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "providers/common/api_error.h"
+#include "providers/common/json_struct.h"
 
 namespace aigw {
 namespace {
@@ -100,6 +101,50 @@ absl::Status PromptBlocked(const json& feedback) {
 std::string RandomId() {
   std::random_device random;
   return absl::StrFormat("%08x%08x", random(), random());
+}
+
+// One token of Gemini's logprobsResult as OpenAI writes one: the token,
+// its log probability and its UTF-8 bytes.
+json TokenLogprob(const json& candidate) {
+  std::string token = candidate.is_object() && candidate.contains("token") &&
+                              candidate["token"].is_string()
+                          ? candidate["token"].get<std::string>()
+                          : "";
+  double logprob = 0;
+  if (candidate.is_object() && candidate.contains("logProbability") &&
+      candidate["logProbability"].is_number()) {
+    logprob = candidate["logProbability"].get<double>();
+  }
+  json bytes = json::array();
+  for (unsigned char c : token) bytes.push_back(static_cast<int>(c));
+  return {{"token", token}, {"logprob", logprob}, {"bytes", std::move(bytes)}};
+}
+
+// {"chosenCandidates":[...], "topCandidates":[{"candidates":[...]}]} ->
+// {"content":[{token, logprob, bytes, top_logprobs:[...]}], "refusal":null}.
+json LogprobsFromGemini(const json& result) {
+  json content = json::array();
+  auto chosen = result.find("chosenCandidates");
+  auto top = result.find("topCandidates");
+  if (chosen == result.end() || !chosen->is_array()) {
+    return {{"content", content}, {"refusal", nullptr}};
+  }
+  for (size_t i = 0; i < chosen->size(); ++i) {
+    json entry = TokenLogprob((*chosen)[i]);
+    json alternatives = json::array();
+    if (top != result.end() && top->is_array() && i < top->size() &&
+        (*top)[i].is_object()) {
+      auto list = (*top)[i].find("candidates");
+      if (list != (*top)[i].end() && list->is_array()) {
+        for (const json& alternative : *list) {
+          alternatives.push_back(TokenLogprob(alternative));
+        }
+      }
+    }
+    entry["top_logprobs"] = std::move(alternatives);
+    content.push_back(std::move(entry));
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
 }  // namespace
@@ -198,10 +243,18 @@ bool GeminiStreamDecoder::HandleCandidate(const json& candidate, int position) {
   int index = index_it != candidate.end() && index_it->is_number_integer()
                   ? index_it->get<int>()
                   : position;
-  v1::ChatCompletionChunk chunk = NewChunk();
-  v1::ChunkChoice* choice = chunk.add_choices();
-  choice->set_index(index);
-  v1::Message* delta = choice->mutable_delta();
+  // One event becomes chunks as OpenAI streams them: role, text and
+  // logprobs first, then each function call in its own chunk (clients such
+  // as NextChat read one call per chunk), the finish_reason on the last.
+  std::vector<v1::ChatCompletionChunk> chunks;
+  auto add_chunk = [&]() -> v1::ChunkChoice* {
+    chunks.push_back(NewChunk());
+    v1::ChunkChoice* choice = chunks.back().add_choices();
+    choice->set_index(index);
+    return choice;
+  };
+  v1::ChunkChoice* first = add_chunk();
+  v1::Message* delta = first->mutable_delta();
   bool changed = false;
   if (started_.insert(index).second) {
     delta->set_role("assistant");
@@ -209,6 +262,7 @@ bool GeminiStreamDecoder::HandleCandidate(const json& candidate, int position) {
   }
   std::string text;
   std::string thought;
+  std::vector<v1::ToolCall> calls;
   static const json kNoParts = json::array();
   const json* parts = &kNoParts;
   auto content = candidate.find("content");
@@ -229,18 +283,19 @@ bool GeminiStreamDecoder::HandleCandidate(const json& candidate, int position) {
       }
       auto args = call->find("args");
       auto id = call->find("id");
-      v1::ToolCall* tool_call = delta->add_tool_calls();
-      tool_call->set_index(next_call_[index]++);
-      tool_call->set_id(id != call->end() && id->is_string() && !id->empty()
-                            ? id->get<std::string>()
-                            : absl::StrCat("call_", call_ids_++));
-      tool_call->set_type("function");
-      tool_call->mutable_function()->set_name(
+      v1::ToolCall& tool_call = calls.emplace_back();
+      tool_call.set_index(next_call_[index]++);
+      // Gemini's API gives no ids; generated ones must not repeat across
+      // the turns of a conversation (clients key tool results by id).
+      tool_call.set_id(id != call->end() && id->is_string() && !id->empty()
+                           ? id->get<std::string>()
+                           : absl::StrCat("call_", RandomId(), RandomId()));
+      tool_call.set_type("function");
+      tool_call.mutable_function()->set_name(
           (*call)["name"].get<std::string>());
-      tool_call->mutable_function()->set_arguments(
+      tool_call.mutable_function()->set_arguments(
           args != call->end() && args->is_object() ? args->dump() : "{}");
       called_.insert(index);
-      changed = true;
     } else if (part_text != part.end() && part_text->is_string()) {
       auto is_thought = part.find("thought");
       bool thinking = is_thought != part.end() && is_thought->is_boolean() &&
@@ -258,16 +313,32 @@ bool GeminiStreamDecoder::HandleCandidate(const json& candidate, int position) {
     delta->set_reasoning_content(std::move(thought));
     changed = true;
   }
+  auto logprobs = candidate.find("logprobsResult");
+  if (logprobs != candidate.end() && logprobs->is_object()) {
+    json openai = LogprobsFromGemini(*logprobs);
+    if (!openai["content"].empty()) {
+      JsonObjectToStruct(openai, first->mutable_logprobs());
+      changed = true;
+    }
+  }
+  if (!changed) chunks.pop_back();
+  for (v1::ToolCall& call : calls) {
+    *add_chunk()->mutable_delta()->add_tool_calls() = std::move(call);
+  }
   auto reason = candidate.find("finishReason");
   if (reason != candidate.end() && reason->is_string() &&
       !reason->get<std::string>().empty() &&
       *reason != "FINISH_REASON_UNSPECIFIED" &&
       finished_.insert(index).second) {
-    choice->set_finish_reason(
+    v1::ChunkChoice* last =
+        chunks.empty() ? add_chunk() : chunks.back().mutable_choices(0);
+    last->set_finish_reason(
         FinishReason(reason->get<std::string>(), called_.count(index) > 0));
-    changed = true;
   }
-  return changed ? Emit(std::move(chunk)) : true;
+  for (v1::ChatCompletionChunk& chunk : chunks) {
+    if (!Emit(std::move(chunk))) return false;
+  }
+  return true;
 }
 
 bool GeminiStreamDecoder::Fail(absl::Status status) {

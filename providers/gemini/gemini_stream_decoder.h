@@ -62,7 +62,6 @@ class GeminiStreamDecoder {
   std::set<int> finished_;        // choices whose finish_reason was sent
   std::set<int> called_;          // choices that produced function calls
   std::map<int, int> next_call_;  // choice -> next tool call index
-  int call_ids_ = 0;              // for generated "call_<n>" ids
   nlohmann::json usage_;          // the latest usageMetadata
 };
 

@@ -7,6 +7,7 @@
 
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/common/json_struct.h"
 #include "providers/common/stream_decoder_testing.h"
 
 namespace aigw {
@@ -84,7 +85,22 @@ void ExpectSameAtEverySplit(const std::string& stream) {
           a.clear_id();  // random ids only differ when upstream sent none
           b.clear_id();
         }
+        // Generated tool call ids are random too.
+        for (v1::ChatCompletionChunk* chunk : {&a, &b}) {
+          for (v1::ChunkChoice& choice : *chunk->mutable_choices()) {
+            for (v1::ToolCall& call :
+                 *choice.mutable_delta()->mutable_tool_calls()) {
+              if (call.id().rfind("call_", 0) == 0) call.set_id("call_");
+            }
+          }
+        }
       });
+}
+
+// Ids aigw makes up for Gemini's calls: "call_" and 32 hex digits.
+void ExpectGeneratedId(const std::string& id) {
+  EXPECT_EQ(id.size(), 37u) << id;
+  EXPECT_EQ(id.rfind("call_", 0), 0u) << id;
 }
 
 TEST(GeminiStream, TextDeltasFinishAndUsageOnceAtTheEnd) {
@@ -129,7 +145,9 @@ TEST(GeminiStream, TextStreamSameAtEverySplitPoint) {
 TEST(GeminiStream, FunctionCallsAreCompleteToolCallDeltasWithIndexAndId) {
   RecordingSink sink;
   ASSERT_TRUE(Decode(kToolStream, {}, &sink).ok());
-  ASSERT_EQ(sink.chunks.size(), 4u);
+  // role+thought, then each call in its own chunk as OpenAI streams them,
+  // the finish_reason on the last, then usage.
+  ASSERT_EQ(sink.chunks.size(), 5u);
   const v1::Message& first = sink.chunks[0].choices(0).delta();
   EXPECT_EQ(first.role(), "assistant");
   EXPECT_EQ(first.reasoning_content(),
@@ -137,19 +155,25 @@ TEST(GeminiStream, FunctionCallsAreCompleteToolCallDeltasWithIndexAndId) {
   EXPECT_FALSE(first.has_content());
   const v1::ToolCall& paris = sink.chunks[1].choices(0).delta().tool_calls(0);
   EXPECT_EQ(paris.index(), 0);
-  EXPECT_EQ(paris.id(), "call_0");
+  ExpectGeneratedId(paris.id());
   EXPECT_EQ(paris.type(), "function");
   EXPECT_EQ(paris.function().name(), "get_weather");
   EXPECT_EQ(paris.function().arguments(),
             R"({"city":"Paris","units":"celsius"})");
-  const v1::ChunkChoice& last = sink.chunks[2].choices(0);
-  ASSERT_EQ(last.delta().tool_calls_size(), 2);
-  EXPECT_EQ(last.delta().tool_calls(0).index(), 1);
-  EXPECT_EQ(last.delta().tool_calls(0).id(), "call_1");
-  EXPECT_EQ(last.delta().tool_calls(1).index(), 2);
-  EXPECT_EQ(last.delta().tool_calls(1).id(), "call_2");
-  EXPECT_EQ(last.delta().tool_calls(1).function().arguments(), "{}");
+  const v1::ChunkChoice& tokyo = sink.chunks[2].choices(0);
+  ASSERT_EQ(tokyo.delta().tool_calls_size(), 1);
+  EXPECT_EQ(tokyo.delta().tool_calls(0).index(), 1);
+  ExpectGeneratedId(tokyo.delta().tool_calls(0).id());
+  EXPECT_TRUE(tokyo.finish_reason().empty());
+  const v1::ChunkChoice& last = sink.chunks[3].choices(0);
+  ASSERT_EQ(last.delta().tool_calls_size(), 1);
+  EXPECT_EQ(last.delta().tool_calls(0).index(), 2);
+  ExpectGeneratedId(last.delta().tool_calls(0).id());
+  EXPECT_EQ(last.delta().tool_calls(0).function().arguments(), "{}");
   EXPECT_EQ(last.finish_reason(), "tool_calls");  // STOP with calls
+  // Unique within the answer (and, being random, across turns).
+  EXPECT_NE(paris.id(), tokyo.delta().tool_calls(0).id());
+  EXPECT_NE(last.delta().tool_calls(0).id(), tokyo.delta().tool_calls(0).id());
   v1::ChatCompletion c = sink.assembler.Build();
   ASSERT_EQ(c.choices(0).message().tool_calls_size(), 3);
   EXPECT_EQ(c.choices(0).message().tool_calls(1).function().arguments(),
@@ -172,7 +196,9 @@ TEST(GeminiStream, UpstreamFunctionCallIdIsKept) {
              "\"role\":\"model\"},\"finishReason\":\"STOP\"}]}\r\n\r\n",
              {}, &sink)
           .ok());
-  EXPECT_EQ(sink.chunks[0].choices(0).delta().tool_calls(0).id(), "fc-7");
+  ASSERT_GE(sink.chunks.size(), 2u);  // role, then the call
+  ASSERT_EQ(sink.chunks[1].choices(0).delta().tool_calls_size(), 1);
+  EXPECT_EQ(sink.chunks[1].choices(0).delta().tool_calls(0).id(), "fc-7");
 }
 
 // Found by fuzz/sse_stream_fuzzer: adding int token counts near INT32_MAX was
@@ -358,7 +384,7 @@ TEST(GeminiWhole, NonStreamingAnswerAssemblesLikeTheStream) {
   EXPECT_EQ(m.content(), "Calling the tool.");
   EXPECT_EQ(m.reasoning_content(), "Let me think.");
   ASSERT_EQ(m.tool_calls_size(), 1);
-  EXPECT_EQ(m.tool_calls(0).id(), "call_0");
+  ExpectGeneratedId(m.tool_calls(0).id());
   EXPECT_FALSE(m.tool_calls(0).has_index());
   EXPECT_EQ(m.tool_calls(0).function().arguments(), R"({"city":"Paris"})");
   EXPECT_EQ(c.choices(0).finish_reason(), "tool_calls");
@@ -387,6 +413,35 @@ TEST(GeminiWhole, NotJsonIsA502) {
   GeminiStreamDecoder decoder(sink, "m");
   EXPECT_FALSE(decoder.FeedWhole("<html>"));
   EXPECT_EQ(GetErrorDetails(decoder.error()).http_status, 502);
+}
+
+}  // namespace
+}  // namespace aigw
+
+namespace aigw {
+namespace {
+
+// responseLogprobs answers carry logprobsResult per candidate; the client
+// gets OpenAI's logprobs object, in stream chunks and in the whole answer.
+TEST(GeminiStream, LogprobsResultBecomesOpenAiLogprobs) {
+  constexpr char kStream[] =
+      "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],"
+      "\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0,"
+      "\"logprobsResult\": {\"topCandidates\": [{\"candidates\": ["
+      "{\"token\": \"Hi\",\"logProbability\": -0.25},{\"token\": \"Yo\","
+      "\"logProbability\": -1.5}]}],\"chosenCandidates\": [{\"token\": "
+      "\"Hi\",\"logProbability\": -0.25}]}}],\"responseId\": \"r\"}\r\n\r\n";
+  RecordingSink sink;
+  ASSERT_TRUE(Decode(kStream, {}, &sink).ok());
+  ASSERT_TRUE(sink.chunks[0].choices(0).has_logprobs());
+  nlohmann::json expected = nlohmann::json::parse(R"({"content": [
+      {"token": "Hi", "logprob": -0.25, "bytes": [72, 105],
+       "top_logprobs": [{"token": "Hi", "logprob": -0.25, "bytes": [72, 105]},
+                        {"token": "Yo", "logprob": -1.5, "bytes": [89, 111]}]}
+    ], "refusal": null})");
+  EXPECT_EQ(StructToJson(sink.chunks[0].choices(0).logprobs()), expected);
+  v1::ChatCompletion whole = sink.assembler.Build();
+  EXPECT_EQ(StructToJson(whole.choices(0).logprobs()), expected);
 }
 
 }  // namespace

@@ -67,10 +67,11 @@ absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
   }
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> response = keys_->ReportAndRedact(
-      *key,
-      pool_->SendForBody(MakeRequest(model, operation, std::move(body), *key),
-                         ctx.cancel));
+  UpstreamRequest upstream =
+      MakeRequest(model, operation, std::move(body), *key);
+  upstream.rate_limit_headers = &ctx.upstream_headers;
+  absl::StatusOr<std::string> response =
+      keys_->ReportAndRedact(*key, pool_->SendForBody(upstream, ctx.cancel));
   if (!response.ok()) return response.status();
   json j = json::parse(*response, nullptr, false);
   if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
@@ -93,6 +94,7 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
   UpstreamRequest upstream =
       MakeRequest(request.model(), "chat/completions", body.dump(), *key);
   upstream.headers.emplace("Accept", "text/event-stream");
+  upstream.rate_limit_headers = &ctx.upstream_headers;
 
   OpenAiStreamDecoder decoder(sink);
   absl::Status status = keys_->ReportAndRedact(

@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
                      "itself"));
   }
   return std::make_unique<QwenProvider>(std::move(*pool), std::move(*keys),
-                                        mode);
+                                        mode, config.unsupported_params);
 }
 
 const ProviderRegistration kRegistration("qwen", CreateQwen);
@@ -55,8 +55,12 @@ const ProviderRegistration kRegistration("qwen", CreateQwen);
 }  // namespace
 
 QwenProvider::QwenProvider(std::unique_ptr<HttpClientPool> pool,
-                           std::unique_ptr<KeyRing> keys, QwenMode mode)
-    : pool_(std::move(pool)), keys_(std::move(keys)), mode_(mode) {}
+                           std::unique_ptr<KeyRing> keys, QwenMode mode,
+                           UnsupportedParams unsupported_params)
+    : pool_(std::move(pool)),
+      keys_(std::move(keys)),
+      mode_(mode),
+      unsupported_params_(unsupported_params) {}
 
 template <typename Decoder>
 absl::Status QwenProvider::RunStream(const UpstreamRequest& upstream,
@@ -74,8 +78,10 @@ absl::Status QwenProvider::Stream(const v1::ChatCompletionRequest& request,
                                   CallContext& ctx, ChunkSink& sink) {
   // A request DashScope cannot take is a 400 even when no key is free.
   absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
-  absl::StatusOr<UpstreamRequest> upstream = ChatUpstreamRequest(
-      request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
+  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  absl::StatusOr<UpstreamRequest> upstream =
+      ChatUpstreamRequest(request, mode_, pool_->endpoint().path_prefix,
+                          key.ok() ? key->key : "", policy);
   if (!upstream.ok()) return upstream.status();
   if (!key.ok()) return key.status();
   if (mode_ == QwenMode::kCompatible) {

@@ -17,7 +17,8 @@ namespace aigw {
 class QwenProvider : public Provider {
  public:
   QwenProvider(std::unique_ptr<HttpClientPool> pool,
-               std::unique_ptr<KeyRing> keys, QwenMode mode);
+               std::unique_ptr<KeyRing> keys, QwenMode mode,
+               UnsupportedParams unsupported_params);
 
   absl::Status Stream(const v1::ChatCompletionRequest& request,
                       CallContext& ctx, ChunkSink& sink) override;
@@ -40,6 +41,7 @@ class QwenProvider : public Provider {
   std::unique_ptr<HttpClientPool> pool_;
   const std::unique_ptr<KeyRing> keys_;
   const QwenMode mode_;
+  const UnsupportedParams unsupported_params_;
 };
 
 }  // namespace aigw

@@ -316,12 +316,30 @@ TEST(QwenProvider, InvalidRequestNeverReachesTheUpstream) {
   FakeDashScope upstream;
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
   v1::ChatCompletionRequest request = Hello("qwen-max");
-  request.set_frequency_penalty(1);
+  request.mutable_tool_choice()->set_mode("sometimes");
   CancelToken cancel;
   CallContext ctx{&cancel};
   EXPECT_EQ(provider->Complete(request, ctx).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(upstream.seen().empty());
+}
+
+TEST(QwenProvider, DroppedParamsReachTheCallContext) {
+  FakeDashScope upstream;
+  upstream.Answer(200, "text/event-stream",
+                  "data: {\"output\":{\"choices\":[{\"message\":{"
+                  "\"role\":\"assistant\",\"content\":\"hi\"},"
+                  "\"finish_reason\":\"stop\"}]},\"usage\":{"
+                  "\"input_tokens\":1,\"output_tokens\":1},"
+                  "\"request_id\":\"r\"}\n\n");
+  std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  v1::ChatCompletionRequest request = Hello("qwen-max");
+  request.set_frequency_penalty(1);
+  CancelToken cancel;
+  CallContext ctx{&cancel};
+  ASSERT_TRUE(provider->Complete(request, ctx).ok());
+  EXPECT_EQ(ctx.dropped_params, std::vector<std::string>{"frequency_penalty"});
+  EXPECT_EQ(upstream.seen().size(), 1u);
 }
 
 TEST(QwenProvider, EmbedNativeAndCompatible) {

@@ -8,6 +8,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
 #include "providers/common/openai_request_json.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 namespace {
@@ -24,14 +25,22 @@ constexpr const char* kNativeParameters[] = {"top_k",
                                              "thinking_budget",
                                              "vl_high_resolution_images"};
 
+constexpr char kNoSuchField[] =
+    "DashScope's native API has no such field (qwen provider, mode: native; "
+    "mode: compatible passes OpenAI fields through)";
+
 absl::Status Unsupported(absl::string_view param, absl::string_view why = "") {
-  return InvalidRequest(
-      absl::StrCat("'", param,
-                   "' is not supported by DashScope's native API (qwen "
-                   "provider, mode: native)",
-                   why.empty() ? "" : ": ", why, "."),
-      param, "unsupported_parameter");
+  return UnsupportedParam(
+      param, "DashScope's native API (qwen provider, mode: native)", why);
 }
+
+#define AIGW_QWEN_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    absl::Status aigw_status = (expr);  \
+    if (!aigw_status.ok()) {            \
+      return aigw_status;               \
+    }                                   \
+  } while (0)
 
 bool IsNativeParameter(absl::string_view key) {
   for (const char* name : kNativeParameters) {
@@ -41,7 +50,7 @@ bool IsNativeParameter(absl::string_view key) {
 }
 
 absl::StatusOr<json> PartsToText(const v1::Message& message,
-                                 const std::string& path) {
+                                 const std::string& path, ParamPolicy& policy) {
   std::string text;
   for (int j = 0; j < message.parts_size(); ++j) {
     const v1::ContentPart& part = message.parts(j);
@@ -56,10 +65,8 @@ absl::StatusOr<json> PartsToText(const v1::Message& message,
     if (part.type() != "text") {
       return Unsupported(p + ".type", absl::StrCat("type '", part.type(), "'"));
     }
-    if (!part.extra().fields().empty()) {
-      return Unsupported(
-          absl::StrCat(p, ".", part.extra().fields().begin()->first));
-    }
+    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(
+        part.extra(), FieldScope::kContentPart, p, kNoSuchField, policy));
     // The text API takes one string; the parts are joined as sent.
     text += part.text();
   }
@@ -67,7 +74,8 @@ absl::StatusOr<json> PartsToText(const v1::Message& message,
 }
 
 absl::StatusOr<json> PartsToMultimodal(const v1::Message& message,
-                                       const std::string& path) {
+                                       const std::string& path,
+                                       ParamPolicy& policy) {
   json items = json::array();
   for (int j = 0; j < message.parts_size(); ++j) {
     const v1::ContentPart& part = message.parts(j);
@@ -75,18 +83,16 @@ absl::StatusOr<json> PartsToMultimodal(const v1::Message& message,
     if (part.type() != "text" && part.type() != "image_url") {
       return Unsupported(p + ".type", absl::StrCat("type '", part.type(), "'"));
     }
-    if (!part.extra().fields().empty()) {
-      return Unsupported(
-          absl::StrCat(p, ".", part.extra().fields().begin()->first));
-    }
+    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(
+        part.extra(), FieldScope::kContentPart, p, kNoSuchField, policy));
     if (part.type() == "text") {
       items.push_back({{"text", part.text()}});
       continue;
     }
     const std::string& detail = part.image_url().detail();
     if (!detail.empty() && detail != "auto") {
-      return Unsupported(p + ".image_url.detail",
-                         "DashScope has no image detail levels");
+      AIGW_QWEN_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+          p + ".image_url.detail", "DashScope has no image detail levels")));
     }
     // DashScope takes http(s) URLs and data: URLs with base64 alike.
     items.push_back({{"image", part.image_url().url()}});
@@ -95,7 +101,8 @@ absl::StatusOr<json> PartsToMultimodal(const v1::Message& message,
 }
 
 absl::StatusOr<json> NativeMessage(const v1::Message& message,
-                                   const std::string& path, bool multimodal) {
+                                   const std::string& path, bool multimodal,
+                                   ParamPolicy& policy) {
   json out = json::object();
   if (message.role() == "function") {
     return Unsupported(path + ".role", "use 'tool' messages");
@@ -103,12 +110,16 @@ absl::StatusOr<json> NativeMessage(const v1::Message& message,
   // DashScope has no "developer" role; it is the system prompt.
   out["role"] = message.role() == "developer" ? "system" : message.role();
   if (message.parts_size() > 0) {
-    absl::StatusOr<json> content = multimodal ? PartsToMultimodal(message, path)
-                                              : PartsToText(message, path);
+    absl::StatusOr<json> content =
+        multimodal ? PartsToMultimodal(message, path, policy)
+                   : PartsToText(message, path, policy);
     if (!content.ok()) return content.status();
     out["content"] = std::move(*content);
   } else if (message.has_content() && multimodal) {
     out["content"] = json::array({{{"text", message.content()}}});
+  } else if (!message.has_content() && !message.refusal().empty()) {
+    // A refusal the model gave earlier is what it said in that turn.
+    out["content"] = message.refusal();
   } else {
     out["content"] = message.content();  // "" for tool-call-only turns
   }
@@ -130,15 +141,13 @@ absl::StatusOr<json> NativeMessage(const v1::Message& message,
   if (message.has_reasoning_content()) {
     out["reasoning_content"] = message.reasoning_content();
   }
-  if (message.has_refusal()) return Unsupported(path + ".refusal");
-  if (!message.extra().fields().empty()) {
-    return Unsupported(
-        absl::StrCat(path, ".", message.extra().fields().begin()->first));
-  }
+  AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(message.extra(), FieldScope::kMessage,
+                                          path, kNoSuchField, policy));
   return out;
 }
 
-absl::StatusOr<json> NativeTools(const v1::ChatCompletionRequest& request) {
+absl::StatusOr<json> NativeTools(const v1::ChatCompletionRequest& request,
+                                 ParamPolicy& policy) {
   json tools = json::array();
   for (int i = 0; i < request.tools_size(); ++i) {
     const v1::Tool& tool = request.tools(i);
@@ -146,13 +155,13 @@ absl::StatusOr<json> NativeTools(const v1::ChatCompletionRequest& request) {
     if (!tool.type().empty() && tool.type() != "function") {
       return Unsupported(p + ".type", absl::StrCat("type '", tool.type(), "'"));
     }
-    if (!tool.extra().fields().empty()) {
-      return Unsupported(
-          absl::StrCat(p, ".", tool.extra().fields().begin()->first));
-    }
+    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool, p,
+                                            kNoSuchField, policy));
     const v1::FunctionDefinition& fn = tool.function();
+    // Without strict mode the schema is still sent: Qwen follows it.
     if (fn.has_strict() && fn.strict()) {
-      return Unsupported(p + ".function.strict");
+      AIGW_QWEN_RETURN_IF_ERROR(
+          policy.Unsupported(Unsupported(p + ".function.strict")));
     }
     json f = {{"name", fn.name()}};
     if (!fn.description().empty()) f["description"] = fn.description();
@@ -162,16 +171,22 @@ absl::StatusOr<json> NativeTools(const v1::ChatCompletionRequest& request) {
   return tools;
 }
 
-absl::Status AddToolChoice(const v1::ToolChoice& choice, json* parameters) {
+absl::Status AddToolChoice(const v1::ToolChoice& choice, ParamPolicy& policy,
+                           json* parameters) {
   if (!choice.function_name().empty()) {
     (*parameters)["tool_choice"] = {
         {"type", "function"}, {"function", {{"name", choice.function_name()}}}};
   } else if (choice.mode() == "auto" || choice.mode() == "none") {
     (*parameters)["tool_choice"] = choice.mode();
+  } else if (choice.mode() == "required") {
+    return policy.Unsupported(
+        Unsupported("tool_choice", "'required' has no DashScope equivalent"));
   } else if (!choice.mode().empty()) {
-    return Unsupported(
-        "tool_choice",
-        absl::StrCat("'", choice.mode(), "' has no DashScope equivalent"));
+    return InvalidRequest(
+        absl::StrCat("Invalid value for 'tool_choice': '", choice.mode(),
+                     "'. Supported values are: 'none', 'auto' and "
+                     "'required'."),
+        "tool_choice", "invalid_value");
   }
   return absl::OkStatus();
 }
@@ -195,16 +210,37 @@ absl::Status AddResponseFormat(const v1::ResponseFormat& format,
   return absl::OkStatus();
 }
 
-absl::StatusOr<json> NativeParameters(
-    const v1::ChatCompletionRequest& request) {
-  if (request.has_frequency_penalty()) {
-    return Unsupported("frequency_penalty", "use presence_penalty");
+// OpenAI's reasoning_effort as DashScope's thinking switch and budget
+// (Qwen3 and QwQ models); an explicit enable_thinking wins.
+absl::Status AddReasoningEffort(const google::protobuf::Value& effort,
+                                json* parameters) {
+  int budget = ReasoningBudgetTokens(effort.string_value());
+  if (budget < 0) {
+    return InvalidRequest(
+        "Invalid value for 'reasoning_effort': expected one of 'none', "
+        "'minimal', 'low', 'medium', 'high'.",
+        "reasoning_effort", "invalid_value");
   }
-  if (!request.user().empty()) return Unsupported("user");
+  if (parameters->contains("enable_thinking")) return absl::OkStatus();
+  (*parameters)["enable_thinking"] = budget > 0;
+  if (budget > 0 && !parameters->contains("thinking_budget")) {
+    (*parameters)["thinking_budget"] = budget;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
+                                      ParamPolicy& policy) {
+  // `user` is informational and DashScope has no place for it: left out.
+  // Neutral values (top_p 1, n 1, zero penalties) are left out too.
+  if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
+    AIGW_QWEN_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("frequency_penalty", "use presence_penalty")));
+  }
   json p = {{"result_format", "message"}, {"incremental_output", true}};
   if (request.has_temperature()) p["temperature"] = request.temperature();
-  if (request.has_top_p()) p["top_p"] = request.top_p();
-  if (request.has_presence_penalty()) {
+  if (request.has_top_p() && request.top_p() != 1) p["top_p"] = request.top_p();
+  if (request.has_presence_penalty() && request.presence_penalty() != 0) {
     p["presence_penalty"] = request.presence_penalty();
   }
   // max_completion_tokens is OpenAI's newer name for the same limit.
@@ -214,30 +250,38 @@ absl::StatusOr<json> NativeParameters(
     p["max_tokens"] = request.max_tokens();
   }
   if (request.has_seed()) p["seed"] = request.seed();
-  if (request.has_n()) p["n"] = request.n();
+  if (request.has_n() && request.n() != 1) p["n"] = request.n();
   if (request.stop_size() > 0) {
     json stop = json::array();
     for (const std::string& s : request.stop()) stop.push_back(s);
     p["stop"] = std::move(stop);
   }
   if (request.tools_size() > 0) {
-    absl::StatusOr<json> tools = NativeTools(request);
+    absl::StatusOr<json> tools = NativeTools(request, policy);
     if (!tools.ok()) return tools.status();
     p["tools"] = std::move(*tools);
   }
-  absl::Status status = AddToolChoice(request.tool_choice(), &p);
+  absl::Status status = AddToolChoice(request.tool_choice(), policy, &p);
   if (!status.ok()) return status;
   if (request.has_parallel_tool_calls()) {
     p["parallel_tool_calls"] = request.parallel_tool_calls();
   }
   status = AddResponseFormat(request.response_format(), &p);
   if (!status.ok()) return status;
+  google::protobuf::Struct rest;
   for (const auto& [key, value] : request.extra().fields()) {
-    if (!IsNativeParameter(key)) {
-      return Unsupported(key, "use mode: compatible to pass OpenAI fields");
+    if (IsNativeParameter(key)) {
+      p[key] = ValueToJson(value);
+    } else if (key != "reasoning_effort") {
+      (*rest.mutable_fields())[key] = value;
     }
-    p[key] = ValueToJson(value);
   }
+  auto effort = request.extra().fields().find("reasoning_effort");
+  if (effort != request.extra().fields().end()) {
+    AIGW_QWEN_RETURN_IF_ERROR(AddReasoningEffort(effort->second, &p));
+  }
+  AIGW_QWEN_RETURN_IF_ERROR(
+      UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy));
   return p;
 }
 
@@ -250,16 +294,18 @@ bool UsesMultimodalApi(absl::string_view model) {
          absl::StrContains(model, "-audio");
 }
 
-absl::StatusOr<json> NativeChatBody(const v1::ChatCompletionRequest& request) {
+absl::StatusOr<json> NativeChatBody(const v1::ChatCompletionRequest& request,
+                                    ParamPolicy& policy) {
   const bool multimodal = UsesMultimodalApi(request.model());
   json messages = json::array();
   for (int i = 0; i < request.messages_size(); ++i) {
-    absl::StatusOr<json> message = NativeMessage(
-        request.messages(i), absl::StrCat("messages[", i, "]"), multimodal);
+    absl::StatusOr<json> message =
+        NativeMessage(request.messages(i), absl::StrCat("messages[", i, "]"),
+                      multimodal, policy);
     if (!message.ok()) return message.status();
     messages.push_back(std::move(*message));
   }
-  absl::StatusOr<json> parameters = NativeParameters(request);
+  absl::StatusOr<json> parameters = NativeParameters(request, policy);
   if (!parameters.ok()) return parameters.status();
   return json{{"model", request.model()},
               {"input", {{"messages", std::move(messages)}}},
@@ -280,7 +326,8 @@ json CompatibleChatBody(const v1::ChatCompletionRequest& request) {
 
 absl::StatusOr<UpstreamRequest> ChatUpstreamRequest(
     const v1::ChatCompletionRequest& request, QwenMode mode,
-    absl::string_view path_prefix, absl::string_view api_key) {
+    absl::string_view path_prefix, absl::string_view api_key,
+    ParamPolicy& policy) {
   UpstreamRequest upstream;
   upstream.headers.emplace("Authorization", absl::StrCat("Bearer ", api_key));
   upstream.headers.emplace("Content-Type", "application/json");
@@ -291,7 +338,7 @@ absl::StatusOr<UpstreamRequest> ChatUpstreamRequest(
         -1, ' ', false, json::error_handler_t::replace);
     return upstream;
   }
-  absl::StatusOr<json> body = NativeChatBody(request);
+  absl::StatusOr<json> body = NativeChatBody(request, policy);
   if (!body.ok()) return body.status();
   upstream.path = absl::StrCat(path_prefix, UsesMultimodalApi(request.model())
                                                 ? kQwenMultimodalGenerationPath

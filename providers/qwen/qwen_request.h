@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/aigw/v1/chat.pb.h"
 #include "providers/common/http_client_pool.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 
@@ -29,9 +30,9 @@ bool UsesMultimodalApi(absl::string_view model);
 
 // {model, input:{messages}, parameters:{...}} for the native API, always
 // with incremental_output (the adapter streams every upstream call). Fields
-// DashScope cannot express are 400s naming the field.
+// DashScope cannot express go through the unsupported_params policy.
 absl::StatusOr<nlohmann::json> NativeChatBody(
-    const v1::ChatCompletionRequest& request);
+    const v1::ChatCompletionRequest& request, ParamPolicy& policy);
 
 // The OpenAI body for the compatible endpoint, streamed with usage.
 nlohmann::json CompatibleChatBody(const v1::ChatCompletionRequest& request);
@@ -40,7 +41,8 @@ nlohmann::json CompatibleChatBody(const v1::ChatCompletionRequest& request);
 // scratch (only the provider key), body.
 absl::StatusOr<UpstreamRequest> ChatUpstreamRequest(
     const v1::ChatCompletionRequest& request, QwenMode mode,
-    absl::string_view path_prefix, absl::string_view api_key);
+    absl::string_view path_prefix, absl::string_view api_key,
+    ParamPolicy& policy);
 
 }  // namespace aigw
 

@@ -21,11 +21,22 @@ v1::ChatCompletionRequest Parse(const std::string& body) {
   return request.ok() ? *request : v1::ChatCompletionRequest();
 }
 
+// Under `unsupported_params: reject`, so nothing is silently left out.
 UpstreamRequest Build(const std::string& body, QwenMode mode) {
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
   absl::StatusOr<UpstreamRequest> upstream =
-      ChatUpstreamRequest(Parse(body), mode, "/proxy", "sk-provider");
+      ChatUpstreamRequest(Parse(body), mode, "/proxy", "sk-provider", policy);
   EXPECT_TRUE(upstream.ok()) << upstream.status();
   return upstream.ok() ? *upstream : UpstreamRequest();
+}
+
+absl::StatusOr<UpstreamRequest> BuildNative(const std::string& body,
+                                            UnsupportedParams mode,
+                                            std::vector<std::string>* dropped) {
+  ParamPolicy policy(mode, dropped);
+  return ChatUpstreamRequest(Parse(body), QwenMode::kNative, "", "sk-provider",
+                             policy);
 }
 
 std::string Header(const UpstreamRequest& r, const std::string& name) {
@@ -139,7 +150,6 @@ TEST(QwenRequest, MaxCompletionTokensWinsAndJsonSchemaPassesThrough) {
 TEST(QwenRequest, WhatDashScopeCannotExpressIsA400NamingTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"("frequency_penalty": 0.5)", "frequency_penalty"},
-      {R"("user": "u-1")", "user"},
       {R"("logit_bias": {"1": 2})", "logit_bias"},
       {R"("tool_choice": "required", "tools": [{"type": "function",
           "function": {"name": "f"}}])",
@@ -155,8 +165,9 @@ TEST(QwenRequest, WhatDashScopeCannotExpressIsA400NamingTheField) {
         R"({"model": "qwen-plus", "messages": [{"role": "user",
             "content": "hi"}], )",
         fields, "}");
+    std::vector<std::string> dropped;
     absl::StatusOr<UpstreamRequest> upstream =
-        ChatUpstreamRequest(Parse(body), QwenMode::kNative, "", "sk-provider");
+        BuildNative(body, UnsupportedParams::kReject, &dropped);
     ASSERT_FALSE(upstream.ok()) << fields;
     EXPECT_EQ(upstream.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(GetErrorDetails(upstream.status()).http_status, 400);
@@ -180,20 +191,84 @@ TEST(QwenRequest, MessageContentDashScopeCannotTakeIsA400) {
       {R"({"model": "qwen-plus", "messages": [{"role": "function",
           "name": "f", "content": "1"}]})",
        "messages[0].role"},
-      {R"({"model": "qwen-plus", "messages": [{"role": "assistant",
-          "content": "no", "refusal": "no"}]})",
-       "messages[0].refusal"},
       {R"({"model": "qwen-plus", "messages": [{"role": "user",
-          "content": "hi", "audio": {"id": "a"}}]})",
-       "messages[0].audio"},
+          "content": "hi", "function_call": {"name": "f"}}]})",
+       "messages[0].function_call"},
   };
   for (const auto& [body, param] : cases) {
+    std::vector<std::string> dropped;
     absl::StatusOr<UpstreamRequest> upstream =
-        ChatUpstreamRequest(Parse(body), QwenMode::kNative, "", "sk-provider");
+        BuildNative(body, UnsupportedParams::kReject, &dropped);
     ASSERT_FALSE(upstream.ok()) << body;
     EXPECT_EQ(GetErrorDetails(upstream.status()).http_status, 400);
     EXPECT_EQ(GetErrorDetails(upstream.status()).param, param) << body;
   }
+}
+
+// NextChat's first message: its defaults, the informational fields and
+// SDK history bookkeeping are accepted even under reject, and the neutral
+// values are left out of DashScope's parameters.
+TEST(QwenRequest, NextChatDefaultsAndHistoryBookkeepingAccepted) {
+  const std::string body = R"({"model": "qwen-max", "stream": true,
+      "messages": [{"role": "system", "content": "You are ChatGPT."},
+        {"role": "user", "content": "hi", "name": "bob"},
+        {"role": "assistant", "content": "hello", "refusal": null,
+         "annotations": [], "audio": null, "function_call": null,
+         "parsed": null, "tool_calls": []},
+        {"role": "assistant", "content": null, "refusal": "I can't."},
+        {"role": "user", "content": "more"}],
+      "temperature": 0.5, "presence_penalty": 0, "frequency_penalty": 0,
+      "top_p": 1, "max_tokens": 4000, "n": 1, "logprobs": false,
+      "top_logprobs": 0, "logit_bias": {}, "user": "u", "metadata": {},
+      "store": false, "service_tier": "auto", "prompt_cache_key": "k",
+      "safety_identifier": "s"})";
+  std::vector<std::string> dropped;
+  absl::StatusOr<UpstreamRequest> upstream =
+      BuildNative(body, UnsupportedParams::kReject, &dropped);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_TRUE(dropped.empty());
+  json sent = json::parse(upstream->body);
+  EXPECT_EQ(sent["parameters"], json::parse(R"({"result_format": "message",
+      "incremental_output": true, "temperature": 0.5, "max_tokens": 4000})"));
+  EXPECT_EQ(sent["input"]["messages"][3],
+            json::parse(R"({"role": "assistant", "content": "I can't."})"));
+}
+
+TEST(QwenRequest, DropPolicyLeavesFieldsOutAndNamesThem) {
+  std::vector<std::string> dropped;
+  absl::StatusOr<UpstreamRequest> upstream = BuildNative(
+      R"({"model": "qwen-plus", "messages": [{"role": "user",
+          "content": "hi"}], "frequency_penalty": 0.5, "logit_bias": {"1": 2},
+          "tools": [{"type": "function", "function": {"name": "f",
+            "parameters": {"type": "object"}, "strict": true}}]})",
+      UnsupportedParams::kDrop, &dropped);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_EQ(dropped, (std::vector<std::string>{"frequency_penalty",
+                                               "tools[0].function.strict",
+                                               "logit_bias"}));
+  json parameters = json::parse(upstream->body)["parameters"];
+  EXPECT_FALSE(parameters.contains("frequency_penalty"));
+  EXPECT_FALSE(parameters.contains("logit_bias"));
+  EXPECT_EQ(parameters["tools"][0]["function"]["parameters"],
+            json::parse(R"({"type": "object"})"));
+}
+
+TEST(QwenRequest, ReasoningEffortBecomesThinking) {
+  std::vector<std::string> dropped;
+  absl::StatusOr<UpstreamRequest> upstream = BuildNative(
+      R"({"model": "qwen3-max", "messages": [{"role": "user",
+          "content": "hi"}], "reasoning_effort": "low"})",
+      UnsupportedParams::kReject, &dropped);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  json parameters = json::parse(upstream->body)["parameters"];
+  EXPECT_EQ(parameters["enable_thinking"], true);
+  EXPECT_EQ(parameters["thinking_budget"], 1024);
+  upstream = BuildNative(R"({"model": "qwen3-max", "messages": [{"role":
+      "user", "content": "hi"}], "reasoning_effort": "none"})",
+                         UnsupportedParams::kReject, &dropped);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_EQ(json::parse(upstream->body)["parameters"]["enable_thinking"],
+            false);
 }
 
 TEST(QwenRequest, CompatibleModeSendsTheOpenAiBodyStreamedWithUsage) {

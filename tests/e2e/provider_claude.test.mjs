@@ -46,6 +46,10 @@ before(async () => {
         timeouts: { connect: '1s', read: '3s' },
         models: KEY_POISONING_MODELS,
       },
+      {
+        ...claudeProvider({ unsupported_params: 'reject', model_mapping: { 'strict-claude-text': 'claude-text' } }),
+        name: 'anthropic-strict',
+      },
       claudeProvider(),
     ],
   });
@@ -329,7 +333,27 @@ test('claude: a provider key quoted in an upstream 401 is redacted', async () =>
   assert.ok(!text.includes('sk-ant-fake'), `provider key leaked: ${text}`);
 });
 
-test('claude: fields Claude cannot express are a 400 naming the field, before any upstream call', async () => {
+test('claude: unsupported_params drop (the default) leaves out what Claude cannot express and names it in x-aigw-dropped-params', async () => {
+  const response = await postChat(
+    gateway.httpUrl,
+    chatRequest('claude-text', 'hi', { n: 2, seed: 42, frequency_penalty: 0.5, logit_bias: { 50256: -100 } }),
+  );
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.headers.get('x-aigw-dropped-params'), 'logit_bias,n,seed,frequency_penalty');
+  const sent = upstream.requests.at(-1).body;
+  for (const field of ['n', 'seed', 'frequency_penalty', 'logit_bias', 'top_p']) {
+    assert.ok(!(field in sent), `${field} reached Claude: ${JSON.stringify(sent)}`);
+  }
+  // Neutral values are never reported.
+  const neutral = await postChat(
+    gateway.httpUrl,
+    chatRequest('claude-text', 'hi', { n: 1, frequency_penalty: 0, presence_penalty: 0, top_p: 1, logprobs: false }),
+  );
+  assert.equal(neutral.status, 200);
+  assert.equal(neutral.headers.get('x-aigw-dropped-params'), null);
+});
+
+test('claude: unsupported_params reject: fields Claude cannot express are a 400 naming the field, before any upstream call', async () => {
   const before = upstream.requests.length;
   const cases = [
     [{ n: 2 }, 'n'],
@@ -339,7 +363,10 @@ test('claude: fields Claude cannot express are a 400 naming the field, before an
     [{ logit_bias: { 50256: -100 } }, 'logit_bias'],
   ];
   for (const [extra, param] of cases) {
-    const error = await assertOpenAIError(await postChat(gateway.httpUrl, chatRequest('claude-text', 'hi', extra)), 400);
+    const error = await assertOpenAIError(
+      await postChat(gateway.httpUrl, chatRequest('strict-claude-text', 'hi', extra)),
+      400,
+    );
     assert.equal(error.param, param, JSON.stringify(error));
   }
   const badArgs = {

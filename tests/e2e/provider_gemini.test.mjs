@@ -55,6 +55,15 @@ before(async () => {
         model_mapping: { 'v1-text': MODELS.text },
       },
       {
+        name: 'google-strict',
+        type: 'gemini',
+        base_url: `${upstream.origin}/gw`,
+        api_keys: GEMINI_KEYS,
+        unsupported_params: 'reject',
+        timeouts: { connect: '1s', read: '5s' },
+        model_mapping: { 'strict-g-text': MODELS.text },
+      },
+      {
         name: 'google',
         type: 'gemini',
         base_url: `${upstream.origin}/gw`,
@@ -106,6 +115,8 @@ const WEATHER_TOOL = {
     parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city'] },
   },
 };
+// Gemini sends no call ids: aigw's are random, never repeated across turns.
+const GENERATED_ID = /^call_[0-9a-f]{32}$/;
 const WEATHER_QUESTION = [{ role: 'user', content: 'Weather in Paris and Tokyo?' }];
 
 // The second turn: the assistant's calls answered by tool results.
@@ -222,8 +233,9 @@ test('gemini: SDK non-streaming tools, then the tool results turn', async () => 
   assert.equal(result.choices[0].finish_reason, 'tool_calls');
   assert.equal(message.content, 'Checking both cities.');
   assert.equal(message.tool_calls.length, 2);
+  assert.notEqual(message.tool_calls[0].id, message.tool_calls[1].id);
   message.tool_calls.forEach((call, i) => {
-    assert.equal(call.id, `call_${i}`);
+    assert.match(call.id, GENERATED_ID);
     assert.equal(call.type, 'function');
     assert.equal(call.function.name, WEATHER_CALLS[i].name);
     assert.deepEqual(JSON.parse(call.function.arguments), WEATHER_CALLS[i].args);
@@ -245,9 +257,12 @@ test('gemini: SDK streaming tool calls arrive whole, with index and id, finish t
   );
   const deltas = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
   assert.equal(deltas.length, 2);
+  // One call per chunk, as OpenAI streams them (NextChat keeps only the
+  // first call of a chunk).
+  for (const chunk of chunks) assert.ok((chunk.choices[0]?.delta?.tool_calls ?? []).length <= 1);
   deltas.forEach((delta, i) => {
     assert.equal(delta.index, i);
-    assert.equal(delta.id, `call_${i}`);
+    assert.match(delta.id, GENERATED_ID);
     assert.equal(delta.function.name, 'get_weather');
     assert.deepEqual(JSON.parse(delta.function.arguments), WEATHER_CALLS[i].args);
   });
@@ -312,15 +327,32 @@ test('gemini: a blocked prompt is a 400 content_filter error', async () => {
   }
 });
 
-test('gemini: what Gemini cannot express is a 400 naming the field, and never reaches it', async () => {
+test('gemini: unsupported_params drop (the default) leaves out what Gemini cannot express and names it', async () => {
+  const { result: response, requests } = await upstreamDuring(() =>
+    postChat(gateway.httpUrl, {
+      model: 'g-text',
+      messages: [{ role: 'user', content: 'hi', name: 'bob' }],
+      tools: [{ ...WEATHER_TOOL, function: { ...WEATHER_TOOL.function, strict: true } }],
+      parallel_tool_calls: false,
+      logit_bias: { 5: 1 },
+      user: 'u-1',
+    }),
+  );
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.headers.get('x-aigw-dropped-params'), 'tools[0].function.strict,parallel_tool_calls,logit_bias');
+  // The strict tool's schema is still sent.
+  assert.deepEqual(requests[0].body.tools[0].functionDeclarations[0].parameters, WEATHER_TOOL.function.parameters);
+});
+
+test('gemini: unsupported_params reject: what Gemini cannot express is a 400 naming the field, and never reaches it', async () => {
   const cases = [
-    [{ logprobs: true }, 'logprobs'],
+    [{ logit_bias: { 5: 1 } }, 'logit_bias'],
     [{ tools: [WEATHER_TOOL], parallel_tool_calls: false }, 'parallel_tool_calls'],
-    [{ messages: [{ role: 'user', content: 'hi', name: 'bob' }] }, 'messages[0].name'],
+    [{ messages: [{ role: 'user', content: 'hi', function_call: { name: 'f' } }] }, 'messages[0].function_call'],
   ];
   for (const [extra, param] of cases) {
     const { result: response, requests } = await upstreamDuring(() =>
-      postChat(gateway.httpUrl, { model: 'g-text', messages: [{ role: 'user', content: 'hi' }], ...extra }),
+      postChat(gateway.httpUrl, { model: 'strict-g-text', messages: [{ role: 'user', content: 'hi' }], ...extra }),
     );
     const body = await response.json();
     assert.equal(response.status, 400, JSON.stringify(body));
@@ -411,9 +443,10 @@ test('gemini: gRPC Create answers text and tool calls', async () => {
   const { result: tools } = await upstreamDuring(() => unary('Create', { model: 'g-tools', messages: WEATHER_QUESTION, tools: [GRPC_TOOL] }));
   assert.equal(tools.choices[0].finish_reason, 'tool_calls');
   assert.deepEqual(
-    tools.choices[0].message.tool_calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments)]),
-    WEATHER_CALLS.map((call, i) => [`call_${i}`, call.name, call.args]),
+    tools.choices[0].message.tool_calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)]),
+    WEATHER_CALLS.map((call) => [call.name, call.args]),
   );
+  for (const call of tools.choices[0].message.tool_calls) assert.match(call.id, GENERATED_ID);
 });
 
 test('gemini: gRPC Stream delivers deltas, one finish and usage', async () => {

@@ -55,6 +55,15 @@ before(async () => {
         model_mapping: Object.fromEntries(SPECIAL_MODELS.map((m) => [`compat/${m}`, m])),
       },
       {
+        name: 'dashscope-strict',
+        type: 'qwen',
+        base_url: upstream.origin,
+        api_keys: QWEN_KEYS,
+        unsupported_params: 'reject',
+        timeouts: { connect: '1s', read: '5s' },
+        model_mapping: { 'strict/qwen-text': 'qwen-text' },
+      },
+      {
         name: 'dashscope',
         type: 'qwen',
         base_url: upstream.origin,
@@ -394,14 +403,24 @@ describe('qwen native translation', () => {
     assert.deepEqual(requests[0].body.input.messages, [{ role: 'user', content: [{ text: 'What is this?' }, { image: dataUrl }] }]);
   });
 
-  test('what DashScope cannot express is a 400 naming the field, and nothing reaches the upstream', async () => {
+  test('unsupported_params drop (the default): what DashScope cannot express is left out and named in x-aigw-dropped-params', async () => {
+    const { result: response, requests } = await upstreamDuring(() =>
+      postChat(gateway.httpUrl, chatRequest('qwen-text', 'hi', { frequency_penalty: 0.5, logit_bias: { 50256: -100 } })),
+    );
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get('x-aigw-dropped-params'), 'frequency_penalty,logit_bias');
+    assert.ok(!('frequency_penalty' in requests[0].body.parameters));
+    assert.ok(!('logit_bias' in requests[0].body.parameters));
+  });
+
+  test('unsupported_params reject: what DashScope cannot express is a 400 naming the field, and nothing reaches the upstream', async () => {
     for (const [extra, param] of [
       [{ frequency_penalty: 0.5 }, 'frequency_penalty'],
       [{ logit_bias: { 50256: -100 } }, 'logit_bias'],
       [{ tools: [WEATHER_TOOL], tool_choice: 'required' }, 'tool_choice'],
     ]) {
       const { result: error, requests } = await upstreamDuring(async () =>
-        assertOpenAIError(await postChat(gateway.httpUrl, chatRequest('qwen-text', 'hi', extra)), 400),
+        assertOpenAIError(await postChat(gateway.httpUrl, chatRequest('strict/qwen-text', 'hi', extra)), 400),
       );
       assert.equal(error.param, param);
       assert.equal(error.type, 'invalid_request_error');

@@ -1,0 +1,119 @@
+#include "providers/common/param_policy.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+
+namespace aigw {
+namespace {
+
+bool IsNull(const google::protobuf::Value& value) {
+  return value.kind_case() == google::protobuf::Value::kNullValue;
+}
+
+bool IsFalse(const google::protobuf::Value& value) {
+  return value.has_bool_value() && !value.bool_value();
+}
+
+bool IsZero(const google::protobuf::Value& value) {
+  return value.has_number_value() && value.number_value() == 0;
+}
+
+bool IsEmptyObject(const google::protobuf::Value& value) {
+  return value.has_struct_value() && value.struct_value().fields().empty();
+}
+
+bool IsTextOnly(const google::protobuf::Value& value) {
+  if (!value.has_list_value()) return false;
+  const auto& items = value.list_value().values();
+  return items.size() == 1 && items[0].string_value() == "text";
+}
+
+bool IsRequestNoOp(absl::string_view key,
+                   const google::protobuf::Value& value) {
+  // Informational: they describe the caller or OpenAI's own storage and
+  // billing, never the answer.
+  if (key == "metadata" || key == "store" || key == "service_tier" ||
+      key == "prompt_cache_key" || key == "safety_identifier" ||
+      key == "stream_options") {
+    return true;
+  }
+  if (key == "logprobs") return IsFalse(value);
+  if (key == "top_logprobs") return IsZero(value);
+  if (key == "logit_bias") return IsEmptyObject(value);
+  if (key == "modalities") return IsTextOnly(value);
+  return IsNull(value);
+}
+
+// What the openai SDK's helpers (runTools, parse) and other clients write
+// into assistant and tool messages they send back.
+bool IsMessageNoOp(absl::string_view key,
+                   const google::protobuf::Value& value) {
+  if (key == "parsed" || key == "annotations" || key == "audio") return true;
+  return IsNull(value);  // function_call: null, and any other null
+}
+
+}  // namespace
+
+absl::Status ParamPolicy::Unsupported(absl::Status error) {
+  if (mode_ == UnsupportedParams::kReject) return error;
+  std::string param = GetErrorDetails(error).param;
+  if (std::find(dropped_->begin(), dropped_->end(), param) == dropped_->end()) {
+    dropped_->push_back(std::move(param));
+  }
+  return absl::OkStatus();
+}
+
+bool IsNoOpField(FieldScope scope, absl::string_view key,
+                 const google::protobuf::Value& value) {
+  switch (scope) {
+    case FieldScope::kRequest:
+      return IsRequestNoOp(key, value);
+    case FieldScope::kMessage:
+      return IsMessageNoOp(key, value);
+    case FieldScope::kContentPart:
+    case FieldScope::kTool:
+      return IsNull(value);
+  }
+  return false;
+}
+
+absl::Status UnknownFields(const google::protobuf::Struct& extra,
+                           FieldScope scope, absl::string_view path,
+                           absl::string_view why, ParamPolicy& policy) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : extra.fields()) {
+    if (!IsNoOpField(scope, key, value)) keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (const std::string& key : keys) {
+    std::string param = path.empty() ? key : absl::StrCat(path, ".", key);
+    absl::Status status = policy.Unsupported(InvalidRequest(
+        absl::StrCat("'", param, "' is not supported: ", why, "."), param,
+        "unsupported_parameter"));
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UnsupportedParam(absl::string_view param, absl::string_view who,
+                              absl::string_view why) {
+  return InvalidRequest(absl::StrCat("'", param, "' is not supported by ", who,
+                                     why.empty() ? "" : ": ", why, "."),
+                        param, "unsupported_parameter");
+}
+
+int ReasoningBudgetTokens(absl::string_view effort) {
+  // The budgets Google documents for reasoning_effort on Gemini's
+  // OpenAI-compatible endpoint; one table keeps the providers consistent.
+  if (effort == "none" || effort == "minimal") return 0;
+  if (effort == "low") return 1024;
+  if (effort == "medium") return 8192;
+  if (effort == "high") return 24576;
+  if (effort == "xhigh") return 32768;
+  return -1;
+}
+
+}  // namespace aigw
