@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import { LISTEN_ANY } from './fake_common.mjs';
 import { GREETING, PROVIDER_KEY, TITLE, WEATHER_ANSWER, WEATHER_JSON, startFakeConversational } from './fake_conversational.mjs';
-import { parseSseText, startGateway } from './harness.mjs';
+import { grpcClients, parseSseText, startGateway } from './harness.mjs';
 
 let upstream;
 before(async () => {
@@ -202,6 +202,33 @@ for (const provider of PROVIDERS) {
             : last.tools[0].functionDeclarations[0].parameters;
       assert.deepEqual(Object.keys(schema.properties), ['city']);
       assert.deepEqual(upstream.problems, []);
+    });
+
+    test('gRPC: dropped params in the initial metadata; range errors are INVALID_ARGUMENT', async () => {
+      const grpc = grpcClients(gateway.grpcAddr);
+      try {
+        const deadline = () => new Date(Date.now() + 10_000);
+        const request = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], seed: 7, frequency_penalty: 0.5 };
+        const call = grpc.chat.Stream(request, { deadline: deadline() });
+        const metadata = new Promise((resolve) => call.on('metadata', resolve));
+        const text = [];
+        call.on('data', (chunk) => text.push(chunk.choices[0]?.delta?.content ?? ''));
+        await new Promise((resolve, reject) => {
+          call.on('end', resolve);
+          call.on('error', reject);
+        });
+        assert.equal(text.join(''), GREETING);
+        const expected = { qwen: 'frequency_penalty', claude: 'seed,frequency_penalty', gemini: null }[provider.type];
+        const dropped = (await metadata).get('x-aigw-dropped-params');
+        assert.deepEqual(dropped, expected ? [expected] : []);
+        const error = await new Promise((resolve) =>
+          grpc.chat.Create({ ...request, n: 0 }, { deadline: deadline() }, (err) => resolve(err)),
+        );
+        assert.equal(error?.code, 3); // INVALID_ARGUMENT
+        assert.match(error.details, /'n'/);
+      } finally {
+        grpc.close();
+      }
     });
 
     test('values OpenAI refuses are a 400 naming the param, before any upstream call', async () => {
