@@ -59,8 +59,9 @@ export class FakeConversational extends FakeHttpServer {
     let provider = 'gemini';
     if (path.startsWith('/api/v1/services/aigc/')) provider = 'dashscope';
     else if (path === '/v1/messages') provider = 'claude';
+    else if (path === '/v1/chat/completions') provider = 'openai';
     this.requests.push({ provider, path, headers: req.headers, body });
-    const handler = { dashscope: this.#dashscope, claude: this.#claude, gemini: this.#gemini }[provider];
+    const handler = { dashscope: this.#dashscope, claude: this.#claude, gemini: this.#gemini, openai: this.#openai }[provider];
     return handler.call(this, req, res, body);
   }
 
@@ -158,6 +159,33 @@ export class FakeConversational extends FakeHttpServer {
     out += event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 9 } });
     out += event('message_stop', {});
     return sendInPieces(res, this.random, 200, { 'Content-Type': 'text/event-stream; charset=utf-8' }, out);
+  }
+
+  // ---------------------------------------------------------- OpenAI
+  // Only what the rate-limit tests need: OpenAI's x-ratelimit-* headers on
+  // every answer, and a 429 with Retry-After when asked to "rate-limit-me".
+
+  #openai(req, res, body) {
+    const headers = {
+      'Content-Type': 'application/json',
+      'x-ratelimit-limit-requests': '500',
+      'x-ratelimit-remaining-requests': '499',
+      'x-ratelimit-reset-requests': '120ms',
+      'x-ratelimit-limit-tokens': '30000',
+      'x-ratelimit-remaining-tokens': '29980',
+      'x-ratelimit-reset-tokens': '40ms',
+    };
+    const text = body?.messages?.at(-1)?.content ?? '';
+    if (text === 'rate-limit-me') {
+      const error = { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } };
+      return sendInPieces(res, this.random, 429, { ...headers, 'retry-after': '7' }, JSON.stringify(error));
+    }
+    const completion = {
+      id: 'chatcmpl-conv', object: 'chat.completion', created: 1755000000, model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: GREETING, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
+    };
+    return sendInPieces(res, this.random, 200, headers, JSON.stringify(completion));
   }
 
   // ---------------------------------------------------------- Gemini

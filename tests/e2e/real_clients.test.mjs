@@ -255,3 +255,58 @@ for (const provider of PROVIDERS) {
     });
   });
 }
+
+describe('upstream rate-limit information reaches the client', () => {
+  let gateway;
+  before(async () => {
+    gateway = await startGateway({
+      listen: LISTEN_ANY,
+      providers: [
+        // Its own key: the 429 below cools that key down, not the REST one's.
+        { name: 'openai-fake-grpc', type: 'openai', base_url: `${upstream.origin}/v1`, api_keys: ['sk-grpc-only'], models: ['grpc-gpt-4o'] },
+        { name: 'openai-fake', type: 'openai', base_url: `${upstream.origin}/v1`, api_keys: [PROVIDER_KEY], timeouts: { connect: '1s', read: '5s' } },
+      ],
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+  });
+
+  test("x-ratelimit-* headers of an OpenAI-compatible upstream are relayed; a relayed 429 carries the upstream's Retry-After", async () => {
+    const ok = await fetch(`${gateway.httpUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('x-ratelimit-remaining-requests'), '499');
+    assert.equal(ok.headers.get('x-ratelimit-reset-tokens'), '40ms');
+
+    const limited = await fetch(`${gateway.httpUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'rate-limit-me' }] }),
+    });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '7');
+    assert.equal((await limited.json()).error.code, 'rate_limit_exceeded');
+  });
+
+  test('gRPC: a relayed 429 is RESOURCE_EXHAUSTED with a retry-after trailer', async () => {
+    const grpc = grpcClients(gateway.grpcAddr);
+    try {
+      const error = await new Promise((resolve) =>
+        grpc.chat.Create(
+          { model: 'grpc-gpt-4o', messages: [{ role: 'user', content: 'rate-limit-me' }] },
+          { deadline: new Date(Date.now() + 10_000) },
+          (err) => resolve(err),
+        ),
+      );
+      assert.equal(error?.code, 8); // RESOURCE_EXHAUSTED
+      assert.deepEqual(error.metadata.get('retry-after'), ['7']);
+      assert.deepEqual(error.metadata.get('x-aigw-error-code'), ['rate_limit_exceeded']);
+    } finally {
+      grpc.close();
+    }
+  });
+});
