@@ -27,12 +27,15 @@ int Count(const json& usage, const char* key) {
 absl::StatusOr<UpstreamRequest> GeminiEmbedRequest(
     const v1::EmbeddingsRequest& request, const GeminiEndpoint& endpoint,
     const std::string& api_key) {
-  absl::Status status = RejectUnknownFields(request.extra(), "");
-  if (!status.ok()) return status;
-  if (!request.user().empty()) {
-    return InvalidRequest("'user' is not supported by Gemini", "user",
-                          "unsupported_parameter");
+  // `user` and the other informational fields change nothing: left out.
+  google::protobuf::Struct extra;
+  for (const auto& [key, value] : request.extra().fields()) {
+    if (!IsNoOpField(FieldScope::kRequest, key, value)) {
+      (*extra.mutable_fields())[key] = value;
+    }
   }
+  absl::Status status = RejectUnknownFields(extra, "");
+  if (!status.ok()) return status;
   if (request.input_size() == 0) {
     return InvalidRequest("'input' must not be empty.", "input",
                           "invalid_value");

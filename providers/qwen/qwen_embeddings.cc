@@ -8,6 +8,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
 #include "providers/common/openai_embeddings_json.h"
+#include "providers/common/param_policy.h"
 
 namespace aigw {
 namespace {
@@ -91,10 +92,11 @@ absl::StatusOr<UpstreamRequest> EmbeddingsUpstreamRequest(
     upstream.path = absl::StrCat(path_prefix, kQwenCompatibleEmbeddingsPath);
     body = EmbeddingsRequestToJson(request);
   } else {
-    if (!request.user().empty()) return Unsupported("user");
+    // `user` and the other informational fields change nothing: left out.
     // text_type ("query" | "document") is DashScope's own retrieval hint.
     json parameters = json::object();
     for (const auto& [key, value] : request.extra().fields()) {
+      if (IsNoOpField(FieldScope::kRequest, key, value)) continue;
       if (key != "text_type") return Unsupported(key);
       parameters[key] = ValueToJson(value);
     }
