@@ -15,14 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-#define AIGW_CLAUDE_RETURN_IF_ERROR(expr) \
-  do {                                    \
-    absl::Status aigw_status = (expr);    \
-    if (!aigw_status.ok()) {              \
-      return aigw_status;                 \
-    }                                     \
-  } while (0)
-
 constexpr char kNoSuchField[] = "Claude's Messages API has no such field";
 
 absl::Status Unsupported(absl::string_view param, absl::string_view why) {
@@ -101,13 +93,13 @@ absl::Status AppendContent(const v1::Message& message, const std::string& path,
     if (part.type() == "text") {
       if (part.text().empty()) continue;
       json block = {{"type", "text"}, {"text", part.text()}};
-      AIGW_CLAUDE_RETURN_IF_ERROR(ContentPartExtra(part, p, &block, policy));
+      AIGW_RETURN_IF_ERROR(ContentPartExtra(part, p, &block, policy));
       blocks->push_back(std::move(block));
     } else if (part.type() == "image_url") {
       absl::StatusOr<json> image =
           ImageBlock(part.image_url(), p + ".image_url.url");
       if (!image.ok()) return image.status();
-      AIGW_CLAUDE_RETURN_IF_ERROR(ContentPartExtra(part, p, &*image, policy));
+      AIGW_RETURN_IF_ERROR(ContentPartExtra(part, p, &*image, policy));
       blocks->push_back(std::move(*image));
     } else {
       return Unsupported(p + ".type",
@@ -157,7 +149,7 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
                 {"tool_use_id", message.tool_call_id()}};
   if (!message.parts().empty()) {
     json content = json::array();
-    AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, policy, &content));
+    AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, &content));
     block["content"] = std::move(content);
   } else if (!message.content().empty()) {
     block["content"] = message.content();
@@ -183,7 +175,7 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
   }
   // reasoning_content of earlier turns is not sent back: Claude ignores the
   // thinking of previous turns, and cannot accept it without its signature.
-  AIGW_CLAUDE_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
+  AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
   // A refusal the model gave earlier is what it said in that turn.
   if (message.content().empty() && message.parts().empty() &&
       !message.refusal().empty()) {
@@ -210,12 +202,11 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
     std::string path = absl::StrCat("messages[", i, "]");
     // `name` (a participant label) has no place in Claude's turns and does
     // not change what was said: left out.
-    AIGW_CLAUDE_RETURN_IF_ERROR(
+    AIGW_RETURN_IF_ERROR(
         UnknownExtra(message.extra(), FieldScope::kMessage, path, policy));
     if (message.role() == "system" || message.role() == "developer") {
       json blocks = json::array();
-      AIGW_CLAUDE_RETURN_IF_ERROR(
-          AppendContent(message, path, policy, &blocks));
+      AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, &blocks));
       for (const json& block : blocks) {
         if (block.value("type", "") != "text") {
           return Unsupported(path + ".content",
@@ -226,7 +217,7 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
       continue;
     }
     json blocks = json::array();
-    AIGW_CLAUDE_RETURN_IF_ERROR(MessageBlocks(message, path, policy, &blocks));
+    AIGW_RETURN_IF_ERROR(MessageBlocks(message, path, policy, &blocks));
     if (blocks.empty()) {
       return InvalidRequest(
           absl::StrCat("'", path, ".content' must not be empty for Claude"),
@@ -251,7 +242,7 @@ absl::Status TranslateTools(const v1::ChatCompletionRequest& request,
   for (int i = 0; i < request.tools_size(); ++i) {
     const v1::Tool& tool = request.tools(i);
     std::string path = absl::StrCat("tools[", i, "]");
-    AIGW_CLAUDE_RETURN_IF_ERROR(
+    AIGW_RETURN_IF_ERROR(
         UnknownExtra(tool.extra(), FieldScope::kTool, path, policy));
     if (tool.type() != "function") {
       return Unsupported(path + ".type", "only function tools are");
@@ -318,7 +309,7 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
   // json_schema.name is only a label; the description would steer the
   // answer and Claude has no place for it.
   if (!schema.description().empty()) {
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("response_format.json_schema.description",
                     "Claude's output format takes only a schema")));
   }
@@ -352,16 +343,11 @@ absl::Status TranslateExtra(const google::protobuf::Struct& extra,
   }
   auto effort = fields.find("reasoning_effort");
   if (effort != fields.end()) {
-    int budget = ReasoningBudgetTokens(effort->second.string_value());
-    if (budget < 0) {
-      return InvalidRequest(
-          "Invalid value for 'reasoning_effort': expected one of 'none', "
-          "'minimal', 'low', 'medium', 'high'.",
-          "reasoning_effort", "invalid_value");
-    }
+    absl::StatusOr<int> budget = ReasoningBudgetTokens(effort->second);
+    if (!budget.ok()) return budget.status();
     // An explicit `thinking` says more than the effort level.
-    if (budget > 0 && !body->contains("thinking")) {
-      (*body)["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
+    if (*budget > 0 && !body->contains("thinking")) {
+      (*body)["thinking"] = {{"type", "enabled"}, {"budget_tokens", *budget}};
     }
     fields.erase(effort);
   }
@@ -392,19 +378,19 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
                                ParamPolicy& policy, json* body) {
   const bool thinking = ThinkingEnabled(*body);
   if (request.has_n() && request.n() != 1) {
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("n", "Claude returns one choice per request")));
   }
   if (request.has_seed()) {
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("seed", "Claude has no seeded sampling")));
   }
   if (request.has_presence_penalty() && request.presence_penalty() != 0) {
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("presence_penalty", "Claude has no penalties")));
   }
   if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("frequency_penalty", "Claude has no penalties")));
   }
   int max_tokens = kClaudeDefaultMaxTokens;
@@ -424,7 +410,7 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
   (*body)["max_tokens"] = max_tokens;
   if (request.has_temperature()) {
     if (thinking && request.temperature() != 1) {
-      AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
           "temperature", "Claude takes only 1 while thinking is enabled")));
     } else {
       (*body)["temperature"] = request.temperature();
@@ -432,7 +418,7 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
   }
   if (request.has_top_p() && request.top_p() != 1) {
     if (thinking && request.top_p() < 0.95) {
-      AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
           "top_p", "Claude takes 0.95 to 1 while thinking is enabled")));
     } else {
       (*body)["top_p"] = request.top_p();
@@ -440,7 +426,7 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
   }
   if (thinking && body->contains("top_k")) {
     body->erase("top_k");
-    AIGW_CLAUDE_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("top_k", "Claude takes no top_k while thinking")));
   }
   if (!request.stop().empty()) {
@@ -459,11 +445,11 @@ absl::StatusOr<json> ClaudeRequestJson(const v1::ChatCompletionRequest& request,
                                        ParamPolicy& policy) {
   json body = json::object();
   body["model"] = request.model();
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateExtra(request.extra(), policy, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateMessages(request, policy, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateSampling(request, policy, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(TranslateTools(request, policy, &body));
-  AIGW_CLAUDE_RETURN_IF_ERROR(
+  AIGW_RETURN_IF_ERROR(TranslateExtra(request.extra(), policy, &body));
+  AIGW_RETURN_IF_ERROR(TranslateMessages(request, policy, &body));
+  AIGW_RETURN_IF_ERROR(TranslateSampling(request, policy, &body));
+  AIGW_RETURN_IF_ERROR(TranslateTools(request, policy, &body));
+  AIGW_RETURN_IF_ERROR(
       TranslateResponseFormat(request.response_format(), policy, &body));
   return body;
 }

@@ -31,6 +31,15 @@ struct ApiErrorSpec {
   int64_t retry_after_ms = -1;
 };
 
+// Returns the status of `expr` from the enclosing function unless it is OK.
+#define AIGW_RETURN_IF_ERROR(expr)     \
+  do {                                 \
+    absl::Status aigw_status = (expr); \
+    if (!aigw_status.ok()) {           \
+      return aigw_status;              \
+    }                                  \
+  } while (0)
+
 absl::Status MakeApiError(const ApiErrorSpec& spec);
 
 // Retry-After in whole seconds, rounded up (0 stays 0), for

@@ -74,14 +74,6 @@ absl::Status RequireObject(const json& v, const std::string& path) {
     lhs(std::move(aigw_value).value()); \
   } while (0)
 
-#define AIGW_RETURN_IF_ERROR(expr)     \
-  do {                                 \
-    absl::Status aigw_status = (expr); \
-    if (!aigw_status.ok()) {           \
-      return aigw_status;              \
-    }                                  \
-  } while (0)
-
 absl::StatusOr<v1::ContentPart> PartFromJson(const json& j,
                                              const std::string& path) {
   AIGW_RETURN_IF_ERROR(RequireObject(j, path));

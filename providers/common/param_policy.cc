@@ -105,15 +105,20 @@ absl::Status UnsupportedParam(absl::string_view param, absl::string_view who,
                         param, "unsupported_parameter");
 }
 
-int ReasoningBudgetTokens(absl::string_view effort) {
+absl::StatusOr<int> ReasoningBudgetTokens(
+    const google::protobuf::Value& effort) {
   // The budgets Google documents for reasoning_effort on Gemini's
   // OpenAI-compatible endpoint; one table keeps the providers consistent.
-  if (effort == "none" || effort == "minimal") return 0;
-  if (effort == "low") return 1024;
-  if (effort == "medium") return 8192;
-  if (effort == "high") return 24576;
-  if (effort == "xhigh") return 32768;
-  return -1;
+  const std::string& level = effort.string_value();
+  if (level == "none" || level == "minimal") return 0;
+  if (level == "low") return 1024;
+  if (level == "medium") return 8192;
+  if (level == "high") return 24576;
+  if (level == "xhigh") return 32768;
+  return InvalidRequest(
+      "Invalid value for 'reasoning_effort': expected one of 'none', "
+      "'minimal', 'low', 'medium', 'high'.",
+      "reasoning_effort", "invalid_value");
 }
 
 }  // namespace aigw

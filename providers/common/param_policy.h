@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "providers/provider.h"
@@ -56,8 +57,9 @@ absl::Status UnsupportedParam(absl::string_view param, absl::string_view who,
                               absl::string_view why);
 
 // OpenAI's reasoning_effort as a thinking budget in tokens: 0 for "none"
-// and "minimal", -1 for values OpenAI does not define.
-int ReasoningBudgetTokens(absl::string_view effort);
+// and "minimal"; a 400 naming `reasoning_effort` for other values.
+absl::StatusOr<int> ReasoningBudgetTokens(
+    const google::protobuf::Value& effort);
 
 }  // namespace aigw
 

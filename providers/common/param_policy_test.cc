@@ -75,11 +75,17 @@ TEST(ParamPolicy, HistoryBookkeepingIsNoOp) {
 }
 
 TEST(ParamPolicy, ReasoningBudgets) {
-  EXPECT_EQ(ReasoningBudgetTokens("minimal"), 0);
-  EXPECT_EQ(ReasoningBudgetTokens("low"), 1024);
-  EXPECT_EQ(ReasoningBudgetTokens("medium"), 8192);
-  EXPECT_EQ(ReasoningBudgetTokens("high"), 24576);
-  EXPECT_EQ(ReasoningBudgetTokens("extreme"), -1);
+  auto budget = [](const char* level) {
+    google::protobuf::Value value;
+    value.set_string_value(level);
+    return ReasoningBudgetTokens(value);
+  };
+  EXPECT_EQ(*budget("minimal"), 0);
+  EXPECT_EQ(*budget("low"), 1024);
+  EXPECT_EQ(*budget("medium"), 8192);
+  EXPECT_EQ(*budget("high"), 24576);
+  EXPECT_EQ(GetErrorDetails(budget("extreme").status()).param,
+            "reasoning_effort");
 }
 
 }  // namespace

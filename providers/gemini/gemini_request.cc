@@ -30,14 +30,6 @@ absl::Status Unsupported(absl::string_view param, absl::string_view why) {
                         "unsupported_parameter");
 }
 
-#define AIGW_GEMINI_RETURN_IF_ERROR(expr) \
-  do {                                    \
-    absl::Status aigw_status = (expr);    \
-    if (!aigw_status.ok()) {              \
-      return aigw_status;                 \
-    }                                     \
-  } while (0)
-
 bool IsModelIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
          c == '_' || c == '.';
@@ -65,7 +57,7 @@ absl::StatusOr<json> ImagePart(const v1::ImageUrl& image,
                                const std::string& path, ParamPolicy& policy) {
   const std::string& detail = image.detail();
   if (!detail.empty() && detail != "auto") {
-    AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported(absl::StrCat(path, ".image_url.detail"),
                     "is not supported by Gemini (only \"auto\")")));
   }
@@ -119,9 +111,8 @@ absl::Status AppendContent(const v1::Message& message, const std::string& path,
           absl::StrCat("'", part.type(), "' is not supported by Gemini in ",
                        message.role(), " messages"));
     }
-    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(part.extra(),
-                                              FieldScope::kContentPart,
-                                              part_path, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(part.extra(), FieldScope::kContentPart,
+                                       part_path, kNoSuchField, policy));
     if (!image) {
       if (!part.text().empty()) parts->push_back({{"text", part.text()}});
       continue;
@@ -213,9 +204,8 @@ absl::StatusOr<json> FunctionResponsePart(
       return Unsupported(absl::StrCat(part_path, ".type"),
                          "must be \"text\" in tool results for Gemini");
     }
-    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(part.extra(),
-                                              FieldScope::kContentPart,
-                                              part_path, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(part.extra(), FieldScope::kContentPart,
+                                       part_path, kNoSuchField, policy));
     text += part.text();
   }
   // Gemini's response is a JSON object: results that are one are sent as
@@ -233,8 +223,8 @@ absl::Status AddMessages(const v1::ChatCompletionRequest& request,
   for (int i = 0; i < request.messages_size(); ++i) {
     const v1::Message& message = request.messages(i);
     std::string path = absl::StrCat("messages[", i, "]");
-    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(
-        message.extra(), FieldScope::kMessage, path, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(message.extra(), FieldScope::kMessage,
+                                       path, kNoSuchField, policy));
     const std::string& role = message.role();
     bool is_result = role == "tool" || role == "function";
     // Outside tool results, `name` (a participant label) has no place in
@@ -285,8 +275,8 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
   for (int i = 0; i < request.tools_size(); ++i) {
     const v1::Tool& tool = request.tools(i);
     std::string path = absl::StrCat("tools[", i, "]");
-    AIGW_GEMINI_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool,
-                                              path, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool, path,
+                                       kNoSuchField, policy));
     if (!tool.type().empty() && tool.type() != "function") {
       return Unsupported(absl::StrCat(path, ".type"),
                          "must be \"function\" for Gemini");
@@ -294,7 +284,7 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
     const v1::FunctionDefinition& fn = tool.function();
     // Without strict mode the schema is still sent: Gemini follows it.
     if (fn.has_strict() && fn.strict()) {
-      AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(
           Unsupported(absl::StrCat(path, ".function.strict"),
                       "is not supported by Gemini (send false or omit it)")));
     }
@@ -332,7 +322,7 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
     (*body)["toolConfig"] = {{"functionCallingConfig", std::move(config)}};
   }
   if (request.has_parallel_tool_calls() && !request.parallel_tool_calls()) {
-    AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("parallel_tool_calls",
                     "cannot be false for Gemini (it may always call "
                     "several functions)")));
@@ -348,14 +338,9 @@ absl::Status AddExtra(const v1::ChatCompletionRequest& request,
   auto& fields = *rest.mutable_fields();
   auto effort = fields.find("reasoning_effort");
   if (effort != fields.end()) {
-    int budget = ReasoningBudgetTokens(effort->second.string_value());
-    if (budget < 0) {
-      return InvalidRequest(
-          "Invalid value for 'reasoning_effort': expected one of 'none', "
-          "'minimal', 'low', 'medium', 'high'.",
-          "reasoning_effort", "invalid_value");
-    }
-    (*config)["thinkingConfig"] = {{"thinkingBudget", budget}};
+    absl::StatusOr<int> budget = ReasoningBudgetTokens(effort->second);
+    if (!budget.ok()) return budget.status();
+    (*config)["thinkingConfig"] = {{"thinkingBudget", *budget}};
     fields.erase(effort);
   }
   auto logprobs = fields.find("logprobs");
@@ -395,7 +380,7 @@ absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
   if (request.has_seed()) {
     if (request.seed() < std::numeric_limits<int32_t>::min() ||
         request.seed() > std::numeric_limits<int32_t>::max()) {
-      AIGW_GEMINI_RETURN_IF_ERROR(policy.Unsupported(
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(
           Unsupported("seed", "must fit in 32 bits for Gemini")));
     } else {
       config["seed"] = request.seed();
@@ -412,7 +397,7 @@ absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
   if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
     config["frequencyPenalty"] = request.frequency_penalty();
   }
-  AIGW_GEMINI_RETURN_IF_ERROR(AddExtra(request, policy, &config));
+  AIGW_RETURN_IF_ERROR(AddExtra(request, policy, &config));
   const v1::ResponseFormat& format = request.response_format();
   if (format.type() == "json_object" || format.type() == "json_schema") {
     config["responseMimeType"] = "application/json";

@@ -34,14 +34,6 @@ absl::Status Unsupported(absl::string_view param, absl::string_view why = "") {
       param, "DashScope's native API (qwen provider, mode: native)", why);
 }
 
-#define AIGW_QWEN_RETURN_IF_ERROR(expr) \
-  do {                                  \
-    absl::Status aigw_status = (expr);  \
-    if (!aigw_status.ok()) {            \
-      return aigw_status;               \
-    }                                   \
-  } while (0)
-
 bool IsNativeParameter(absl::string_view key) {
   for (const char* name : kNativeParameters) {
     if (key == name) return true;
@@ -65,8 +57,8 @@ absl::StatusOr<json> PartsToText(const v1::Message& message,
     if (part.type() != "text") {
       return Unsupported(p + ".type", absl::StrCat("type '", part.type(), "'"));
     }
-    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(
-        part.extra(), FieldScope::kContentPart, p, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(part.extra(), FieldScope::kContentPart,
+                                       p, kNoSuchField, policy));
     // The text API takes one string; the parts are joined as sent.
     text += part.text();
   }
@@ -83,15 +75,15 @@ absl::StatusOr<json> PartsToMultimodal(const v1::Message& message,
     if (part.type() != "text" && part.type() != "image_url") {
       return Unsupported(p + ".type", absl::StrCat("type '", part.type(), "'"));
     }
-    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(
-        part.extra(), FieldScope::kContentPart, p, kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(part.extra(), FieldScope::kContentPart,
+                                       p, kNoSuchField, policy));
     if (part.type() == "text") {
       items.push_back({{"text", part.text()}});
       continue;
     }
     const std::string& detail = part.image_url().detail();
     if (!detail.empty() && detail != "auto") {
-      AIGW_QWEN_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
           p + ".image_url.detail", "DashScope has no image detail levels")));
     }
     // DashScope takes http(s) URLs and data: URLs with base64 alike.
@@ -141,8 +133,8 @@ absl::StatusOr<json> NativeMessage(const v1::Message& message,
   if (message.has_reasoning_content()) {
     out["reasoning_content"] = message.reasoning_content();
   }
-  AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(message.extra(), FieldScope::kMessage,
-                                          path, kNoSuchField, policy));
+  AIGW_RETURN_IF_ERROR(UnknownFields(message.extra(), FieldScope::kMessage,
+                                     path, kNoSuchField, policy));
   return out;
 }
 
@@ -155,12 +147,12 @@ absl::StatusOr<json> NativeTools(const v1::ChatCompletionRequest& request,
     if (!tool.type().empty() && tool.type() != "function") {
       return Unsupported(p + ".type", absl::StrCat("type '", tool.type(), "'"));
     }
-    AIGW_QWEN_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool, p,
-                                            kNoSuchField, policy));
+    AIGW_RETURN_IF_ERROR(UnknownFields(tool.extra(), FieldScope::kTool, p,
+                                       kNoSuchField, policy));
     const v1::FunctionDefinition& fn = tool.function();
     // Without strict mode the schema is still sent: Qwen follows it.
     if (fn.has_strict() && fn.strict()) {
-      AIGW_QWEN_RETURN_IF_ERROR(
+      AIGW_RETURN_IF_ERROR(
           policy.Unsupported(Unsupported(p + ".function.strict")));
     }
     json f = {{"name", fn.name()}};
@@ -214,17 +206,12 @@ absl::Status AddResponseFormat(const v1::ResponseFormat& format,
 // (Qwen3 and QwQ models); an explicit enable_thinking wins.
 absl::Status AddReasoningEffort(const google::protobuf::Value& effort,
                                 json* parameters) {
-  int budget = ReasoningBudgetTokens(effort.string_value());
-  if (budget < 0) {
-    return InvalidRequest(
-        "Invalid value for 'reasoning_effort': expected one of 'none', "
-        "'minimal', 'low', 'medium', 'high'.",
-        "reasoning_effort", "invalid_value");
-  }
+  absl::StatusOr<int> budget = ReasoningBudgetTokens(effort);
+  if (!budget.ok()) return budget.status();
   if (parameters->contains("enable_thinking")) return absl::OkStatus();
-  (*parameters)["enable_thinking"] = budget > 0;
-  if (budget > 0 && !parameters->contains("thinking_budget")) {
-    (*parameters)["thinking_budget"] = budget;
+  (*parameters)["enable_thinking"] = *budget > 0;
+  if (*budget > 0 && !parameters->contains("thinking_budget")) {
+    (*parameters)["thinking_budget"] = *budget;
   }
   return absl::OkStatus();
 }
@@ -234,7 +221,7 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
   // `user` is informational and DashScope has no place for it: left out.
   // Neutral values (top_p 1, n 1, zero penalties) are left out too.
   if (request.has_frequency_penalty() && request.frequency_penalty() != 0) {
-    AIGW_QWEN_RETURN_IF_ERROR(policy.Unsupported(
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
         Unsupported("frequency_penalty", "use presence_penalty")));
   }
   json p = {{"result_format", "message"}, {"incremental_output", true}};
@@ -278,9 +265,9 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
   }
   auto effort = request.extra().fields().find("reasoning_effort");
   if (effort != request.extra().fields().end()) {
-    AIGW_QWEN_RETURN_IF_ERROR(AddReasoningEffort(effort->second, &p));
+    AIGW_RETURN_IF_ERROR(AddReasoningEffort(effort->second, &p));
   }
-  AIGW_QWEN_RETURN_IF_ERROR(
+  AIGW_RETURN_IF_ERROR(
       UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy));
   return p;
 }
