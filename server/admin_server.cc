@@ -26,7 +26,7 @@ AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
     // never loaded makes its requests fail (503).
     std::string body = "ready\n";
     for (const std::string& problem : gateway_->snapshot()->ContextProblems()) {
-      absl::StrAppend(&body, "context: ", problem, "\n");
+      absl::StrAppend(&body, problem, "\n");
       if (absl::StrContains(problem, "no copy loaded")) res.status = 503;
     }
     res.set_content(body, "text/plain");

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "providers/provider.h"
 
 namespace aigw {
@@ -49,6 +50,19 @@ struct CircuitBreakerConfig {
   absl::Duration cooldown = absl::Seconds(30);
 };
 
+// `cors:` for browser clients. Off (empty allow_origins) by default; a
+// request carrying an Origin header that is not listed gets 403 either way.
+struct CorsConfig {
+  std::vector<std::string> allow_origins;  // "https://host[:port]" or "*"
+  std::vector<std::string> allow_headers;  // empty: whatever the browser asks
+  absl::Duration max_age = absl::Minutes(10);
+};
+
+// `shutdown:`: how long SIGTERM lets in-flight requests and streams run.
+struct ShutdownConfig {
+  absl::Duration grace = absl::Seconds(30);
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   LimitsConfig limits;
@@ -57,6 +71,8 @@ struct GatewayConfig {
   std::vector<std::string> fallback;  // default chain for every request
   RetryConfig retries;
   CircuitBreakerConfig circuit_breaker;
+  CorsConfig cors;
+  ShutdownConfig shutdown;
 };
 
 // Built in: serves the echo provider so the gateway answers out of the box.
@@ -68,7 +84,8 @@ absl::StatusOr<std::string> ExpandEnv(absl::string_view text);
 absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml);
 absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 
-// "500ms", "2s", "1m", "1h" or a bare number of seconds.
+// "500ms", "2s", "1m", "1h": the unit is required (a bare "5000" could mean
+// seconds or milliseconds); only "0" may go without one.
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
 }  // namespace aigw

@@ -79,7 +79,8 @@ TEST(Config, ErrorsNameTheOffendingKey) {
             std::string::npos);
   EXPECT_NE(ErrorOf("providers: [{name: a, type: echo, api_keys: "
                     "[\"${AIGW_TEST_UNSET}\"]}]")
-                .find("providers[0].api_keys[0]: empty key"),
+                .find("providers[0].api_keys[0]: environment variable "
+                      "AIGW_TEST_UNSET is not set"),
             std::string::npos);
   EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\nlimits: "
                     "{max_body_bytes: lots}")
@@ -105,9 +106,116 @@ TEST(Config, ParseDuration) {
   EXPECT_EQ(*ParseDuration("500ms"), absl::Milliseconds(500));
   EXPECT_EQ(*ParseDuration("2s"), absl::Seconds(2));
   EXPECT_EQ(*ParseDuration("1m"), absl::Minutes(1));
-  EXPECT_EQ(*ParseDuration("3"), absl::Seconds(3));
+  EXPECT_EQ(*ParseDuration("0"), absl::ZeroDuration());
   EXPECT_FALSE(ParseDuration("-1s").ok());
   EXPECT_FALSE(ParseDuration("later").ok());
+}
+
+TEST(Config, BareNumberDurationNeedsAUnit) {
+  std::string error =
+      ErrorOf("providers: [{name: a, type: echo, timeouts: {connect: 5000}}]");
+  EXPECT_NE(error.find("providers[0].timeouts.connect: '5000' has no unit"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\nshutdown: {grace: "
+                    "30}")
+                .find("shutdown.grace"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\nretries: {budget: "
+                    "1.5}")
+                .find("retries.budget"),
+            std::string::npos);
+}
+
+TEST(Config, UnsetVariableInBaseUrlOrApiKeysIsAnError) {
+  unsetenv("AIGW_TEST_UNSET");
+  setenv("AIGW_TEST_EMPTY", "", 1);
+  std::string error = ErrorOf(
+      "providers: [{name: a, type: openai, base_url: \"${AIGW_TEST_UNSET}\"}]");
+  EXPECT_NE(error.find("providers[0].base_url: environment variable "
+                       "AIGW_TEST_UNSET is not set"),
+            std::string::npos)
+      << error;
+  // Part of a longer value, and set but empty, are caught too.
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: openai, api_keys: [k1, "
+                    "\"sk-${AIGW_TEST_EMPTY}\"]}]")
+                .find("providers[0].api_keys[1]: environment variable "
+                      "AIGW_TEST_EMPTY"),
+            std::string::npos);
+  // A default makes it the user's explicit choice.
+  absl::StatusOr<GatewayConfig> config = ParseConfig(
+      "providers: [{name: a, type: openai, base_url: "
+      "\"${AIGW_TEST_UNSET:-http://127.0.0.1:1/v1}\"}]");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->providers[0].base_url, "http://127.0.0.1:1/v1");
+}
+
+TEST(Config, KeyWrittenTwiceIsAnError) {
+  std::string error = ErrorOf(
+      "providers: [{name: a, type: echo}]\n"
+      "retries: {max_attempts: 2}\n"
+      "retries: {max_attempts: 5}\n");
+  EXPECT_NE(error.find("retries: written twice (lines 2 and 3)"),
+            std::string::npos)
+      << error;
+  error = ErrorOf(
+      "providers:\n  - name: a\n    type: echo\n    model_mapping:\n"
+      "      gpt-4o: x\n      gpt-4o: y\n");
+  EXPECT_NE(error.find("providers[0].model_mapping.gpt-4o: written twice"),
+            std::string::npos)
+      << error;
+}
+
+TEST(Config, ConfigPathThatIsADirectoryIsAnError) {
+  absl::StatusOr<GatewayConfig> config = LoadConfigFile("/tmp");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("/tmp is a directory"),
+            std::string::npos)
+      << config.status();
+}
+
+TEST(Config, ListenersNeedDistinctAddresses) {
+  std::string error = ErrorOf(
+      "listen: {http: \"127.0.0.1:8080\", admin: \"127.0.0.1:8080\"}\n"
+      "providers: [{name: a, type: echo}]");
+  EXPECT_NE(error.find("listen.admin: 127.0.0.1:8080 is also listen.http"),
+            std::string::npos)
+      << error;
+  // Port 0 asks for any free port: never the same one twice.
+  EXPECT_TRUE(ParseConfig("listen: {http: \"127.0.0.1:0\", grpc: "
+                          "\"127.0.0.1:0\", admin: \"127.0.0.1:0\"}\n"
+                          "providers: [{name: a, type: echo}]")
+                  .ok());
+}
+
+TEST(Config, CorsAndShutdown) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(R"(
+providers: [{name: a, type: echo}]
+cors: {allow_origins: ["https://chat.example.com", "http://localhost:3000"],
+       allow_headers: [authorization, content-type], max_age: 2m}
+shutdown: {grace: 5s}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->cors.allow_origins.size(), 2u);
+  EXPECT_EQ(config->cors.allow_headers[1], "content-type");
+  EXPECT_EQ(config->cors.max_age, absl::Minutes(2));
+  EXPECT_EQ(config->shutdown.grace, absl::Seconds(5));
+
+  absl::StatusOr<GatewayConfig> defaults =
+      ParseConfig("providers: [{name: a, type: echo}]");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->cors.allow_origins.empty());
+  EXPECT_EQ(defaults->cors.max_age, absl::Minutes(10));
+  EXPECT_EQ(defaults->shutdown.grace, absl::Seconds(30));
+
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\ncors: "
+                    "{allow_origins: [\"https://chat.example.com/\"]}")
+                .find("cors.allow_origins[0]: 'https://chat.example.com/' is "
+                      "not an origin"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo}]\ncors: {origins: []}")
+                .find("cors.origins: unknown key"),
+            std::string::npos);
 }
 
 }  // namespace

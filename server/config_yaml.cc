@@ -1,5 +1,8 @@
 #include "server/config_yaml.h"
 
+#include <cstdlib>
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +20,67 @@ absl::StatusOr<std::string> Scalar(const YAML::Node& node,
   absl::StatusOr<std::string> expanded = ExpandEnv(node.Scalar());
   if (!expanded.ok()) return KeyError(key, expanded.status().message());
   return expanded;
+}
+
+std::vector<std::string> MissingEnvVars(absl::string_view text) {
+  std::vector<std::string> missing;
+  size_t open = text.find("${");
+  while (open != absl::string_view::npos) {
+    size_t close = text.find('}', open + 2);
+    if (close == absl::string_view::npos) break;  // ExpandEnv reports it
+    absl::string_view inner = text.substr(open + 2, close - open - 2);
+    if (inner.find(":-") == absl::string_view::npos) {
+      std::string name(inner);
+      const char* env = std::getenv(name.c_str());
+      if (env == nullptr || *env == '\0') missing.push_back(name);
+    }
+    open = text.find("${", close + 1);
+  }
+  return missing;
+}
+
+absl::Status CheckEnvSet(const YAML::Node& node, const std::string& key) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      absl::Status status =
+          CheckEnvSet(node[i], absl::StrCat(key, "[", i, "]"));
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsScalar()) return absl::OkStatus();  // the reader reports it
+  std::vector<std::string> missing = MissingEnvVars(node.Scalar());
+  if (missing.empty()) return absl::OkStatus();
+  return KeyError(key, absl::StrCat("environment variable ", missing[0],
+                                    " is not set (or empty); set it, or "
+                                    "write ${",
+                                    missing[0], ":-default}"));
+}
+
+absl::Status CheckDuplicateKeys(const YAML::Node& node,
+                                const std::string& where) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      absl::Status status =
+          CheckDuplicateKeys(node[i], absl::StrCat(where, "[", i, "]"));
+      if (!status.ok()) return status;
+    }
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::map<std::string, int> lines;  // key -> line it was first written on
+  for (const auto& item : node) {
+    std::string key = item.first.Scalar();
+    std::string path = where.empty() ? key : absl::StrCat(where, ".", key);
+    int line = item.first.Mark().line + 1;
+    auto [first, inserted] = lines.emplace(key, line);
+    if (!inserted) {
+      return KeyError(path, absl::StrCat("written twice (lines ", first->second,
+                                         " and ", line, ")"));
+    }
+    absl::Status status = CheckDuplicateKeys(item.second, path);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckKeys(const YAML::Node& map, const std::string& where,
@@ -96,9 +160,10 @@ absl::StatusOr<std::string> ExpandEnv(absl::string_view text) {
 
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   absl::Duration d;
-  double seconds = 0;
-  if (absl::SimpleAtod(text, &seconds) && seconds >= 0) {
-    return absl::Seconds(seconds);
+  double number = 0;
+  if (text != "0" && absl::SimpleAtod(text, &number)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' has no unit: write ", text, "ms or ", text, "s"));
   }
   if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

@@ -20,6 +20,16 @@ namespace aigw {
 absl::Status KeyError(const std::string& key, absl::string_view message);
 absl::StatusOr<std::string> Scalar(const YAML::Node& node,
                                    const std::string& key);
+// The ${VAR} (no default) in `text` whose variable is unset or empty.
+std::vector<std::string> MissingEnvVars(absl::string_view text);
+// For keys where an unset variable is never what the user meant (base_url:
+// the public endpoint instead; api_keys: an empty key): an error naming the
+// key and the variable. `node` is a scalar or a list of them.
+absl::Status CheckEnvSet(const YAML::Node& node, const std::string& key);
+// yaml-cpp keeps both copies of a key written twice in one mapping and
+// lookups see only the first: the whole document is checked once.
+absl::Status CheckDuplicateKeys(const YAML::Node& node,
+                                const std::string& where);
 // A mapping whose keys are all in `known`.
 absl::Status CheckKeys(const YAML::Node& map, const std::string& where,
                        const std::set<std::string>& known);

@@ -92,8 +92,9 @@ void RecordFetch(ContextSource::State& state,
     state.loaded_at = absl::Now();
     return;
   }
+  // The URL may carry a token: only the config key names the source.
   state.problem =
-      absl::StrCat(state.where, ": fetching ", state.config.url, " failed (",
+      absl::StrCat("context `", state.where, "` unavailable: fetch failed (",
                    fetched.status().message(), ")",
                    state.text ? absl::StrCat("; serving the copy from ",
                                              absl::FormatTime(state.loaded_at))
@@ -135,8 +136,9 @@ absl::StatusOr<std::shared_ptr<ContextSource>> ContextSource::Create(
   } else {
     {
       absl::MutexLock lock(&state->mu);
-      state->problem = absl::StrCat(where, ": ", config.url,
-                                    " not fetched yet; no copy loaded yet");
+      state->problem = absl::StrCat("context `", where,
+                                    "` unavailable: not fetched yet; no copy "
+                                    "loaded yet");
     }
     // Detached: it owns the state and ends at its next wake-up after the
     // source is gone, so no request thread ever waits on a fetch.
@@ -160,9 +162,10 @@ absl::StatusOr<std::shared_ptr<const std::string>> ContextSource::Text() const {
   spec.code = absl::StatusCode::kUnavailable;
   spec.http_status = 503;
   spec.type = "context_unavailable";
-  spec.message =
-      absl::StrCat("The standing context for this model (", state_->config.url,
-                   ") has not been loaded yet; try again shortly.");
+  spec.message = absl::StrCat("context `", state_->where,
+                              "` unavailable: the standing context for this "
+                              "model has not been loaded yet; try again "
+                              "shortly.");
   return MakeApiError(spec);
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "server/model_catalog.h"
 
 namespace aigw {
 namespace {
@@ -484,23 +485,7 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
 }
 
 v1::ListModelsResponse Gateway::ListModels() const {
-  std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  v1::ListModelsResponse response;
-  response.set_object("list");
-  std::set<std::string> seen;
-  for (const auto& backend : snapshot->backends) {
-    for (const std::string& name : backend->mapper.listed_models()) {
-      if (!seen.insert(name).second) continue;
-      // Owned by the provider a request for this name would reach first.
-      absl::StatusOr<std::vector<Candidate>> plan = PlanFor(*snapshot, name, 0);
-      v1::Model* model = response.add_data();
-      model->set_id(name);
-      model->set_object("model");
-      model->set_owned_by(plan.ok() ? plan->front().backend->config.name
-                                    : backend->config.name);
-    }
-  }
-  return response;
+  return ListServedModels(*snapshot());
 }
 
 }  // namespace aigw

@@ -99,9 +99,14 @@ grpc::Status ChatCompletionsService::Stream(
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
   CallInfo info;
   WriterSink sink(context, writer, &info);
   absl::Status status = gateway_->Stream(*request, sink, cancel.get(), &info);
+  // Still running when the shutdown grace ran out: the client is told so.
+  if (EndedByShutdown(*cancel) && !sink.broken()) {
+    return ToGrpc(context, ServerShutdownError());
+  }
   if (cancel->cancelled() || sink.broken()) return grpc::Status::CANCELLED;
   return ToGrpc(context, status);
 }
@@ -124,8 +129,10 @@ grpc::Status ChatCompletionsService::Unary(
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       WatchCall(context, cancel);
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
   CallInfo info;
   absl::StatusOr<Response> result = call(cancel.get(), &info);
+  if (EndedByShutdown(*cancel)) return ToGrpc(context, ServerShutdownError());
   if (cancel->cancelled()) return grpc::Status::CANCELLED;
   AddCallMetadata(context, info);
   if (!result.ok()) return ToGrpc(context, result.status());

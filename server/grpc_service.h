@@ -5,14 +5,16 @@
 
 #include "proto/aigw/v1/chat.grpc.pb.h"
 #include "server/disconnect_watch.h"
+#include "server/drain.h"
 #include "server/gateway.h"
 
 namespace aigw {
 
 class ChatCompletionsService final : public v1::ChatCompletions::Service {
  public:
-  ChatCompletionsService(Gateway* gateway, DisconnectWatch* disconnect_watch)
-      : gateway_(gateway), disconnect_watch_(disconnect_watch) {}
+  ChatCompletionsService(Gateway* gateway, DisconnectWatch* disconnect_watch,
+                         Drain* drain)
+      : gateway_(gateway), disconnect_watch_(disconnect_watch), drain_(drain) {}
 
   grpc::Status Create(grpc::ServerContext* context,
                       const v1::ChatCompletionRequest* request,
@@ -39,6 +41,7 @@ class ChatCompletionsService final : public v1::ChatCompletions::Service {
 
   Gateway* const gateway_;
   DisconnectWatch* const disconnect_watch_;
+  Drain* const drain_;
 };
 
 }  // namespace aigw

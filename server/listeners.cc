@@ -1,6 +1,7 @@
 #include "server/listeners.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include <thread>
 
@@ -12,6 +13,8 @@ namespace {
 std::string HostOf(const std::string& host_port) {
   return host_port.substr(0, host_port.rfind(':'));
 }
+
+constexpr char kChatService[] = "aigw.v1.ChatCompletions";
 
 // The largest request the gRPC server accepts; limits.max_body_bytes of the
 // current config is checked per call (grpc_service.cc).
@@ -27,9 +30,11 @@ void RetireInBackground(std::unique_ptr<T> old) {
 }  // namespace
 
 Listeners::Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch,
-                     Metrics* metrics, AdminServer::ReloadFn reload)
+                     Drain* drain, Metrics* metrics,
+                     AdminServer::ReloadFn reload)
     : gateway_(gateway),
       disconnect_watch_(disconnect_watch),
+      drain_(drain),
       metrics_(metrics),
       reload_(std::move(reload)) {}
 
@@ -37,7 +42,7 @@ Listeners::~Listeners() { Stop(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<RestServer>> Listeners::StartRest(
     const std::string& address, int* port) {
-  auto rest = std::make_unique<RestServer>(gateway_, disconnect_watch_);
+  auto rest = std::make_unique<RestServer>(gateway_, disconnect_watch_, drain_);
   absl::StatusOr<int> bound = rest->Bind(address);
   if (!bound.ok()) {
     return absl::UnavailableError(
@@ -64,17 +69,33 @@ absl::StatusOr<std::unique_ptr<AdminServer>> Listeners::StartAdmin(
 absl::StatusOr<Listeners::Grpc> Listeners::StartGrpc(
     const std::string& address) {
   Grpc grpc;
-  grpc.service =
-      std::make_unique<ChatCompletionsService>(gateway_, disconnect_watch_);
+  grpc.service = std::make_unique<ChatCompletionsService>(
+      gateway_, disconnect_watch_, drain_);
+  // list_services of reflection v1; v1alpha (the library's plugin) lists
+  // the same from the server.
+  grpc.reflection = std::make_unique<ReflectionV1Service>(
+      std::vector<std::string>{kChatService, "grpc.health.v1.Health",
+                               "grpc.reflection.v1.ServerReflection",
+                               "grpc.reflection.v1alpha.ServerReflection"});
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second aigw would share the port
+  // and get half the calls instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &grpc.port);
   builder.RegisterService(grpc.service.get());
+  builder.RegisterService(grpc.reflection.get());
   builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   grpc.server = builder.BuildAndStart();
   if (grpc.server == nullptr || grpc.port == 0) {
     return absl::UnavailableError(
-        absl::StrCat("listen.grpc: cannot listen on ", address));
+        absl::StrCat("listen.grpc: cannot listen on ", address,
+                     ": address in use or not available"));
+  }
+  // The default health service answers only "" until told of others.
+  if (grpc::HealthCheckServiceInterface* health =
+          grpc.server->GetHealthCheckService()) {
+    health->SetServingStatus(kChatService, true);
   }
   return grpc;
 }
@@ -98,6 +119,9 @@ absl::Status Listeners::Start(const ListenConfig& listen) {
 
 absl::Status Listeners::Rebind(const ListenConfig& listen) {
   absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    return absl::UnavailableError("shutting down: no listener is rebound");
+  }
   // Bind every new address first, so a failure leaves everything as it was.
   std::unique_ptr<RestServer> rest;
   std::unique_ptr<AdminServer> admin;
@@ -157,8 +181,35 @@ void Listeners::SetReady(bool ready) {
   if (admin_ != nullptr) admin_->SetReady(ready);
 }
 
+void Listeners::StopAccepting(absl::Time grpc_deadline) {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  if (rest_ != nullptr) rest_->StopAccepting();
+  if (grpc_.server == nullptr || grpc_shutdown_.joinable()) {
+    grpc_stopped_.store(true);
+    return;
+  }
+  if (grpc::HealthCheckServiceInterface* health =
+          grpc_.server->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+  }
+  // Shutdown() blocks until the calls finish (or the deadline cancels
+  // them): off this thread, which keeps watching the grace period.
+  grpc::Server* server = grpc_.server.get();
+  grpc_shutdown_ = std::thread([this, server, grpc_deadline] {
+    server->Shutdown(absl::ToChronoTime(grpc_deadline));
+    grpc_stopped_.store(true);
+  });
+}
+
+bool Listeners::StoppedServing() const {
+  absl::MutexLock lock(&mu_);
+  return (rest_ == nullptr || rest_->stopped()) && grpc_stopped_.load();
+}
+
 void Listeners::Stop(absl::Duration grace) {
   absl::MutexLock lock(&mu_);
+  if (grpc_shutdown_.joinable()) grpc_shutdown_.join();
   if (grpc_.server != nullptr) {
     grpc_.server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     grpc_.server.reset();

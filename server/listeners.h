@@ -5,9 +5,11 @@
 #ifndef AIGW_SERVER_LISTENERS_H_
 #define AIGW_SERVER_LISTENERS_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -15,7 +17,9 @@
 #include "server/admin_server.h"
 #include "server/config.h"
 #include "server/disconnect_watch.h"
+#include "server/drain.h"
 #include "server/gateway.h"
+#include "server/grpc_reflection_v1.h"
 #include "server/grpc_service.h"
 #include "server/metrics.h"
 #include "server/rest_server.h"
@@ -28,7 +32,7 @@ namespace aigw {
 
 class Listeners {
  public:
-  Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch,
+  Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch, Drain* drain,
             Metrics* metrics, AdminServer::ReloadFn reload);
   ~Listeners();
 
@@ -38,13 +42,20 @@ class Listeners {
   // "http=HOST:PORT grpc=HOST:PORT admin=HOST:PORT" (real ports).
   std::string Describe() const;
   void SetReady(bool ready);
+  // SIGTERM: REST and gRPC stop accepting (gRPC health says NOT_SERVING);
+  // calls in flight go on, gRPC's until `grpc_deadline`. The admin port
+  // keeps answering, so /readyz can say 503.
+  void StopAccepting(absl::Time grpc_deadline);
+  // After StopAccepting: every REST connection and gRPC call is done.
+  bool StoppedServing() const;
   // Stops accepting, then gives in-flight requests up to `grace`.
   void Stop(absl::Duration grace);
 
  private:
   struct Grpc {
     std::unique_ptr<ChatCompletionsService> service;
-    std::unique_ptr<grpc::Server> server;
+    std::unique_ptr<ReflectionV1Service> reflection;
+    std::unique_ptr<grpc::Server> server;  // destroyed before the services
     int port = 0;
   };
   absl::StatusOr<std::unique_ptr<RestServer>> StartRest(
@@ -55,6 +66,7 @@ class Listeners {
 
   Gateway* const gateway_;
   DisconnectWatch* const disconnect_watch_;
+  Drain* const drain_;
   Metrics* const metrics_;
   const AdminServer::ReloadFn reload_;
 
@@ -65,6 +77,9 @@ class Listeners {
   Grpc grpc_ ABSL_GUARDED_BY(mu_);
   int rest_port_ ABSL_GUARDED_BY(mu_) = 0;
   int admin_port_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // no rebinding then
+  std::thread grpc_shutdown_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> grpc_stopped_{false};
 };
 
 }  // namespace aigw

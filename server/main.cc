@@ -5,8 +5,10 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,22 +18,25 @@
 #include "server/config.h"
 #include "server/config_reloader.h"
 #include "server/disconnect_watch.h"
+#include "server/drain.h"
 #include "server/gateway.h"
 #include "server/listeners.h"
 #include "server/metrics.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: aigw [--config=PATH] [--check]
+constexpr char kUsage[] = R"(usage: aigw [--config=PATH] [--check] [--help]
 
   --config=PATH  YAML config (${VAR} and ${VAR:-default} are expanded).
                  Without it a built-in config serves the echo provider on
                  127.0.0.1:8080 (REST), :9090 (gRPC) and :9901 (admin).
   --check        Validate the config and exit (0 when valid).
+  --help         Show this help.
 
   SIGHUP, a change of the config file and POST /reload on the admin port
   reload the config; an invalid one is rejected and the old one serves on.
-  --help         Show this help.
+  SIGTERM drains: no new connections, /readyz 503, requests in flight get
+  shutdown.grace (default 30s); a second SIGTERM exits at once.
 )";
 
 struct Flags {
@@ -59,11 +64,63 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   return true;
 }
 
-constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "aigw: %s\n", message.c_str());
   return 1;
+}
+
+// Leaves without running destructors: detached threads (context fetchers,
+// retiring listeners) may still be running.
+[[noreturn]] void ExitNow(int code) {
+  std::fflush(stderr);
+  std::fflush(stdout);
+  std::_Exit(code);
+}
+
+// Waits until `done()` or `deadline`; a SIGTERM or SIGINT meanwhile exits
+// at once (the operator asked twice). Returns done().
+bool WaitUntil(absl::Time deadline, const std::function<bool()>& done,
+               const sigset_t& signals) {
+  while (!done()) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    timespec wait = absl::ToTimespec(std::min(left, absl::Milliseconds(20)));
+    int signal_number = sigtimedwait(&signals, nullptr, &wait);
+    if (signal_number == SIGTERM || signal_number == SIGINT) {
+      std::fprintf(stderr, "aigw: signal %d again, exiting now\n",
+                   signal_number);
+      ExitNow(128 + signal_number);
+    }
+  }
+  return true;
+}
+
+// Time for streams ended by the drain to send their error event (gRPC
+// cancels its calls at its own deadline, so it gets this much more).
+constexpr absl::Duration kFinalWrites = absl::Seconds(2);
+// A response is written just after its request leaves the drain.
+constexpr absl::Duration kFlush = absl::Milliseconds(250);
+
+// SIGTERM: /readyz 503 and no new connections at once; requests and
+// streams in flight get `grace` to finish; the ones still running then end
+// with a server_shutdown error their client sees.
+[[noreturn]] void DrainAndExit(aigw::Listeners& listeners, aigw::Drain& drain,
+                               absl::Duration grace, const sigset_t& signals) {
+  listeners.SetReady(false);
+  absl::Time deadline = absl::Now() + grace;
+  listeners.StopAccepting(deadline + kFinalWrites);
+  auto idle = [&drain] { return drain.active() == 0; };
+  if (!WaitUntil(deadline, idle, signals)) {
+    std::fprintf(stderr,
+                 "aigw: shutdown grace of %s over, ending %d requests\n",
+                 absl::FormatDuration(grace).c_str(), drain.active());
+    drain.EndAll();
+    WaitUntil(absl::Now() + kFinalWrites, idle, signals);
+  }
+  WaitUntil(
+      absl::Now() + kFlush, [&] { return listeners.StoppedServing(); },
+      signals);
+  ExitNow(0);
 }
 
 }  // namespace
@@ -106,36 +163,35 @@ int main(int argc, char** argv) {
   aigw::Metrics metrics;
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
   aigw::DisconnectWatch disconnect_watch;
+  aigw::Drain drain;
   aigw::ConfigReloader* reloader = nullptr;
-  aigw::Listeners listeners(&gateway, &disconnect_watch, &metrics,
+  aigw::Listeners listeners(&gateway, &disconnect_watch, &drain, &metrics,
                             [&] { return reloader->Reload("POST /reload"); });
   aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners);
   reloader = &config_reloader;
   absl::Status started = listeners.Start(listen);
-  if (!started.ok()) return Fail(std::string(started.message()));
+  if (!started.ok()) {
+    Fail(std::string(started.message()));
+    ExitNow(1);
+  }
   listeners.SetReady(true);
   config_reloader.WatchFile(absl::Seconds(1));
   std::fprintf(stderr, "aigw listening %s\n", listeners.Describe().c_str());
   std::fflush(stderr);
 
+  int signal_number = 0;
   for (;;) {
-    int signal_number = 0;
     sigwait(&signals, &signal_number);
     if (signal_number == SIGHUP) {
       config_reloader.Reload("SIGHUP").IgnoreError();
       continue;
     }
-    std::fprintf(stderr, "aigw: signal %d, shutting down\n", signal_number);
     break;
   }
-  // Stop accepting, give in-flight requests a moment, then leave: idle
-  // keep-alive connections must not hold the process.
-  listeners.SetReady(false);
-  listeners.Stop(kShutdownGrace);
-  absl::Time give_up = absl::Now() + kShutdownGrace;
-  while (gateway.in_flight() > 0 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  std::fflush(stderr);
-  std::_Exit(0);
+  absl::Duration grace = gateway.snapshot()->config.shutdown.grace;
+  std::fprintf(stderr,
+               "aigw: signal %d, draining (grace %s; signal again to exit "
+               "now)\n",
+               signal_number, absl::FormatDuration(grace).c_str());
+  DrainAndExit(listeners, drain, grace, signals);
 }

@@ -81,6 +81,10 @@ absl::StatusOr<ProviderConfig> ParseProvider(
     std::string key = item.first.Scalar();
     std::string path = absl::StrCat(where, ".", key);
     const YAML::Node& value = item.second;
+    if (key == "base_url" || key == "api_keys") {
+      absl::Status env = CheckEnvSet(value, path);
+      if (!env.ok()) return env;
+    }
     if (key == "name" || key == "type" || key == "base_url" ||
         key == "ca_file") {
       absl::StatusOr<std::string> text = Scalar(value, path);

@@ -1,7 +1,9 @@
 #include "server/rest_server.h"
 
+#include <chrono>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -10,7 +12,9 @@
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
 #include "server/elastic_thread_pool.h"
+#include "server/filters/cors/cors.h"
 #include "server/http_listener.h"
+#include "server/model_catalog.h"
 #include "server/stream_fiber.h"
 
 namespace aigw {
@@ -50,7 +54,8 @@ void WriteError(httplib::Response& res, const absl::Status& status) {
 absl::Status PlainError(int http_status, absl::string_view message,
                         absl::string_view code) {
   ApiErrorSpec spec;
-  spec.code = http_status == 404   ? absl::StatusCode::kNotFound
+  spec.code = http_status == 403   ? absl::StatusCode::kPermissionDenied
+              : http_status == 404 ? absl::StatusCode::kNotFound
               : http_status == 405 ? absl::StatusCode::kUnimplemented
                                    : absl::StatusCode::kInvalidArgument;
   spec.http_status = http_status;
@@ -66,6 +71,18 @@ absl::Status BodyTooLarge(size_t limit) {
       "request_too_large");
 }
 
+// The methods each path answers: the Allow header of 405s and OPTIONS, and
+// a preflight's Access-Control-Allow-Methods. "" for unknown paths.
+std::string AllowedMethods(const std::string& path) {
+  if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
+    return "POST, OPTIONS";
+  }
+  if (path == "/v1/models" || absl::StartsWith(path, "/v1/models/")) {
+    return "GET, HEAD, OPTIONS";
+  }
+  return "";
+}
+
 std::string SseData(absl::string_view payload) {
   return absl::StrCat("data: ", payload, "\n\n");
 }
@@ -75,8 +92,11 @@ std::string SseData(absl::string_view payload) {
 class SseResponder {
  public:
   SseResponder(std::unique_ptr<DisconnectWatch::Registration> watch,
+               std::unique_ptr<Drain::Registration> drained,
                std::unique_ptr<StreamFiber> fiber)
-      : watch_(std::move(watch)), fiber_(std::move(fiber)) {}
+      : watch_(std::move(watch)),
+        drained_(std::move(drained)),
+        fiber_(std::move(fiber)) {}
 
   bool Run(httplib::DataSink& sink) {
     absl::Status status =
@@ -84,7 +104,11 @@ class SseResponder {
           std::string event = SseData(ChatChunkToJsonString(chunk));
           return sink.write(event.data(), event.size());
         });
-    if (fiber_->cancel()->cancelled()) return false;  // the client left
+    // Ended by a shutdown whose grace ran out, the client is still there and
+    // gets an error event; otherwise a cancelled stream's client left.
+    bool shutdown = EndedByShutdown(*fiber_->cancel());
+    if (fiber_->cancel()->cancelled() && !shutdown) return false;
+    if (shutdown) status = ServerShutdownError();
     // A failure after the first byte ends the stream with an error event
     // instead of [DONE].
     std::string last = SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
@@ -96,13 +120,15 @@ class SseResponder {
  private:
   // Destroyed after the fiber has unwound.
   std::unique_ptr<DisconnectWatch::Registration> watch_;
+  std::unique_ptr<Drain::Registration> drained_;
   std::unique_ptr<StreamFiber> fiber_;
 };
 
 }  // namespace
 
-RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
-    : gateway_(gateway), disconnect_watch_(disconnect_watch) {
+RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch,
+                       Drain* drain)
+    : gateway_(gateway), disconnect_watch_(disconnect_watch), drain_(drain) {
   server_.new_task_queue = [] {
     return new ElasticThreadPool(kMaxConnections);
   };
@@ -116,6 +142,8 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
   server_.set_payload_max_length(kMaxBodyCeiling);
   server_.set_pre_routing_handler([this](const httplib::Request& req,
                                          httplib::Response& res) {
+    if (HandleOrigin(req, res))
+      return httplib::Server::HandlerResponse::Handled;
     size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
     uint64_t length = 0;
     if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) ||
@@ -139,8 +167,13 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
               [this](const httplib::Request& req, httplib::Response& res) {
                 HandleModels(req, res);
               });
+  server_.Get(R"(/v1/models/(.+))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                HandleModel(req, res);
+              });
   auto method_not_allowed = [](const httplib::Request& req,
                                httplib::Response& res) {
+    res.set_header("Allow", AllowedMethods(req.path));
     WriteError(res, PlainError(405,
                                absl::StrCat("Method ", req.method,
                                             " is not allowed on ", req.path),
@@ -149,8 +182,9 @@ RestServer::RestServer(Gateway* gateway, DisconnectWatch* disconnect_watch)
   server_.Get("/v1/chat/completions", method_not_allowed);
   server_.Get("/v1/embeddings", method_not_allowed);
   server_.Post("/v1/models", method_not_allowed);
-  for (const char* path :
-       {"/v1/chat/completions", "/v1/embeddings", "/v1/models"}) {
+  server_.Post(R"(/v1/models/(.+))", method_not_allowed);
+  for (const char* path : {"/v1/chat/completions", "/v1/embeddings",
+                           "/v1/models", R"(/v1/models/(.+))"}) {
     server_.Put(path, method_not_allowed);
     server_.Delete(path, method_not_allowed);
     server_.Patch(path, method_not_allowed);
@@ -194,17 +228,74 @@ absl::StatusOr<int> RestServer::Bind(const std::string& host_port) {
 }
 
 void RestServer::Start() {
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_.listen_after_bind();
+    stopped_.store(true);
+  });
+  // httplib's stop() does nothing before its accept loop runs: a Stop()
+  // right after Start() (another listener failed to bind) would hang.
+  while (!server_.is_running() && !stopped_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
+
+void RestServer::StopAccepting() { server_.stop(); }
 
 void RestServer::Stop() {
   server_.stop();
   if (thread_.joinable()) thread_.join();
 }
 
+bool RestServer::HandleOrigin(const httplib::Request& req,
+                              httplib::Response& res) {
+  std::string origin = req.get_header_value("Origin");
+  std::string methods = AllowedMethods(req.path);
+  if (origin.empty()) {
+    if (req.method != "OPTIONS") return false;
+    // Not a browser preflight: say what the path answers.
+    if (methods.empty()) return false;  // 404 as for any unknown path
+    res.status = 204;
+    res.set_header("Allow", methods);
+    return true;
+  }
+  std::shared_ptr<const GatewaySnapshot> snapshot = gateway_->snapshot();
+  const CorsConfig& cors = snapshot->config.cors;
+  if (!CorsOriginAllowed(cors, origin)) {
+    WriteError(res, PlainError(403,
+                               absl::StrCat("Origin ", origin,
+                                            " is not allowed; list it in "
+                                            "cors.allow_origins."),
+                               "origin_not_allowed"));
+    return true;
+  }
+  for (const auto& [name, value] : CorsResponseHeaders(origin)) {
+    res.set_header(name, value);
+  }
+  if (req.method != "OPTIONS") return false;
+  if (methods.empty()) return false;
+  for (const auto& [name, value] : CorsPreflightHeaders(
+           cors, methods,
+           req.get_header_value("Access-Control-Request-Headers"))) {
+    res.set_header(name, value);
+  }
+  res.status = 204;
+  return true;
+}
+
 void RestServer::HandleModels(const httplib::Request&, httplib::Response& res) {
   res.set_content(ListModelsToJson(gateway_->ListModels()).dump(),
                   "application/json");
+}
+
+void RestServer::HandleModel(const httplib::Request& req,
+                             httplib::Response& res) {
+  absl::StatusOr<v1::Model> model =
+      FindServedModel(*gateway_->snapshot(), req.matches[1].str());
+  if (!model.ok()) return WriteError(res, model.status());
+  // The list's own writer, so both endpoints show a model alike.
+  v1::ListModelsResponse one;
+  *one.add_data() = *model;
+  res.set_content(ListModelsToJson(one)["data"][0].dump(), "application/json");
 }
 
 void RestServer::HandleEmbeddings(const httplib::Request& req,
@@ -218,10 +309,12 @@ void RestServer::HandleEmbeddings(const httplib::Request& req,
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
   CallInfo info;
   absl::StatusOr<v1::EmbeddingsResponse> response =
       gateway_->Embed(std::move(*request), cancel.get(), &info);
   SetCallHeaders(res, info);
+  if (EndedByShutdown(*cancel)) return WriteError(res, ServerShutdownError());
   if (!response.ok()) return WriteError(res, response.status());
   res.set_content(EmbeddingsResponseToJsonString(*response, base64),
                   "application/json");
@@ -239,10 +332,12 @@ void RestServer::HandleChat(const httplib::Request& req,
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
   CallInfo info;
   absl::StatusOr<v1::ChatCompletion> completion =
       gateway_->Create(std::move(*request), cancel.get(), &info);
   SetCallHeaders(res, info);
+  if (EndedByShutdown(*cancel)) return WriteError(res, ServerShutdownError());
   if (!completion.ok()) return WriteError(res, completion.status());
   res.set_content(
       ChatCompletionToJson(*completion)
@@ -260,17 +355,21 @@ void RestServer::StreamChat(const httplib::Request& req,
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(
           req, [cancel = fiber->cancel()] { cancel->Cancel(); });
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(fiber->cancel());
   bool streaming = fiber->RunToFirstChunk();
   SetCallHeaders(res, fiber->info());
   if (!streaming) {
+    if (EndedByShutdown(*fiber->cancel())) {
+      return WriteError(res, ServerShutdownError());
+    }
     if (!fiber->status().ok()) return WriteError(res, fiber->status());
     res.set_content(SseData("[DONE]"), "text/event-stream");
     return;
   }
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  auto responder =
-      std::make_shared<SseResponder>(std::move(watch), std::move(fiber));
+  auto responder = std::make_shared<SseResponder>(
+      std::move(watch), std::move(drained), std::move(fiber));
   res.set_chunked_content_provider(
       "text/event-stream", [responder](size_t, httplib::DataSink& sink) {
         return responder->Run(sink);

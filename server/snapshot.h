@@ -42,6 +42,7 @@ struct GatewaySnapshot {
   std::vector<std::unique_ptr<Backend>> backends;  // config order
   std::vector<CompiledRoute> routes;
   std::vector<const Backend*> default_fallback;
+  absl::Time built_at = absl::Now();  // /v1/models' `created`
 
   // What /readyz reports: context sources whose last load failed.
   std::vector<std::string> ContextProblems() const;

@@ -166,10 +166,10 @@ test('URL context: fetched, refreshed, last good copy kept on HTTP errors and wh
       source.status = 500;
       let ready = await eventually(4000, '/readyz reporting HTTP 500', async () => {
         const r = await readyz(gateway);
-        return /context: .*HTTP 500/.test(r.text) && r;
+        return /context `.*HTTP 500/.test(r.text) && r;
       });
       assert.equal(ready.status, 200);
-      assert.match(ready.text, /^ready\ncontext: providers\[0\]\.context: fetching http:\/\/127\.0\.0\.1:\d+\/context\.txt failed \(HTTP 500\); serving the copy from /);
+      assert.match(ready.text, /^ready\ncontext `providers\[0\]\.context` unavailable: fetch failed \(HTTP 500\); serving the copy from /);
       for (const stream of [false, true]) {
         assert.equal((await chat(gateway, 'm', { stream })).status, 200);
         assert.deepEqual(lastMessages(ups.up)[0], ['system', 'URL CONTEXT v2']);
@@ -179,7 +179,7 @@ test('URL context: fetched, refreshed, last good copy kept on HTTP errors and wh
       await source.stop();
       ready = await eventually(4000, '/readyz reporting the server down', async () => {
         const r = await readyz(gateway);
-        return /context: .*failed \((?!HTTP 500)/.test(r.text) && r;
+        return /context `.*failed \((?!HTTP 500)/.test(r.text) && r;
       });
       assert.equal(ready.status, 200);
       assert.match(ready.text, /serving the copy from/);
@@ -229,14 +229,36 @@ test('URL context never reachable: requests are 503 context_unavailable, /readyz
       const r = await readyz(gateway);
       return r.status === 503 && r;
     });
-    assert.match(ready.text, /^ready\ncontext: providers\[0\]\.context: fetching http:\/\/127\.0\.0\.1:\d+\/context\.txt failed \(.*\); no copy loaded yet\n$/);
+    assert.match(ready.text, /^ready\ncontext `providers\[0\]\.context` unavailable: fetch failed \(.*\); no copy loaded yet\n$/);
     for (const stream of [false, true]) {
       const result = await chat(gateway, 'm', { stream });
       assert.equal(result.status, 503);
       assert.equal(result.error.type, 'context_unavailable');
-      assert.match(result.error.message, /standing context/);
+      assert.match(result.error.message, /^context `providers\[0\]\.context` unavailable/);
     }
     assert.equal(ups.up.requests.length, 0);
+  });
+});
+
+test('a URL context that fails never shows its URL (it may carry a token) to clients or on /readyz', async () => {
+  const port = await closedPort();
+  const url = `http://127.0.0.1:${port}/context.txt?token=ctx-secret-token`;
+  await withGateway(['up'], (u) =>
+    config([provider(u.up, { models: ['m'], context: { url, refresh: '1s' } })]), async ({ gateway }) => {
+    const ready = await eventually(3000, '/readyz 503', async () => {
+      const r = await readyz(gateway);
+      return r.status === 503 && /fetch failed/.test(r.text) && r;
+    });
+    for (const stream of [false, true]) {
+      const response = await postChat(gateway.httpUrl, { model: 'm', stream, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(response.status, 503);
+      const text = await response.text();
+      assert.match(text, /context `providers\[0\]\.context` unavailable/);
+      for (const leak of ['ctx-secret-token', `:${port}`, 'context.txt']) {
+        assert.ok(!text.includes(leak), `503 body shows ${leak}: ${text}`);
+        assert.ok(!ready.text.includes(leak), `/readyz shows ${leak}: ${ready.text}`);
+      }
+    }
   });
 });
 
@@ -269,7 +291,7 @@ test('a URL context still waiting for its first fetch: requests 503 and /readyz 
       assert.equal(result.status, 503);
       assert.equal(result.error.type, 'context_unavailable');
       const ready = await readyz(gateway);
-      assert.match(ready.text, /context: providers\[0\]\.context: /);
+      assert.match(ready.text, /context `providers\[0\]\.context` unavailable/);
       assert.equal(ready.status, 503, `/readyz says ${ready.status} "${ready.text.trim()}" while requests get 503 context_unavailable`);
     });
   } finally {

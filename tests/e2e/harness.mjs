@@ -51,7 +51,7 @@ function writeTempConfig(config) {
 }
 
 // Starts aigw and resolves once it prints its listening line.
-// Returns {httpUrl, grpcAddr, adminUrl, stderr(), stop()}.
+// Returns {httpUrl, grpcAddr, adminUrl, stderr(), stop(), child, exited}.
 export async function startGateway(config) {
   const { dir, file } = writeTempConfig(config);
   const child = spawn(AIGW_BIN, [`--config=${file}`], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,6 +90,9 @@ export async function startGateway(config) {
     grpcAddr: ports.grpc,
     adminUrl: `http://${ports.admin}`,
     stderr: () => stderr,
+    // For lifecycle tests that signal the process themselves.
+    child,
+    exited,
     // Asks aigw to stop (SIGTERM, then SIGKILL after 5 s). Fails if aigw had
     // exited on its own or died of another signal: the gateway must never crash.
     async stop() {
@@ -283,13 +286,14 @@ function loadGrpcPackage(file) {
   return grpc.loadPackageDefinition(protoLoader.loadSync(file, GRPC_LOADER_OPTIONS));
 }
 
-// Clients for aigw.v1.ChatCompletions, grpc.health.v1.Health and server reflection.
+// Clients for aigw.v1.ChatCompletions, grpc.health.v1.Health and server reflection (v1alpha and v1).
 export function grpcClients(address) {
   const credentials = grpc.credentials.createInsecure();
   const clients = {
     chat: new (loadGrpcPackage('aigw/v1/chat.proto').aigw.v1.ChatCompletions)(address, credentials),
     health: new (loadGrpcPackage('health.proto').grpc.health.v1.Health)(address, credentials),
     reflection: new (loadGrpcPackage('reflection.proto').grpc.reflection.v1alpha.ServerReflection)(address, credentials),
+    reflectionV1: new (loadGrpcPackage('reflection_v1.proto').grpc.reflection.v1.ServerReflection)(address, credentials),
   };
   return { ...clients, close: () => Object.values(clients).forEach((client) => client.close()) };
 }
