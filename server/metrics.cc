@@ -76,8 +76,8 @@ std::string Metrics::RenderPrometheus() const {
   std::string out;
   absl::MutexLock lock(&mu_);
   absl::StrAppend(&out,
-                  "# HELP aigw_requests_total Chat requests by provider, "
-                  "streaming and HTTP status.\n"
+                  "# HELP aigw_requests_total Chat and embeddings requests "
+                  "by provider, streaming and HTTP status.\n"
                   "# TYPE aigw_requests_total counter\n");
   for (const auto& [key, counts] : requests_) {
     const auto& [provider, stream, status] = key;
