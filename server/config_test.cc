@@ -48,6 +48,29 @@ providers:
   EXPECT_EQ(config->limits.max_body_bytes, 1024u);
 }
 
+TEST(Config, UnsupportedParamsGlobalAndPerProvider) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(
+      "unsupported_params: reject\n"
+      "providers: [{name: a, type: echo}, "
+      "{name: b, type: echo, unsupported_params: drop}]");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->providers[0].unsupported_params,
+            UnsupportedParams::kReject);
+  EXPECT_EQ(config->providers[1].unsupported_params, UnsupportedParams::kDrop);
+  config = ParseConfig("providers: [{name: a, type: echo}]");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->providers[0].unsupported_params, UnsupportedParams::kDrop);
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: echo, unsupported_params: "
+                    "ignore}]")
+                .find("providers[0].unsupported_params: expected drop or "
+                      "reject"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("unsupported_params: 1\nproviders: [{name: a, type: "
+                    "echo}]")
+                .find("unsupported_params: expected drop or reject"),
+            std::string::npos);
+}
+
 TEST(Config, ErrorsNameTheOffendingKey) {
   EXPECT_EQ(ErrorOf("providers: []").rfind("providers:", 0), 0u);
   EXPECT_NE(ErrorOf("providers: [{name: a, type: nope}]")

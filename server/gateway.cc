@@ -358,6 +358,8 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
           CallContext ctx{&token};
           absl::StatusOr<v1::ChatCompletion> answer =
               candidate.backend->provider->Complete(upstream, ctx);
+          // A relayed 429 keeps the upstream's x-ratelimit-* headers.
+          info->upstream_headers = ctx.upstream_headers;
           if (!answer.ok()) return answer.status();
           completion = std::move(*answer);
           SetAnswered(candidate, ctx, info);
@@ -415,6 +417,8 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
           ArmedTimer first_byte(timer_, first_byte_timer);
           absl::Status result =
               candidate.backend->provider->Stream(upstream, ctx, client_sink);
+          if (!client_sink.wrote())
+            info->upstream_headers = ctx.upstream_headers;
           *committed = client_sink.wrote();
           usage = client_sink.usage();
           return result;

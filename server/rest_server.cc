@@ -23,8 +23,6 @@ namespace {
 constexpr size_t kMaxConnections = 20000;
 constexpr size_t kMaxBodyCeiling = 64 << 20;
 
-// Tells the client which provider answered and after how many upstream
-// calls (retries and fallbacks show here).
 // Tells the client which provider answered, after how many upstream calls
 // (retries and fallbacks show here), which fields it left out, and the
 // upstream's rate-limit headers.

@@ -326,9 +326,25 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
 // Claude's own request keys a client may send through the OpenAI API (the
 // SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
 // becomes a thinking budget. The rest go through the policy.
-absl::Status TranslateExtra(const google::protobuf::Struct& extra,
-                            ParamPolicy& policy, json* body) {
-  google::protobuf::Struct rest = extra;
+// Claude refuses thinking when it cannot get back the signed thinking of
+// an earlier tool-use turn (the canonical history does not carry it) and
+// when tool_choice forces a tool.
+bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
+  for (const v1::Message& message : request.messages()) {
+    if (message.role() == "assistant" && message.tool_calls_size() > 0) {
+      return false;
+    }
+  }
+  const v1::ToolChoice& choice = request.tool_choice();
+  return choice.function_name().empty() && choice.mode() != "required";
+}
+
+// `*budget_from_effort` tells whether the thinking budget came from
+// reasoning_effort (OpenAI's meaning: on top of the answer's max_tokens).
+absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
+                            ParamPolicy& policy, json* body,
+                            bool* budget_from_effort) {
+  google::protobuf::Struct rest = request.extra();
   auto& fields = *rest.mutable_fields();
   auto thinking = fields.find("thinking");
   if (thinking != fields.end()) {
@@ -347,7 +363,16 @@ absl::Status TranslateExtra(const google::protobuf::Struct& extra,
     if (!budget.ok()) return budget.status();
     // An explicit `thinking` says more than the effort level.
     if (*budget > 0 && !body->contains("thinking")) {
-      (*body)["thinking"] = {{"type", "enabled"}, {"budget_tokens", *budget}};
+      if (ThinkingPossible(request)) {
+        (*body)["thinking"] = {{"type", "enabled"}, {"budget_tokens", *budget}};
+        *budget_from_effort = true;
+      } else {
+        AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+            "reasoning_effort",
+            "Claude cannot think in a tool-use conversation without the "
+            "signed thinking of its earlier turns, nor with a forced "
+            "tool_choice")));
+      }
     }
     fields.erase(effort);
   }
@@ -375,7 +400,8 @@ bool ThinkingEnabled(const json& body) {
 // penalties, top_p 1) are left out: newer Claude models reject
 // temperature and top_p together, and NextChat always sends top_p 1.
 absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
-                               ParamPolicy& policy, json* body) {
+                               bool budget_from_effort, ParamPolicy& policy,
+                               json* body) {
   const bool thinking = ThinkingEnabled(*body);
   if (request.has_n() && request.n() != 1) {
     AIGW_RETURN_IF_ERROR(policy.Unsupported(
@@ -399,16 +425,33 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
   } else if (request.has_max_tokens()) {
     max_tokens = request.max_tokens();
   }
-  // Claude counts thinking inside max_tokens and needs room beyond the
-  // budget; the client's limit was meant for the answer.
+  // Claude counts thinking inside max_tokens. With reasoning_effort the
+  // client's limit was meant for the answer: the budget comes on top,
+  // within the smallest output limit of current models (the budget shrinks
+  // to fit). An explicit `thinking` is Claude's own meaning, unless it
+  // leaves no room at all.
   if (thinking) {
-    int64_t budget = (*body)["thinking"].value("budget_tokens", int64_t{0});
-    if (budget >= max_tokens && budget < INT32_MAX - max_tokens) {
+    constexpr int64_t kMaxOutputTokens = 32000;
+    constexpr int64_t kMinBudget = 1024;
+    json& config = (*body)["thinking"];
+    int64_t budget = config.value("budget_tokens", int64_t{0});
+    const bool from_effort = budget_from_effort;
+    if (from_effort) {
+      budget =
+          std::max(kMinBudget, std::min(budget, kMaxOutputTokens - max_tokens));
+      config["budget_tokens"] = budget;
+    }
+    if ((from_effort || budget >= max_tokens) &&
+        budget < INT32_MAX - max_tokens) {
       max_tokens += static_cast<int>(budget);
     }
   }
   (*body)["max_tokens"] = max_tokens;
-  if (request.has_temperature()) {
+  if (request.has_temperature() && request.temperature() > 1) {
+    // OpenAI's range is 0-2, Claude's 0-1.
+    AIGW_RETURN_IF_ERROR(
+        policy.Unsupported(Unsupported("temperature", "Claude takes 0 to 1")));
+  } else if (request.has_temperature()) {
     if (thinking && request.temperature() != 1) {
       AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
           "temperature", "Claude takes only 1 while thinking is enabled")));
@@ -445,9 +488,12 @@ absl::StatusOr<json> ClaudeRequestJson(const v1::ChatCompletionRequest& request,
                                        ParamPolicy& policy) {
   json body = json::object();
   body["model"] = request.model();
-  AIGW_RETURN_IF_ERROR(TranslateExtra(request.extra(), policy, &body));
+  bool budget_from_effort = false;
+  AIGW_RETURN_IF_ERROR(
+      TranslateExtra(request, policy, &body, &budget_from_effort));
   AIGW_RETURN_IF_ERROR(TranslateMessages(request, policy, &body));
-  AIGW_RETURN_IF_ERROR(TranslateSampling(request, policy, &body));
+  AIGW_RETURN_IF_ERROR(
+      TranslateSampling(request, budget_from_effort, policy, &body));
   AIGW_RETURN_IF_ERROR(TranslateTools(request, policy, &body));
   AIGW_RETURN_IF_ERROR(
       TranslateResponseFormat(request.response_format(), policy, &body));

@@ -357,7 +357,7 @@ TEST(ClaudeRequest, ReasoningEffortBecomesAThinkingBudget) {
       "temperature":1})");
   EXPECT_EQ(body["thinking"],
             json::parse(R"({"type":"enabled","budget_tokens":1024})"));
-  EXPECT_EQ(body["max_tokens"], 1524);  // room for the answer beyond it
+  EXPECT_EQ(body["max_tokens"], 1524);  // the answer's 500 on top of it
   EXPECT_EQ(body["temperature"], 1);
 
   std::vector<std::string> dropped;
@@ -376,6 +376,43 @@ TEST(ClaudeRequest, ReasoningEffortBecomesAThinkingBudget) {
       "content":"x"}],"reasoning_effort":"max"})")
                 .param,
             "reasoning_effort");
+}
+
+TEST(ClaudeRequest, ReasoningEffortBudgetFitsTheOutputLimit) {
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"reasoning_effort":"high","max_tokens":20000})");
+  EXPECT_EQ(body["thinking"]["budget_tokens"], 12000);
+  EXPECT_EQ(body["max_tokens"], 32000);
+}
+
+// Claude refuses thinking without the signed thinking of earlier tool-use
+// turns (runTools' second call) and with a forced tool choice.
+TEST(ClaudeRequest, ReasoningEffortDroppedWhereClaudeCannotThink) {
+  std::vector<std::string> dropped;
+  json body = Translate(R"({"model":"m","reasoning_effort":"low",
+      "messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","tool_calls":[{"id":"c1","type":"function",
+          "function":{"name":"get","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c1","content":"sunny"}]})",
+                        &dropped);
+  EXPECT_FALSE(body.contains("thinking"));
+  EXPECT_EQ(dropped, std::vector<std::string>{"reasoning_effort"});
+  dropped.clear();
+  body = Translate(R"({"model":"m","reasoning_effort":"low",
+      "messages":[{"role":"user","content":"x"}],"tool_choice":"required",
+      "tools":[{"type":"function","function":{"name":"f"}}]})",
+                   &dropped);
+  EXPECT_FALSE(body.contains("thinking"));
+  EXPECT_EQ(dropped, std::vector<std::string>{"reasoning_effort"});
+}
+
+TEST(ClaudeRequest, TemperatureAboveClaudesRangeGoesThroughThePolicy) {
+  std::vector<std::string> dropped;
+  json body = Translate(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"temperature":1.2})",
+                        &dropped);
+  EXPECT_FALSE(body.contains("temperature"));
+  EXPECT_EQ(dropped, std::vector<std::string>{"temperature"});
 }
 
 TEST(ClaudeRequest, CacheControlOnContentPartsKept) {

@@ -8,6 +8,11 @@ namespace {
 void MergePiece(const google::protobuf::Struct& piece,
                 google::protobuf::Struct* whole) {
   for (const auto& [key, value] : piece.fields()) {
+    // A null piece ("annotations": null) adds nothing to what came before.
+    if (value.kind_case() == google::protobuf::Value::kNullValue &&
+        whole->fields().count(key) > 0) {
+      continue;
+    }
     google::protobuf::Value& target = (*whole->mutable_fields())[key];
     if (value.has_list_value() && target.has_list_value()) {
       for (const google::protobuf::Value& item : value.list_value().values()) {

@@ -55,11 +55,29 @@ bool IsMessageNoOp(absl::string_view key,
   return IsNull(value);  // function_call: null, and any other null
 }
 
+// "messages[37].content[0].cache_control" -> "messages[*].content[*]...":
+// the header names each kind of field once, however long the conversation.
+std::string WithoutIndexes(absl::string_view param) {
+  std::string out;
+  bool in_index = false;
+  for (char c : param) {
+    if (c == '[') {
+      in_index = true;
+      out += "[*]";
+    } else if (c == ']') {
+      in_index = false;
+    } else if (!in_index) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status ParamPolicy::Unsupported(absl::Status error) {
   if (mode_ == UnsupportedParams::kReject) return error;
-  std::string param = GetErrorDetails(error).param;
+  std::string param = WithoutIndexes(GetErrorDetails(error).param);
   if (std::find(dropped_->begin(), dropped_->end(), param) == dropped_->end()) {
     dropped_->push_back(std::move(param));
   }

@@ -23,6 +23,18 @@ TEST(ParamPolicy, DropRecordsEachParamOnce) {
   EXPECT_EQ(dropped, (std::vector<std::string>{"seed", "n"}));
 }
 
+TEST(ParamPolicy, DroppedNamesCarryNoIndexes) {
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kDrop, &dropped);
+  for (int i = 0; i < 50; ++i) {
+    std::string param =
+        "messages[" + std::to_string(i) + "].content[0].cache_control";
+    EXPECT_TRUE(policy.Unsupported(InvalidRequest("x", param)).ok());
+  }
+  EXPECT_EQ(dropped,
+            (std::vector<std::string>{"messages[*].content[*].cache_control"}));
+}
+
 TEST(ParamPolicy, RejectReturnsTheError) {
   std::vector<std::string> dropped;
   ParamPolicy policy(UnsupportedParams::kReject, &dropped);

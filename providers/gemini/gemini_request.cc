@@ -1,5 +1,6 @@
 #include "providers/gemini/gemini_request.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <utility>
@@ -292,8 +293,11 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
     if (!fn.description().empty()) {
       declaration["description"] = fn.description();
     }
+    // The client's schema is JSON Schema (zod's and strict tools' carry
+    // additionalProperties, $ref, ...): Gemini's `parametersJsonSchema`
+    // takes it as it is; its `parameters` takes only an OpenAPI subset.
     if (fn.has_parameters()) {
-      declaration["parameters"] = StructToJson(fn.parameters());
+      declaration["parametersJsonSchema"] = StructToJson(fn.parameters());
     }
     declarations.push_back(std::move(declaration));
   }
@@ -330,6 +334,28 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
   return absl::OkStatus();
 }
 
+// reasoning_effort as the model family takes it: Gemini 3 has thinking
+// levels; 2.5 has budgets, within 24576 tokens, and only Flash models can
+// turn thinking off (0). null: leave the model's default.
+absl::StatusOr<json> ThinkingConfig(absl::string_view model,
+                                    const google::protobuf::Value& effort) {
+  absl::StatusOr<int> budget = ReasoningBudgetTokens(effort);
+  if (!budget.ok()) return budget.status();
+  const std::string& level = effort.string_value();
+  if (absl::StrContains(model, "gemini-3")) {
+    if (level == "none") return json();
+    bool low = level == "minimal" || level == "low";
+    return json{{"thinkingLevel", low ? "low" : "high"}};
+  }
+  constexpr int kMaxBudget = 24576;
+  constexpr int kMinBudget = 512;  // Flash-Lite's floor; Pro's is 128
+  if (level == "none") {
+    if (!absl::StrContains(model, "flash")) return json();
+    return json{{"thinkingBudget", 0}};
+  }
+  return json{{"thinkingBudget", std::clamp(*budget, kMinBudget, kMaxBudget)}};
+}
+
 // Gemini's equivalents of OpenAI fields that the canonical request keeps
 // in `extra`: reasoning_effort, logprobs and top_logprobs.
 absl::Status AddExtra(const v1::ChatCompletionRequest& request,
@@ -338,9 +364,10 @@ absl::Status AddExtra(const v1::ChatCompletionRequest& request,
   auto& fields = *rest.mutable_fields();
   auto effort = fields.find("reasoning_effort");
   if (effort != fields.end()) {
-    absl::StatusOr<int> budget = ReasoningBudgetTokens(effort->second);
-    if (!budget.ok()) return budget.status();
-    (*config)["thinkingConfig"] = {{"thinkingBudget", *budget}};
+    absl::StatusOr<json> thinking =
+        ThinkingConfig(request.model(), effort->second);
+    if (!thinking.ok()) return thinking.status();
+    if (!thinking->is_null()) (*config)["thinkingConfig"] = *thinking;
     fields.erase(effort);
   }
   auto logprobs = fields.find("logprobs");
@@ -359,8 +386,7 @@ absl::Status AddExtra(const v1::ChatCompletionRequest& request,
       fields.erase(top);
     }
   }
-  return UnknownFields(rest, FieldScope::kRequest, "",
-                       "is not supported by the Gemini provider", policy);
+  return UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy);
 }
 
 absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
@@ -402,7 +428,9 @@ absl::Status AddGenerationConfig(const v1::ChatCompletionRequest& request,
   if (format.type() == "json_object" || format.type() == "json_schema") {
     config["responseMimeType"] = "application/json";
     if (format.type() == "json_schema" && format.json_schema().has_schema()) {
-      config["responseSchema"] = StructToJson(format.json_schema().schema());
+      // As for tools: full JSON Schema, not the OpenAPI subset.
+      config["responseJsonSchema"] =
+          StructToJson(format.json_schema().schema());
     }
   } else if (!format.type().empty() && format.type() != "text") {
     return InvalidRequest(

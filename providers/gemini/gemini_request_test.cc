@@ -122,7 +122,7 @@ TEST(GeminiRequest, ToolsToolCallsAndResultsTranslateExactly) {
         {"text": "Thanks!"}]}],
     "tools": [{"functionDeclarations": [
       {"name": "get_weather", "description": "Current weather",
-       "parameters": {"type": "object",
+       "parametersJsonSchema": {"type": "object",
          "properties": {"city": {"type": "string"}}, "required": ["city"]}},
       {"name": "get_time"}]}],
     "toolConfig": {"functionCallingConfig": {"mode": "ANY",
@@ -190,7 +190,7 @@ TEST(GeminiRequest, JsonModeAndJsonSchema) {
                      "messages": [{"role": "user", "content": "hi"}]})")
                 ["generationConfig"],
             json::parse(R"({"responseMimeType": "application/json",
-              "responseSchema": {"type": "object",
+              "responseJsonSchema": {"type": "object",
                                  "properties": {"n": {"type": "integer"}}}})"));
   EXPECT_FALSE(Body(R"({"model": "m", "response_format": {"type": "text"},
                         "messages": [{"role": "user", "content": "hi"}]})")
@@ -262,11 +262,11 @@ TEST(GeminiRequest, DropPolicyLeavesFieldsOutAndNamesThem) {
         "parameters": {"type": "object"}, "strict": true}}]})",
                    &dropped);
   EXPECT_EQ(dropped,
-            (std::vector<std::string>{"messages[0].content[0].image_url.detail",
-                                      "tools[0].function.strict",
+            (std::vector<std::string>{"messages[*].content[*].image_url.detail",
+                                      "tools[*].function.strict",
                                       "parallel_tool_calls", "seed"}));
   // The strict tool's schema is still sent; the image too.
-  EXPECT_EQ(body["tools"][0]["functionDeclarations"][0]["parameters"],
+  EXPECT_EQ(body["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"],
             json::parse(R"({"type": "object"})"));
   EXPECT_EQ(body["contents"][0]["parts"][0]["fileData"]["fileUri"],
             "https://x/a.png");
@@ -305,6 +305,25 @@ TEST(GeminiRequest, ReasoningEffortAndLogprobsMapped) {
   ExpectRejected(R"({"model": "m", "messages": [
       {"role": "user", "content": "hi"}], "reasoning_effort": "huge"})",
                  "reasoning_effort");
+  auto thinking = [](const std::string& model, const std::string& effort) {
+    return Body(R"({"model": ")" + model +
+                R"(", "messages": [{"role": "user", "content": "hi"}],
+                "reasoning_effort": ")" +
+                effort + R"("})")["generationConfig"]["thinkingConfig"];
+  };
+  // Only Flash models can turn thinking off; minimal is the lowest budget
+  // every 2.5 model takes; Gemini 3 has levels.
+  EXPECT_EQ(thinking("gemini-2.5-flash", "none"),
+            json::parse(R"({"thinkingBudget": 0})"));
+  EXPECT_TRUE(thinking("gemini-2.5-pro", "none").is_null());
+  EXPECT_EQ(thinking("gemini-2.5-pro", "minimal"),
+            json::parse(R"({"thinkingBudget": 512})"));
+  EXPECT_EQ(thinking("gemini-2.5-pro", "xhigh"),
+            json::parse(R"({"thinkingBudget": 24576})"));
+  EXPECT_EQ(thinking("gemini-3-pro-preview", "low"),
+            json::parse(R"({"thinkingLevel": "low"})"));
+  EXPECT_EQ(thinking("gemini-3-pro-preview", "high"),
+            json::parse(R"({"thinkingLevel": "high"})"));
 }
 
 TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {

@@ -225,7 +225,13 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
         Unsupported("frequency_penalty", "use presence_penalty")));
   }
   json p = {{"result_format", "message"}, {"incremental_output", true}};
-  if (request.has_temperature()) p["temperature"] = request.temperature();
+  if (request.has_temperature() && request.temperature() >= 2) {
+    // OpenAI takes 0-2, DashScope [0, 2).
+    AIGW_RETURN_IF_ERROR(policy.Unsupported(
+        Unsupported("temperature", "DashScope takes values below 2")));
+  } else if (request.has_temperature()) {
+    p["temperature"] = request.temperature();
+  }
   if (request.has_top_p() && request.top_p() != 1) p["top_p"] = request.top_p();
   if (request.has_presence_penalty() && request.presence_penalty() != 0) {
     p["presence_penalty"] = request.presence_penalty();

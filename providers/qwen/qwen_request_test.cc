@@ -244,7 +244,7 @@ TEST(QwenRequest, DropPolicyLeavesFieldsOutAndNamesThem) {
       UnsupportedParams::kDrop, &dropped);
   ASSERT_TRUE(upstream.ok()) << upstream.status();
   EXPECT_EQ(dropped, (std::vector<std::string>{"frequency_penalty",
-                                               "tools[0].function.strict",
+                                               "tools[*].function.strict",
                                                "logit_bias"}));
   json parameters = json::parse(upstream->body)["parameters"];
   EXPECT_FALSE(parameters.contains("frequency_penalty"));

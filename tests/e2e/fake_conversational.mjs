@@ -27,7 +27,8 @@ const CLAUDE_TOP = new Set([
 const GEMINI_TOP = new Set(['contents', 'systemInstruction', 'generationConfig', 'tools', 'toolConfig', 'safetySettings']);
 const GEMINI_CONFIG = new Set([
   'temperature', 'topP', 'topK', 'maxOutputTokens', 'stopSequences', 'seed', 'candidateCount', 'presencePenalty',
-  'frequencyPenalty', 'responseMimeType', 'responseSchema', 'thinkingConfig', 'responseLogprobs', 'logprobs',
+  'frequencyPenalty', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseLogprobs',
+  'logprobs',
 ]);
 
 const unknownKeys = (object, allowed) => Object.keys(object ?? {}).filter((key) => !allowed.has(key));
@@ -198,8 +199,15 @@ export class FakeConversational extends FakeHttpServer {
       const extra = unknownKeys(content, new Set(['role', 'parts']));
       if (extra.length) return this.#reject(res, 'gemini', `Unknown name "${extra[0]}" at 'contents'`);
     }
-    const last = body.contents.at(-1);
     const declarations = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? []);
+    // `parameters` and `responseSchema` take Google's OpenAPI subset, which
+    // has no additionalProperties (zod and strict schemas always carry it).
+    for (const schema of [...declarations.map((d) => d.parameters), body.generationConfig?.responseSchema]) {
+      if (schema && JSON.stringify(schema).includes('"additionalProperties"')) {
+        return this.#reject(res, 'gemini', 'Invalid JSON payload received. Unknown name "additionalProperties"');
+      }
+    }
+    const last = body.contents.at(-1);
     const answer = decide({
       lastIsToolResult: last.parts.some((p) => p.functionResponse),
       toolNames: declarations.map((d) => d.name),

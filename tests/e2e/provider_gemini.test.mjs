@@ -227,7 +227,7 @@ test('gemini: SDK non-streaming tools, then the tool results turn', async () => 
   const { result, requests } = await upstreamDuring(() =>
     client.chat.completions.create({ model: 'g-tools', messages: WEATHER_QUESTION, tools: [WEATHER_TOOL], tool_choice: 'required' }),
   );
-  assert.deepEqual(requests[0].body.tools, [{ functionDeclarations: [{ name: 'get_weather', description: WEATHER_TOOL.function.description, parameters: WEATHER_TOOL.function.parameters }] }]);
+  assert.deepEqual(requests[0].body.tools, [{ functionDeclarations: [{ name: 'get_weather', description: WEATHER_TOOL.function.description, parametersJsonSchema: WEATHER_TOOL.function.parameters }] }]);
   assert.deepEqual(requests[0].body.toolConfig, { functionCallingConfig: { mode: 'ANY' } });
   const message = result.choices[0].message;
   assert.equal(result.choices[0].finish_reason, 'tool_calls');
@@ -339,9 +339,9 @@ test('gemini: unsupported_params drop (the default) leaves out what Gemini canno
     }),
   );
   assert.equal(response.status, 200, await response.clone().text());
-  assert.equal(response.headers.get('x-aigw-dropped-params'), 'tools[0].function.strict,parallel_tool_calls,logit_bias');
+  assert.equal(response.headers.get('x-aigw-dropped-params'), 'tools[*].function.strict,parallel_tool_calls,logit_bias');
   // The strict tool's schema is still sent.
-  assert.deepEqual(requests[0].body.tools[0].functionDeclarations[0].parameters, WEATHER_TOOL.function.parameters);
+  assert.deepEqual(requests[0].body.tools[0].functionDeclarations[0].parametersJsonSchema, WEATHER_TOOL.function.parameters);
 });
 
 test('gemini: unsupported_params reject: what Gemini cannot express is a 400 naming the field, and never reaches it', async () => {

@@ -199,7 +199,7 @@ for (const provider of PROVIDERS) {
           ? last.parameters.tools[0].function.parameters
           : provider.type === 'claude'
             ? last.tools[0].input_schema
-            : last.tools[0].functionDeclarations[0].parameters;
+            : last.tools[0].functionDeclarations[0].parametersJsonSchema;
       assert.deepEqual(Object.keys(schema.properties), ['city']);
       assert.deepEqual(upstream.problems, []);
     });
@@ -289,6 +289,7 @@ describe('upstream rate-limit information reaches the client', () => {
     });
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get('retry-after'), '7');
+    assert.equal(limited.headers.get('x-ratelimit-remaining-requests'), '499');
     assert.equal((await limited.json()).error.code, 'rate_limit_exceeded');
   });
 
