@@ -164,6 +164,19 @@ std::string ErrorBodyJson(const absl::Status& status) {
 
 absl::Status StatusFromUpstreamHttp(int http_status, absl::string_view body,
                                     int64_t retry_after_ms) {
+  // A redirect (or any other non-error, non-2xx answer) is the upstream
+  // failing to answer: aigw never follows or relays one, since a 3xx
+  // would send the client (and its key) elsewhere.
+  if (http_status < 400) {
+    ApiErrorSpec spec;
+    spec.code = absl::StatusCode::kUnavailable;
+    spec.http_status = 502;
+    spec.type = "upstream_error";
+    spec.message = absl::StrCat("upstream answered HTTP ", http_status,
+                                " instead of a result (redirects are not "
+                                "followed; check base_url)");
+    return MakeApiError(spec);
+  }
   ApiErrorSpec spec;
   spec.retry_after_ms = retry_after_ms;
   spec.code = CodeForUpstreamStatus(http_status);
@@ -228,24 +241,42 @@ absl::Status MalformedUpstream(absl::string_view what) {
   return MakeApiError(spec);
 }
 
-absl::Status RedactSecrets(const absl::Status& status,
-                           const std::vector<std::string>& secrets) {
-  if (status.ok()) return status;
-  std::string message(status.message());
+namespace {
+
+// Replaces every occurrence of a secret in `text`; true if any was found.
+bool Redact(const std::vector<std::string>& secrets, std::string* text) {
   bool changed = false;
   for (const std::string& secret : secrets) {
     if (secret.size() < 4) continue;
-    for (size_t pos = message.find(secret); pos != std::string::npos;
-         pos = message.find(secret, pos)) {
-      message.replace(pos, secret.size(), "[redacted]");
+    for (size_t pos = text->find(secret); pos != std::string::npos;
+         pos = text->find(secret, pos)) {
+      text->replace(pos, secret.size(), "[redacted]");
       changed = true;
     }
   }
+  return changed;
+}
+
+}  // namespace
+
+absl::Status RedactSecrets(const absl::Status& status,
+                           const std::vector<std::string>& secrets) {
+  if (status.ok()) return status;
+  // The message and every payload (the error's type, param and code come
+  // from the upstream too) reach clients and logs.
+  std::string message(status.message());
+  bool changed = Redact(secrets, &message);
+  std::vector<std::pair<std::string, std::string>> payloads;
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    std::string text(payload);
+    changed = Redact(secrets, &text) || changed;
+    payloads.emplace_back(std::string(url), std::move(text));
+  });
   if (!changed) return status;
   absl::Status redacted(status.code(), message);
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    redacted.SetPayload(url, payload);
-  });
+  for (const auto& [url, text] : payloads) {
+    redacted.SetPayload(url, absl::Cord(text));
+  }
   return redacted;
 }
 

@@ -268,3 +268,33 @@ TEST(OpenAiResponseJson, PresetCachedTokenExtensions) {
 
 }  // namespace
 }  // namespace aigw
+
+namespace aigw {
+namespace {
+
+// A redirect is an upstream failure: never relayed (it would send the
+// client elsewhere), never followed.
+TEST(ApiError, UpstreamRedirectIs502) {
+  absl::Status status = StatusFromUpstreamHttp(302, "<a href=x>moved</a>");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorDetails(status).http_status, 502);
+  EXPECT_EQ(GetErrorDetails(status).type, "upstream_error");
+}
+
+// An upstream that echoes the key in type, code or param gives it away as
+// surely as in the message.
+TEST(ApiError, SecretsRedactedInEveryField) {
+  const std::string key = "sk-provider-secret-123";
+  absl::Status status = StatusFromUpstreamHttp(
+      400, R"({"error":{"message":"bad key sk-provider-secret-123",
+      "type":"sk-provider-secret-123","param":"x-sk-provider-secret-123",
+      "code":"key_sk-provider-secret-123"}})");
+  absl::Status redacted = RedactSecrets(status, {key});
+  std::string body = ErrorBodyJson(redacted);
+  EXPECT_EQ(body.find(key), std::string::npos) << body;
+  EXPECT_NE(body.find("[redacted]"), std::string::npos);
+  EXPECT_EQ(GetErrorDetails(redacted).http_status, 400);
+}
+
+}  // namespace
+}  // namespace aigw
