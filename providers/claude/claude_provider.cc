@@ -72,7 +72,7 @@ absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
   absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
   (*body)["stream"] = true;
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   if (!key.ok()) return key.status();
 
   ClaudeStreamDecoder decoder(sink, absl::ToUnixSeconds(absl::Now()));
@@ -91,7 +91,7 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> response = keys_->ReportAndRedact(
       *key,

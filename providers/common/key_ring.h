@@ -6,6 +6,7 @@
 #define AIGW_PROVIDERS_COMMON_KEY_RING_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,12 +31,18 @@ class KeyRing {
   struct Lease {
     int index = -1;  // -1: a keyless provider
     std::string key;
+    std::string model;  // the upstream model it was acquired for
   };
-  // The next usable key; ResourceExhausted when every key is cooling down
-  // or disabled. A keyless ring always answers an empty lease.
-  absl::StatusOr<Lease> Acquire();
-  // Feeds the upstream's answer for a lease back: 429 cools the key down,
-  // 401/403 disables it, success resets its backoff.
+  // The next key usable for `model` (the upstream model name);
+  // ResourceExhausted `keys_exhausted`, with Retry-After until the first key
+  // is usable again, when none is. A keyless ring always answers an empty
+  // lease.
+  absl::StatusOr<Lease> Acquire(absl::string_view model = "");
+  // Feeds the upstream's answer for a lease back. Providers rate-limit and
+  // grant access per model, so 429 (Retry-After, else a doubling back-off)
+  // and 403 cool the key down for the lease's model only. 401 (a bad key)
+  // takes it out for every model with a probing back-off: one request may
+  // try it after 1 min, then 2, 4, ... 30 min; success restores it.
   void Report(const Lease& lease, const absl::Status& result);
   // Reports `result` and returns it with every key of the ring redacted:
   // what an adapter does with each upstream outcome.
@@ -52,10 +59,16 @@ class KeyRing {
   const std::vector<std::string>& keys() const { return keys_; }
 
  private:
-  struct KeyState {
-    absl::Time cool_until = absl::InfinitePast();
+  struct Cooldown {
+    absl::Time until = absl::InfinitePast();
     absl::Duration backoff = absl::ZeroDuration();
-    bool disabled = false;
+  };
+  struct KeyState {
+    Cooldown auth;  // 401: every model
+    // While a lease probes a key whose 401 back-off ended; a probe never
+    // reported (a request that failed before its upstream call) lapses.
+    absl::Time probing_until = absl::InfinitePast();
+    std::map<std::string, Cooldown> models;  // 429 and 403, per model
   };
 
   const std::string provider_;

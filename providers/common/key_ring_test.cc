@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -86,14 +87,76 @@ TEST(KeyRing, AllKeysCoolingIsResourceExhausted) {
             absl::string_view::npos);
 }
 
-TEST(KeyRing, RejectedKeyLeavesRotationForGood) {
+TEST(KeyRing, ExhaustedCarriesRetryAfterOfTheFirstKeyBack) {
   FakeClock clock;
   KeyRing ring("p", {"a", "b"}, clock.AsClock());
-  ring.Report(*ring.Acquire(), StatusFromUpstreamHttp(401, "{}"));
-  clock.Advance(absl::Hours(24));
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.Acquire()->key, "b");
-  ring.Report(*ring.Acquire(), StatusFromUpstreamHttp(403, "{}"));
-  EXPECT_FALSE(ring.Acquire().ok());
+  ring.Report(*ring.Acquire("m"), RateLimited(7000));
+  ring.Report(*ring.Acquire("m"), RateLimited(3000));
+  absl::StatusOr<KeyRing::Lease> lease = ring.Acquire("m");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(GetErrorDetails(lease.status()).retry_after_ms, 3000);
+}
+
+// Provider rate limits are per model: one model's 429 leaves the key usable
+// for the others (and for embeddings).
+TEST(KeyRing, RateLimitCoolsTheKeyForThatModelOnly) {
+  FakeClock clock;
+  KeyRing ring("p", {"a"}, clock.AsClock());
+  ring.Report(*ring.Acquire("qwen-max"), RateLimited(5000));
+  EXPECT_FALSE(ring.Acquire("qwen-max").ok());
+  EXPECT_EQ(ring.Acquire("qwen-turbo")->key, "a");
+  EXPECT_EQ(ring.Acquire("text-embedding-v3")->key, "a");
+}
+
+// 403: the key may lack access to one model only.
+TEST(KeyRing, ForbiddenIsScopedToTheModel) {
+  FakeClock clock;
+  KeyRing ring("p", {"a"}, clock.AsClock());
+  ring.Report(*ring.Acquire("gpt-4o"), StatusFromUpstreamHttp(403, "{}"));
+  EXPECT_FALSE(ring.Acquire("gpt-4o").ok());
+  EXPECT_EQ(ring.Acquire("gpt-4o-mini")->key, "a");
+  clock.Advance(absl::Minutes(1));
+  EXPECT_TRUE(ring.Acquire("gpt-4o").ok());
+}
+
+// 401: out for every model, then one probe per back-off (1, 2, 4 ... min,
+// at most 30); a probe that succeeds restores the key.
+TEST(KeyRing, RejectedKeyIsProbedWithABackoff) {
+  FakeClock clock;
+  KeyRing ring("p", {"a", "b"}, clock.AsClock());
+  ring.Report(*ring.Acquire("m"), StatusFromUpstreamHttp(401, "{}"));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.Acquire("other")->key, "b");
+  clock.Advance(absl::Minutes(1));
+  // One probe: while it runs, the others keep using b.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4; ++i) keys.push_back(ring.Acquire("m")->key);
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), "a"), 1);
+  KeyRing::Lease probe;
+  probe.index = 0;
+  probe.key = "a";
+  probe.model = "m";
+  ring.Report(probe, StatusFromUpstreamHttp(401, "{}"));  // now 2 min
+  clock.Advance(absl::Seconds(119));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.Acquire("m")->key, "b");
+  clock.Advance(absl::Seconds(1));
+  for (int i = 0; i < 2; ++i) {
+    KeyRing::Lease lease = *ring.Acquire("m");
+    if (lease.key == "a") ring.Report(lease, absl::OkStatus());
+  }
+  keys.clear();
+  for (int i = 0; i < 4; ++i) keys.push_back(ring.Acquire("m")->key);
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), "a"), 2);  // back in turn
+}
+
+TEST(KeyRing, RejectedBackoffIsCappedAtThirtyMinutes) {
+  FakeClock clock;
+  KeyRing ring("p", {"a"}, clock.AsClock());
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<KeyRing::Lease> lease = ring.Acquire("m");
+    ASSERT_TRUE(lease.ok()) << i;
+    ring.Report(*lease, StatusFromUpstreamHttp(401, "{}"));
+    clock.Advance(absl::Minutes(30));
+  }
 }
 
 TEST(KeyRing, ReportAndRedactReportsTheOutcomeAndHidesTheKeys) {

@@ -67,7 +67,7 @@ GeminiProvider::GeminiProvider(std::unique_ptr<HttpClientPool> pool,
 absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
                                     CallContext& ctx, ChunkSink& sink) {
   // A request Gemini cannot take is a 400 even when no key is free.
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<UpstreamRequest> upstream =
       GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
@@ -87,7 +87,7 @@ absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
 // one completion by the ChatAssembler: one decoding of Gemini's response.
 absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
     const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<UpstreamRequest> upstream =
       GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
@@ -107,7 +107,7 @@ absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
 
 absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::Embed(
     const v1::EmbeddingsRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   absl::StatusOr<UpstreamRequest> upstream =
       GeminiEmbedRequest(request, endpoint_, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();

@@ -65,7 +65,7 @@ absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
     absl::Status valid = dialect_.check_model(model);
     if (!valid.ok()) return valid;
   }
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(model);
   if (!key.ok()) return key.status();
   UpstreamRequest upstream =
       MakeRequest(model, operation, std::move(body), *key);
@@ -89,7 +89,7 @@ absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
     absl::Status valid = dialect_.check_model(request.model());
     if (!valid.ok()) return valid;
   }
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   if (!key.ok()) return key.status();
   UpstreamRequest upstream =
       MakeRequest(request.model(), "chat/completions", body.dump(), *key);

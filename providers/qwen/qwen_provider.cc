@@ -77,7 +77,7 @@ absl::Status QwenProvider::RunStream(const UpstreamRequest& upstream,
 absl::Status QwenProvider::Stream(const v1::ChatCompletionRequest& request,
                                   CallContext& ctx, ChunkSink& sink) {
   // A request DashScope cannot take is a 400 even when no key is free.
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<UpstreamRequest> upstream =
       ChatUpstreamRequest(request, mode_, pool_->endpoint().path_prefix,
@@ -103,7 +103,7 @@ absl::StatusOr<v1::ChatCompletion> QwenProvider::Complete(
 
 absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::Embed(
     const v1::EmbeddingsRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire();
+  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
   absl::StatusOr<UpstreamRequest> upstream = EmbeddingsUpstreamRequest(
       request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
   if (!upstream.ok()) return upstream.status();
