@@ -1,6 +1,9 @@
 #include "providers/common/http_client_pool.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -27,6 +30,19 @@ int64_t RetryAfterMs(const std::string& value) {
   }
   constexpr double kMaxSeconds = 24 * 3600;  // also keeps the cast defined
   return static_cast<int64_t>(std::min(seconds, kMaxSeconds) * 1000);
+}
+
+// Whether an idle kept-alive connection can carry the next request: no
+// socket yet (httplib connects on send) or one with nothing to read. Bytes
+// waiting on an idle connection (a body longer than its Content-Length, an
+// unsolicited second response) would be read as the next, unrelated
+// request's answer; a peer that closed shows as readable too.
+bool IdleConnectionClean(const httplib::Client& client) {
+  int fd = client.socket();
+  if (fd == INVALID_SOCKET) return true;
+  char byte;
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 }  // namespace
@@ -72,13 +88,16 @@ HttpClientPool::HttpClientPool(UpstreamEndpoint endpoint,
     : endpoint_(std::move(endpoint)), options_(std::move(options)) {}
 
 std::unique_ptr<httplib::Client> HttpClientPool::Acquire() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      std::unique_ptr<httplib::Client> client = std::move(idle_.back());
+  while (true) {
+    std::unique_ptr<httplib::Client> client;
+    {
+      absl::MutexLock lock(&mu_);
+      if (idle_.empty()) break;
+      client = std::move(idle_.back());
       idle_.pop_back();
-      return client;
     }
+    // Checked again at reuse: bytes may have arrived since Release.
+    if (IdleConnectionClean(*client)) return client;
   }
   auto client = std::make_unique<httplib::Client>(endpoint_.origin);
   client->set_keep_alive(true);
@@ -97,6 +116,7 @@ std::unique_ptr<httplib::Client> HttpClientPool::Acquire() {
 }
 
 void HttpClientPool::Release(std::unique_ptr<httplib::Client> client) {
+  if (!IdleConnectionClean(*client)) return;  // closed with the client
   absl::MutexLock lock(&mu_);
   if (idle_.size() < options_.max_idle) idle_.push_back(std::move(client));
 }

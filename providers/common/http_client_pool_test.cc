@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "providers/common/api_error.h"
 
@@ -404,6 +406,126 @@ TEST_F(TlsTest, TrustedCertificateWorksAndConnectionIsReused) {
     EXPECT_EQ(body, "secure");
   }
   EXPECT_EQ(client_ports_.size(), 1u);  // one TLS handshake for three calls
+}
+
+}  // namespace
+}  // namespace aigw
+
+namespace aigw {
+namespace {
+
+// A raw upstream that answers each accepted connection's requests with the
+// given bytes, one string per request, and records how many connections it
+// accepted.
+class RawUpstream {
+ public:
+  explicit RawUpstream(std::vector<std::string> answers)
+      : answers_(std::move(answers)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~RawUpstream() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    for (int c : clients_) ::close(c);
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void Serve() {
+    size_t next = 0;
+    while (true) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      connections_++;
+      clients_.push_back(c);
+      // Answer every request head that arrives on this connection.
+      std::string buffer;
+      char chunk[4096];
+      while (next < answers_.size()) {
+        ssize_t n = ::recv(c, chunk, sizeof(chunk), 0);
+        if (n <= 0) break;
+        buffer.append(chunk, n);
+        size_t end;
+        while ((end = buffer.find("\r\n\r\n")) != std::string::npos &&
+               next < answers_.size()) {
+          // Skip the request body (Content-Length of our requests is small
+          // and sent with the head on loopback).
+          size_t length_at = buffer.find("Content-Length: ");
+          size_t body = 0;
+          if (length_at != std::string::npos && length_at < end) {
+            body = std::stoul(buffer.substr(length_at + 16));
+          }
+          if (buffer.size() < end + 4 + body) break;
+          buffer.erase(0, end + 4 + body);
+          // "\x01" in an answer: a pause, so what follows arrives as a
+          // separate read (as a late, unsolicited answer would).
+          for (absl::string_view part :
+               absl::StrSplit(answers_[next++], '\x01')) {
+            ::send(c, part.data(), part.size(), MSG_NOSIGNAL);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }
+      }
+    }
+  }
+
+  std::vector<std::string> answers_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::vector<int> clients_;
+  std::thread thread_;
+};
+
+UpstreamRequest PostTo(const std::string& path) {
+  UpstreamRequest request;
+  request.path = path;
+  request.body = "{}";
+  request.headers.emplace("Content-Type", "application/json");
+  return request;
+}
+
+// The body is longer than its Content-Length: the leftover bytes must not
+// become the next request's answer (another client's content).
+TEST(HttpClientPool, ConnectionWithLeftoverBytesIsNeverReused) {
+  RawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst\x01SECRET-OF-A"
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale",
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+  });
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), HttpPoolOptions{});
+  absl::StatusOr<std::string> first = pool.SendForBody(PostTo("/a"), nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "first");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  absl::StatusOr<std::string> second = pool.SendForBody(PostTo("/b"), nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+  EXPECT_EQ(upstream.connections(), 2);
+}
+
+// An unsolicited response arriving while the connection sits idle.
+TEST(HttpClientPool, IdleConnectionThatReceivedBytesIsDropped) {
+  RawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\x01"
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh",
+  });
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), HttpPoolOptions{});
+  ASSERT_EQ(*pool.SendForBody(PostTo("/a"), nullptr), "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(*pool.SendForBody(PostTo("/b"), nullptr), "fresh");
 }
 
 }  // namespace
