@@ -1,5 +1,6 @@
 #include "providers/common/http_client_pool.h"
 
+#include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -111,7 +112,15 @@ std::unique_ptr<httplib::Client> HttpClientPool::Acquire() {
              [&](time_t s, time_t us) { client->set_read_timeout(s, us); });
   client->set_write_timeout(30, 0);
   client->enable_server_certificate_verification(true);
-  if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file);
+  if (!options_.ca_file.empty()) {
+    // ca_file adds to the system's trust store, never replaces it: a
+    // private CA for one proxy must not make public endpoints untrusted.
+    // Each client's TLS context takes ownership of its store.
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_set_default_paths(store);
+    X509_STORE_load_locations(store, options_.ca_file.c_str(), nullptr);
+    client->set_ca_cert_store(store);
+  }
   return client;
 }
 

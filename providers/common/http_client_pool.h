@@ -32,7 +32,7 @@ absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url);
 struct HttpPoolOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration read_timeout = absl::Seconds(300);
-  std::string ca_file;  // "" = the system trust store
+  std::string ca_file;  // added to the system trust store
   size_t max_idle = 512;
 };
 

@@ -408,6 +408,27 @@ TEST_F(TlsTest, TrustedCertificateWorksAndConnectionIsReused) {
   EXPECT_EQ(client_ports_.size(), 1u);  // one TLS handshake for three calls
 }
 
+// ca_file adds a CA: the system store (here SSL_CERT_FILE, which OpenSSL's
+// default paths honour) still verifies the upstream.
+TEST_F(TlsTest, CaFileAddsToTheSystemTrustStore) {
+  std::string other_key = dir_ + "/other.key";
+  std::string other_cert = dir_ + "/other.crt";
+  std::string cmd = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca"
+      " -keyout ",
+      other_key, " -out ", other_cert, " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_EQ(setenv("SSL_CERT_FILE", cert_.c_str(), 1), 0);
+  HttpPoolOptions options;
+  options.ca_file = other_cert;  // does not sign the upstream's certificate
+  HttpClientPool pool = MakePool(origin_, options);
+  std::string body;
+  absl::Status status = Collect(pool, Post("/x"), &body);
+  unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(body, "secure");
+}
+
 }  // namespace
 }  // namespace aigw
 
