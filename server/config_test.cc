@@ -48,6 +48,13 @@ providers:
   EXPECT_EQ(config->limits.max_body_bytes, 1024u);
 }
 
+TEST(Config, MissingCaFileIsAnErrorNamingTheKey) {
+  EXPECT_NE(ErrorOf("providers: [{name: a, type: openai, api_keys: [k], "
+                    "ca_file: /nonexistent/ca.pem}]")
+                .find("providers[0].ca_file: cannot read"),
+            std::string::npos);
+}
+
 TEST(Config, UnsupportedParamsGlobalAndPerProvider) {
   absl::StatusOr<GatewayConfig> config = ParseConfig(
       "unsupported_params: reject\n"

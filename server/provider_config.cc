@@ -1,4 +1,6 @@
 // Parses one `providers:` entry.
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "providers/common/http_client_pool.h"
@@ -92,7 +94,13 @@ absl::StatusOr<ProviderConfig> ParseProvider(
       if (key == "name") config.name = *text;
       if (key == "type") config.type = *text;
       if (key == "base_url") config.base_url = *text;
-      if (key == "ca_file") config.ca_file = *text;
+      if (key == "ca_file") {
+        // A missing CA would only show as TLS failures at the first call.
+        std::ifstream file(*text);
+        if (!file)
+          return KeyError(path, absl::StrCat("cannot read '", *text, "'"));
+        config.ca_file = *text;
+      }
     } else if (key == "api_keys") {
       absl::StatusOr<std::vector<std::string>> keys = StringList(value, path);
       if (!keys.ok()) return keys.status();
