@@ -1,5 +1,7 @@
 #include "server/circuit_breaker.h"
 
+#include <algorithm>
+
 namespace aigw {
 
 CircuitBreaker::CircuitBreaker(int failures, absl::Duration cooldown,
@@ -51,6 +53,19 @@ void CircuitBreaker::RecordNeutral() {
 CircuitBreaker::State CircuitBreaker::state() const {
   absl::MutexLock lock(&mu_);
   return state_;
+}
+
+absl::Duration CircuitBreaker::RetryAfter() const {
+  absl::MutexLock lock(&mu_);
+  switch (state_) {
+    case State::kClosed:
+      return absl::ZeroDuration();
+    case State::kOpen:
+      return std::max(open_until_ - clock_(), absl::ZeroDuration());
+    case State::kHalfOpen:
+      return probing_ ? absl::Seconds(1) : absl::ZeroDuration();
+  }
+  return absl::ZeroDuration();
 }
 
 }  // namespace aigw

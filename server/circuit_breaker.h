@@ -30,6 +30,10 @@ class CircuitBreaker {
   // only frees the half-open probe slot.
   void RecordNeutral();
   State state() const;
+  // How long until a request may try the provider again (a rejected
+  // caller's Retry-After): the rest of the cooldown when open, a second
+  // while a half-open probe runs, zero when closed.
+  absl::Duration RetryAfter() const;
 
  private:
   const int failures_to_open_;

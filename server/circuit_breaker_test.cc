@@ -63,5 +63,19 @@ TEST_F(CircuitBreakerTest, NeutralOutcomeFreesTheProbeSlot) {
   EXPECT_TRUE(breaker_.Allow());
 }
 
+// A caller turned away is told when the breaker lets requests try again.
+TEST_F(CircuitBreakerTest, RetryAfterIsTheRestOfTheCooldown) {
+  EXPECT_EQ(breaker_.RetryAfter(), absl::ZeroDuration());
+  for (int i = 0; i < 3; ++i) breaker_.RecordFailure();
+  EXPECT_EQ(breaker_.RetryAfter(), absl::Seconds(10));
+  now_ += absl::Seconds(7);
+  EXPECT_EQ(breaker_.RetryAfter(), absl::Seconds(3));
+  now_ += absl::Seconds(3);
+  ASSERT_TRUE(breaker_.Allow());  // the probe
+  EXPECT_EQ(breaker_.RetryAfter(), absl::Seconds(1));
+  breaker_.RecordSuccess();
+  EXPECT_EQ(breaker_.RetryAfter(), absl::ZeroDuration());
+}
+
 }  // namespace
 }  // namespace aigw

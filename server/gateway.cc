@@ -276,11 +276,13 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
         break;
       }
       if (!backend.breaker->Allow()) {
-        last = MakeApiError({absl::StatusCode::kUnavailable,
-                             absl::StrCat("provider '", backend.config.name,
-                                          "' is failing and skipped for now "
-                                          "(circuit breaker open)"),
-                             503, "upstream_error", "", "circuit_open"});
+        last = MakeApiError(
+            {absl::StatusCode::kUnavailable,
+             absl::StrCat("provider '", backend.config.name,
+                          "' is failing and skipped for now "
+                          "(circuit breaker open)"),
+             503, "upstream_error", "", "circuit_open",
+             absl::ToInt64Milliseconds(backend.breaker->RetryAfter())});
         break;
       }
       info->attempts++;
@@ -307,6 +309,9 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
       }
       if (cancel != nullptr) cancel->ClearCanceller();
       if (!status.ok() && token->cancelled()) status = token->reason();
+      // Whatever the adapter missed: no upstream-originated error text
+      // reaches a client or a log with a provider key in it.
+      status = RedactSecrets(status, backend.config.api_keys);
       metrics_->RecordAttempt(backend.config.name, status);
       // Failing fast without calling the upstream uses no attempt.
       if (NoUpstreamCall(status)) info->attempts--;

@@ -45,6 +45,26 @@ absl::StatusOr<std::shared_ptr<ContextSource>> MaybeContext(
   return ContextSource::Create(config, where);
 }
 
+// The previous snapshot's breaker for `provider`, when the reload kept the
+// provider's upstream and the breaker settings; else a fresh one.
+std::shared_ptr<CircuitBreaker> BreakerFor(const ProviderConfig& provider,
+                                           const CircuitBreakerConfig& settings,
+                                           const GatewaySnapshot* previous) {
+  if (previous != nullptr &&
+      previous->config.circuit_breaker.failures == settings.failures &&
+      previous->config.circuit_breaker.cooldown == settings.cooldown) {
+    for (const auto& backend : previous->backends) {
+      const ProviderConfig& old = backend->config;
+      if (old.name == provider.name && old.type == provider.type &&
+          old.base_url == provider.base_url &&
+          old.api_keys == provider.api_keys) {
+        return backend->breaker;
+      }
+    }
+  }
+  return std::make_shared<CircuitBreaker>(settings.failures, settings.cooldown);
+}
+
 }  // namespace
 
 std::vector<std::string> GatewaySnapshot::ContextProblems() const {
@@ -85,8 +105,8 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
     backend->config = provider_config;
     backend->mapper = std::move(*mapper);
     backend->provider = std::move(*provider);
-    backend->breaker = std::make_unique<CircuitBreaker>(
-        config.circuit_breaker.failures, config.circuit_breaker.cooldown);
+    backend->breaker =
+        BreakerFor(provider_config, config.circuit_breaker, previous);
     backend->context = std::move(*context);
     by_name[provider_config.name] = backend.get();
     snapshot->backends.push_back(std::move(backend));

@@ -23,7 +23,10 @@ struct Backend {
   ProviderConfig config;
   ModelMapper mapper;
   std::unique_ptr<Provider> provider;
-  std::unique_ptr<CircuitBreaker> breaker;
+  // Shared with the previous snapshot's backend when a reload kept the
+  // provider's upstream and the breaker settings: a reload does not close
+  // an open breaker.
+  std::shared_ptr<CircuitBreaker> breaker;
   std::shared_ptr<ContextSource> context;  // null: none
 };
 
@@ -50,7 +53,9 @@ struct GatewaySnapshot {
 
 // `previous` (may be null) lends its URL context sources to the new
 // snapshot when their config is unchanged, so a reload does not drop a
-// loaded context while it fetches it again.
+// loaded context while it fetches it again, and its circuit breakers to
+// providers whose name, type, base_url and keys are unchanged. (Key
+// cool-downs carry over the same way, inside the adapters: MakeKeyRing.)
 absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
     GatewayConfig config, const GatewaySnapshot* previous = nullptr);
 

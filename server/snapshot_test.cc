@@ -118,5 +118,37 @@ TEST(RouteConfig, ErrorsNameTheKey) {
             std::string::npos);
 }
 
+// A reload must not close an open breaker of a provider it did not change;
+// a provider whose upstream changed starts with a closed one.
+TEST(BuildSnapshot, BreakersSurviveAReloadThatKeepsTheUpstream) {
+  constexpr char kYaml[] = R"(
+circuit_breaker: {failures: 1, cooldown: 1m}
+providers:
+  - {name: a, type: openai, base_url: "http://127.0.0.1:9/v1", api_keys: [k1]}
+  - {name: b, type: openai, base_url: "http://127.0.0.1:9/v1", api_keys: [k2]}
+)";
+  auto first = Build(kYaml);
+  first->backends[0]->breaker->RecordFailure();
+  first->backends[1]->breaker->RecordFailure();
+  ASSERT_EQ(first->backends[0]->breaker->state(), CircuitBreaker::State::kOpen);
+
+  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> same =
+      BuildSnapshot(*ParseConfig(kYaml), first.get());
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ((*same)->backends[0]->breaker->state(),
+            CircuitBreaker::State::kOpen);
+  EXPECT_FALSE((*same)->backends[0]->breaker->Allow());
+
+  std::string changed = kYaml;
+  changed.replace(changed.find("[k2]"), 4, "[k3]");
+  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> rekeyed =
+      BuildSnapshot(*ParseConfig(changed), first.get());
+  ASSERT_TRUE(rekeyed.ok()) << rekeyed.status();
+  EXPECT_EQ((*rekeyed)->backends[0]->breaker->state(),
+            CircuitBreaker::State::kOpen);
+  EXPECT_EQ((*rekeyed)->backends[1]->breaker->state(),
+            CircuitBreaker::State::kClosed);
+}
+
 }  // namespace
 }  // namespace aigw

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 
@@ -15,7 +17,13 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(60);
 // longer: retrying at once cannot help, but keys do get fixed.
 constexpr absl::Duration kFirstDenialBackoff = absl::Minutes(1);
 constexpr absl::Duration kMaxDenialBackoff = absl::Minutes(30);
+// A probe lease that is never reported (its request failed before the
+// upstream call) frees the probe slot after this.
 constexpr absl::Duration kProbeTimeout = absl::Minutes(5);
+// A model's cool-down long over is forgotten (clients choose model names,
+// so the per-model map must not grow without bound); kept this long, a
+// repeating 403 still doubles its back-off.
+constexpr absl::Duration kForgetAfter = absl::Hours(1);
 
 absl::Duration NextBackoff(absl::Duration current, absl::Duration first,
                            absl::Duration max) {
@@ -24,34 +32,61 @@ absl::Duration NextBackoff(absl::Duration current, absl::Duration first,
 
 }  // namespace
 
+struct KeyRing::State {
+  struct Cooldown {
+    absl::Time until = absl::InfinitePast();
+    absl::Duration backoff = absl::ZeroDuration();
+  };
+  struct Key {
+    Cooldown auth;  // 401: every model
+    // While a lease probes a key whose 401 back-off ended.
+    absl::Time probing_until = absl::InfinitePast();
+    std::map<std::string, Cooldown> models;  // 429 and 403, per model
+  };
+
+  explicit State(size_t keys) : keys(keys) {}
+
+  absl::Mutex mu;
+  std::vector<Key> keys ABSL_GUARDED_BY(mu);
+  size_t next ABSL_GUARDED_BY(mu) = 0;
+};
+
 KeyRing::KeyRing(std::string provider, std::vector<std::string> keys,
                  Clock clock)
+    : KeyRing(std::move(provider), keys, std::make_shared<State>(keys.size()),
+              std::move(clock)) {}
+
+KeyRing::KeyRing(std::string provider, std::vector<std::string> keys,
+                 std::shared_ptr<State> state, Clock clock)
     : provider_(std::move(provider)),
       keys_(std::move(keys)),
       clock_(std::move(clock)),
-      states_(keys_.size()) {}
+      state_(std::move(state)) {}
 
 absl::StatusOr<KeyRing::Lease> KeyRing::Acquire(absl::string_view model) {
   if (keys_.empty()) return Lease{};
   absl::Time now = clock_();
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&state_->mu);
   absl::Time first_free = absl::InfiniteFuture();
   for (size_t tried = 0; tried < keys_.size(); ++tried) {
-    size_t index = next_++ % keys_.size();
-    KeyState& state = states_[index];
-    absl::Time free_at = state.auth.until;
-    auto cooled = state.models.find(std::string(model));
-    if (cooled != state.models.end()) {
+    size_t index = state_->next++ % keys_.size();
+    State::Key& key = state_->keys[index];
+    absl::Time free_at = key.auth.until;
+    auto cooled = key.models.find(std::string(model));
+    if (cooled != key.models.end()) {
       free_at = std::max(free_at, cooled->second.until);
     }
-    // After a 401 back-off one request at a time probes the key.
-    bool probe_busy = state.probing_until > now;
-    if (free_at > now || probe_busy) {
-      first_free = std::min(first_free, std::max(free_at, now));
+    // After a 401 back-off one request at a time probes the key; the
+    // others are told to come back in a second.
+    if (key.probing_until > now) {
+      free_at = std::max(free_at, now + absl::Seconds(1));
+    }
+    if (free_at > now) {
+      first_free = std::min(first_free, free_at);
       continue;
     }
-    if (state.auth.backoff != absl::ZeroDuration()) {
-      state.probing_until = now + kProbeTimeout;
+    if (key.auth.backoff != absl::ZeroDuration()) {
+      key.probing_until = now + kProbeTimeout;
     }
     return Lease{static_cast<int>(index), keys_[index], std::string(model)};
   }
@@ -61,31 +96,33 @@ absl::StatusOr<KeyRing::Lease> KeyRing::Acquire(absl::string_view model) {
   spec.error_code = "keys_exhausted";
   spec.message = absl::StrCat("every API key of provider '", provider_,
                               "' is cooling down or disabled");
-  if (first_free != absl::InfiniteFuture()) {
-    spec.retry_after_ms = absl::ToInt64Milliseconds(first_free - now);
-  }
+  spec.retry_after_ms = absl::ToInt64Milliseconds(first_free - now);
   return MakeApiError(spec);
 }
 
 void KeyRing::Report(const Lease& lease, const absl::Status& result) {
   if (lease.index < 0) return;
   absl::Time now = clock_();
-  absl::MutexLock lock(&mu_);
-  KeyState& state = states_[lease.index];
-  state.probing_until = absl::InfinitePast();
+  absl::MutexLock lock(&state_->mu);
+  State::Key& key = state_->keys[lease.index];
+  key.probing_until = absl::InfinitePast();
+  for (auto it = key.models.begin(); it != key.models.end();) {
+    it = it->second.until + kForgetAfter < now ? key.models.erase(it)
+                                               : std::next(it);
+  }
   switch (result.code()) {
-    case absl::StatusCode::kOk: {
-      if (state.auth.backoff != absl::ZeroDuration()) {
+    case absl::StatusCode::kOk:
+      if (key.auth.backoff != absl::ZeroDuration()) {
         std::fprintf(stderr,
-                     "aigw: provider '%s': API key #%d accepted again\n",
+                     "aigw: provider '%s': API key #%d accepted again; back "
+                     "in rotation\n",
                      provider_.c_str(), lease.index + 1);
       }
-      state.auth = Cooldown{};
-      state.models.erase(lease.model);
+      key.auth = State::Cooldown{};
+      key.models.erase(lease.model);
       break;
-    }
     case absl::StatusCode::kResourceExhausted: {
-      Cooldown& cooldown = state.models[lease.model];
+      State::Cooldown& cooldown = key.models[lease.model];
       int64_t retry_after_ms = GetErrorDetails(result).retry_after_ms;
       if (retry_after_ms >= 0) {
         cooldown.until = now + absl::Milliseconds(retry_after_ms);
@@ -97,24 +134,23 @@ void KeyRing::Report(const Lease& lease, const absl::Status& result) {
       break;
     }
     case absl::StatusCode::kPermissionDenied: {
-      Cooldown& cooldown = state.models[lease.model];
+      State::Cooldown& cooldown = key.models[lease.model];
       cooldown.backoff =
           NextBackoff(cooldown.backoff, kFirstDenialBackoff, kMaxDenialBackoff);
       cooldown.until = now + cooldown.backoff;
       break;
     }
     case absl::StatusCode::kUnauthenticated: {
-      bool first = state.auth.backoff == absl::ZeroDuration();
-      state.auth.backoff = NextBackoff(state.auth.backoff, kFirstDenialBackoff,
-                                       kMaxDenialBackoff);
-      state.auth.until = now + state.auth.backoff;
+      bool first = key.auth.backoff == absl::ZeroDuration();
+      key.auth.backoff =
+          NextBackoff(key.auth.backoff, kFirstDenialBackoff, kMaxDenialBackoff);
+      key.auth.until = now + key.auth.backoff;
       // Logged by position, never by value; once, not at every probe.
       if (first) {
         std::fprintf(stderr,
                      "aigw: provider '%s': API key #%d rejected (401); out of "
-                     "rotation, next try in %s\n",
-                     provider_.c_str(), lease.index + 1,
-                     absl::FormatDuration(state.auth.backoff).c_str());
+                     "rotation, probed again after a back-off of 1m to 30m\n",
+                     provider_.c_str(), lease.index + 1);
       }
       break;
     }
@@ -129,13 +165,51 @@ absl::Status KeyRing::ReportAndRedact(const Lease& lease,
   return RedactSecrets(result, keys_);
 }
 
+namespace {
+
+// The live key states by provider: the registry beside the config
+// snapshots. Entries are weak, so a state lives exactly as long as some
+// snapshot's ring uses it.
+class KeyStateRegistry {
+ public:
+  static KeyStateRegistry& Global() {
+    static KeyStateRegistry* registry = new KeyStateRegistry;
+    return *registry;
+  }
+
+  std::shared_ptr<KeyRing::State> StateFor(
+      const ProviderConfig& config, std::shared_ptr<KeyRing::State> fresh) {
+    // A fingerprint, not the keys themselves: this map keeps no secret.
+    size_t fingerprint =
+        absl::HashOf(config.type, config.base_url, config.api_keys);
+    absl::MutexLock lock(&mu_);
+    for (auto it = states_.begin(); it != states_.end();) {
+      it = it->second.expired() ? states_.erase(it) : std::next(it);
+    }
+    std::weak_ptr<KeyRing::State>& entry = states_[{config.name, fingerprint}];
+    if (std::shared_ptr<KeyRing::State> live = entry.lock()) return live;
+    entry = fresh;
+    return fresh;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, size_t>, std::weak_ptr<KeyRing::State>>
+      states_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<KeyRing>> MakeKeyRing(
     const ProviderConfig& config, bool key_required) {
   if (key_required && config.api_keys.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "api_keys: the ", config.type, " provider needs at least one key"));
   }
-  return std::make_unique<KeyRing>(config.name, config.api_keys);
+  std::shared_ptr<KeyRing::State> state = KeyStateRegistry::Global().StateFor(
+      config, std::make_shared<KeyRing::State>(config.api_keys.size()));
+  return std::make_unique<KeyRing>(config.name, config.api_keys,
+                                   std::move(state));
 }
 
 }  // namespace aigw

@@ -1,6 +1,7 @@
-// A provider's API keys, used round-robin. A key answered with 429 cools
-// down (for the upstream's Retry-After, else an exponential backoff); a key
-// answered with 401/403 leaves the rotation until the config is reloaded.
+// A provider's API keys, used round-robin. Providers rate-limit and grant
+// access per model, so a 429 (for the upstream's Retry-After, else a
+// doubling back-off) or a 403 cools a key down for that upstream model only.
+// A 401 (a bad key) takes it out for every model with a probing back-off.
 // When no key is usable the provider fails fast, so the gateway falls back.
 #ifndef AIGW_PROVIDERS_COMMON_KEY_RING_H_
 #define AIGW_PROVIDERS_COMMON_KEY_RING_H_
@@ -14,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "providers/provider.h"
@@ -23,10 +25,16 @@ namespace aigw {
 class KeyRing {
  public:
   using Clock = std::function<absl::Time()>;
+  // The keys' cool-downs; shared by the rings of successive config
+  // snapshots (see MakeKeyRing), so a reload does not forget them.
+  struct State;
 
   // `provider` names the provider in logs and errors (never a key).
   KeyRing(std::string provider, std::vector<std::string> keys,
           Clock clock = absl::Now);
+  // A ring over existing `state` (made for the same keys).
+  KeyRing(std::string provider, std::vector<std::string> keys,
+          std::shared_ptr<State> state, Clock clock = absl::Now);
 
   struct Lease {
     int index = -1;  // -1: a keyless provider
@@ -38,11 +46,10 @@ class KeyRing {
   // is usable again, when none is. A keyless ring always answers an empty
   // lease.
   absl::StatusOr<Lease> Acquire(absl::string_view model = "");
-  // Feeds the upstream's answer for a lease back. Providers rate-limit and
-  // grant access per model, so 429 (Retry-After, else a doubling back-off)
-  // and 403 cool the key down for the lease's model only. 401 (a bad key)
-  // takes it out for every model with a probing back-off: one request may
-  // try it after 1 min, then 2, 4, ... 30 min; success restores it.
+  // Feeds the upstream's answer for a lease back: 429 and 403 cool the key
+  // down for the lease's model; 401 takes it out for every model, and after
+  // 1 min (then 2, 4, ... at most 30) lets one request probe it; success
+  // restores it. Leaving and rejoining the rotation is logged once each.
   void Report(const Lease& lease, const absl::Status& result);
   // Reports `result` and returns it with every key of the ring redacted:
   // what an adapter does with each upstream outcome.
@@ -58,29 +65,20 @@ class KeyRing {
   // For redacting keys from upstream errors.
   const std::vector<std::string>& keys() const { return keys_; }
 
- private:
-  struct Cooldown {
-    absl::Time until = absl::InfinitePast();
-    absl::Duration backoff = absl::ZeroDuration();
-  };
-  struct KeyState {
-    Cooldown auth;  // 401: every model
-    // While a lease probes a key whose 401 back-off ended; a probe never
-    // reported (a request that failed before its upstream call) lapses.
-    absl::Time probing_until = absl::InfinitePast();
-    std::map<std::string, Cooldown> models;  // 429 and 403, per model
-  };
+  const std::shared_ptr<State>& state() const { return state_; }
 
+ private:
   const std::string provider_;
   const std::vector<std::string> keys_;
   const Clock clock_;
-  absl::Mutex mu_;
-  std::vector<KeyState> states_ ABSL_GUARDED_BY(mu_);
-  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  const std::shared_ptr<State> state_;
 };
 
 // The ring of a provider's api_keys. With `key_required`, no key is an error
-// naming the config key: "api_keys: ...".
+// naming the config key: "api_keys: ...". While a ring of a provider with
+// the same name, type, base_url and keys is alive (the previous config
+// snapshot's, during a reload), the new ring shares its cool-downs; a
+// provider whose keys or base_url changed starts afresh.
 absl::StatusOr<std::unique_ptr<KeyRing>> MakeKeyRing(
     const ProviderConfig& config, bool key_required = true);
 

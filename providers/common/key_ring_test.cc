@@ -203,5 +203,63 @@ TEST(MakeKeyRing, NoKeysIsAnErrorNamingApiKeysUnlessOptional) {
   EXPECT_EQ((*ring)->Acquire()->key, "k2");
 }
 
+// A reload builds new adapters; a provider whose name, type, base_url and
+// keys did not change keeps its keys' cool-downs.
+TEST(MakeKeyRing, AReloadOfTheSameProviderKeepsItsCooldowns) {
+  ProviderConfig config;
+  config.name = "main";
+  config.type = "openai";
+  config.base_url = "https://api.example.com/v1";
+  config.api_keys = {"k1"};
+  std::unique_ptr<KeyRing> old_ring = *MakeKeyRing(config);
+  old_ring->Report(*old_ring->Acquire("m"), RateLimited(60000));
+
+  std::unique_ptr<KeyRing> reloaded = *MakeKeyRing(config);
+  absl::StatusOr<KeyRing::Lease> lease = reloaded->Acquire("m");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_GT(GetErrorDetails(lease.status()).retry_after_ms, 50000);
+  EXPECT_TRUE(reloaded->Acquire("other").ok());
+
+  ProviderConfig other_url = config;
+  other_url.base_url = "https://proxy.example.com/v1";
+  EXPECT_TRUE((*MakeKeyRing(other_url))->Acquire("m").ok());
+  ProviderConfig other_keys = config;
+  other_keys.api_keys = {"k1", "k2"};
+  std::unique_ptr<KeyRing> fresh = *MakeKeyRing(other_keys);
+  EXPECT_TRUE(fresh->Acquire("m").ok());
+  EXPECT_TRUE(fresh->Acquire("m").ok());
+  ProviderConfig other_name = config;
+  other_name.name = "second";
+  EXPECT_TRUE((*MakeKeyRing(other_name))->Acquire("m").ok());
+}
+
+TEST(MakeKeyRing, StateEndsWithTheLastRingUsingIt) {
+  ProviderConfig config;
+  config.name = "gone";
+  config.type = "openai";
+  config.api_keys = {"k1"};
+  {
+    std::unique_ptr<KeyRing> ring = *MakeKeyRing(config);
+    ring->Report(*ring->Acquire("m"), RateLimited(60000));
+  }
+  EXPECT_TRUE((*MakeKeyRing(config))->Acquire("m").ok());
+}
+
+// While one request probes a key whose 401 back-off ended, the others are
+// told when to come back.
+TEST(KeyRing, ExhaustedDuringAProbeSaysComeBackInASecond) {
+  FakeClock clock;
+  KeyRing ring("p", {"a"}, clock.AsClock());
+  ring.Report(*ring.Acquire("m"), StatusFromUpstreamHttp(401, "{}"));
+  absl::StatusOr<KeyRing::Lease> lease = ring.Acquire("m");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(GetErrorDetails(lease.status()).retry_after_ms, 60000);
+  clock.Advance(absl::Minutes(1));
+  ASSERT_TRUE(ring.Acquire("m").ok());  // the probe
+  lease = ring.Acquire("other");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(GetErrorDetails(lease.status()).retry_after_ms, 1000);
+}
+
 }  // namespace
 }  // namespace aigw
