@@ -1,15 +1,18 @@
 #include "providers/common/http_client_pool.h"
 
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
 
 namespace aigw {
@@ -33,18 +36,67 @@ int64_t RetryAfterMs(const std::string& value) {
   return static_cast<int64_t>(std::min(seconds, kMaxSeconds) * 1000);
 }
 
-// Whether an idle kept-alive connection can carry the next request: no
-// socket yet (httplib connects on send) or one with nothing to read. Bytes
-// waiting on an idle connection (a body longer than its Content-Length, an
-// unsolicited second response) would be read as the next, unrelated
-// request's answer; a peer that closed shows as readable too.
-bool IdleConnectionClean(const httplib::Client& client) {
-  int fd = client.socket();
-  if (fd == INVALID_SOCKET) return true;
-  char byte;
-  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+// The origin's host and port, as httplib's client constructors take them
+// ("[::1]" without its brackets).
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+HostPort SplitOrigin(const std::string& origin, bool tls) {
+  absl::string_view rest = origin;
+  rest.remove_prefix(rest.find("://") + 3);
+  HostPort out;
+  out.port = tls ? 443 : 80;
+  size_t colon = rest.rfind(':');
+  size_t bracket = rest.rfind(']');
+  if (colon != absl::string_view::npos &&
+      (bracket == absl::string_view::npos || colon > bracket)) {
+    int port = 0;
+    if (absl::SimpleAtoi(rest.substr(colon + 1), &port)) out.port = port;
+    rest = rest.substr(0, colon);
+  }
+  if (absl::ConsumePrefix(&rest, "[")) absl::ConsumeSuffix(&rest, "]");
+  out.host = std::string(rest);
+  return out;
 }
+
+}  // namespace
+
+class UpstreamConnection {
+ public:
+  virtual ~UpstreamConnection() = default;
+  virtual httplib::ClientImpl& http() = 0;
+  // Whether the next request may use the connection: no socket yet
+  // (httplib connects on send), or one with nothing unread, neither in the
+  // socket nor decrypted inside the TLS session. Bytes there (a body longer
+  // than its Content-Length, an unsolicited second answer) would be read as
+  // the next, unrelated request's answer; a peer that closed reads too.
+  virtual bool Clean() const = 0;
+};
+
+namespace {
+
+// httplib keeps a connection's socket and TLS session in protected
+// members: deriving is the one way to look at them.
+template <typename Client>
+class PooledClient final : public Client, public UpstreamConnection {
+ public:
+  using Client::Client;
+
+  httplib::ClientImpl& http() override { return *this; }
+
+  bool Clean() const override {
+    std::lock_guard<std::mutex> lock(this->socket_mutex_);
+    if (!this->socket_.is_open()) return true;
+    if (this->socket_.ssl != nullptr && SSL_has_pending(this->socket_.ssl)) {
+      return false;
+    }
+    char byte;
+    ssize_t n = ::recv(this->socket_.sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+};
 
 }  // namespace
 
@@ -88,53 +140,70 @@ HttpClientPool::HttpClientPool(UpstreamEndpoint endpoint,
                                HttpPoolOptions options)
     : endpoint_(std::move(endpoint)), options_(std::move(options)) {}
 
-std::unique_ptr<httplib::Client> HttpClientPool::Acquire() {
+HttpClientPool::~HttpClientPool() = default;
+
+std::unique_ptr<UpstreamConnection> HttpClientPool::Acquire() {
   while (true) {
-    std::unique_ptr<httplib::Client> client;
+    std::unique_ptr<UpstreamConnection> connection;
     {
       absl::MutexLock lock(&mu_);
       if (idle_.empty()) break;
-      client = std::move(idle_.back());
+      connection = std::move(idle_.back());
       idle_.pop_back();
     }
     // Checked again at reuse: bytes may have arrived since Release.
-    if (IdleConnectionClean(*client)) return client;
+    if (connection->Clean()) return connection;
   }
-  auto client = std::make_unique<httplib::Client>(endpoint_.origin);
-  client->set_keep_alive(true);
-  client->set_tcp_nodelay(true);
-  client->set_follow_location(false);
-  client->set_decompress(true);
-  SetTimeout(options_.connect_timeout, [&](time_t s, time_t us) {
-    client->set_connection_timeout(s, us);
-  });
-  SetTimeout(options_.read_timeout,
-             [&](time_t s, time_t us) { client->set_read_timeout(s, us); });
-  client->set_write_timeout(30, 0);
-  client->enable_server_certificate_verification(true);
-  if (!options_.ca_file.empty()) {
-    // ca_file adds to the system's trust store, never replaces it: a
-    // private CA for one proxy must not make public endpoints untrusted.
-    // Each client's TLS context takes ownership of its store.
-    X509_STORE* store = X509_STORE_new();
-    X509_STORE_set_default_paths(store);
-    X509_STORE_load_locations(store, options_.ca_file.c_str(), nullptr);
-    client->set_ca_cert_store(store);
-  }
-  return client;
+  return Connect();
 }
 
-void HttpClientPool::Release(std::unique_ptr<httplib::Client> client) {
-  if (!IdleConnectionClean(*client)) return;  // closed with the client
+std::unique_ptr<UpstreamConnection> HttpClientPool::Connect() const {
+  bool tls = absl::StartsWith(endpoint_.origin, "https://");
+  HostPort origin = SplitOrigin(endpoint_.origin, tls);
+  std::unique_ptr<UpstreamConnection> connection;
+  if (tls) {
+    auto client = std::make_unique<PooledClient<httplib::SSLClient>>(
+        origin.host, origin.port);
+    client->enable_server_certificate_verification(true);
+    if (!options_.ca_file.empty()) {
+      // ca_file adds to the system's trust store, never replaces it: a
+      // private CA for one proxy must not make public endpoints untrusted.
+      // Each client's TLS context takes ownership of its store.
+      X509_STORE* store = X509_STORE_new();
+      X509_STORE_set_default_paths(store);
+      X509_STORE_load_locations(store, options_.ca_file.c_str(), nullptr);
+      client->set_ca_cert_store(store);
+    }
+    connection = std::move(client);
+  } else {
+    connection = std::make_unique<PooledClient<httplib::ClientImpl>>(
+        origin.host, origin.port);
+  }
+  httplib::ClientImpl& client = connection->http();
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_follow_location(false);
+  client.set_decompress(true);
+  SetTimeout(options_.connect_timeout, [&](time_t s, time_t us) {
+    client.set_connection_timeout(s, us);
+  });
+  SetTimeout(options_.read_timeout,
+             [&](time_t s, time_t us) { client.set_read_timeout(s, us); });
+  client.set_write_timeout(30, 0);
+  return connection;
+}
+
+void HttpClientPool::Release(std::unique_ptr<UpstreamConnection> connection) {
+  if (!connection->Clean()) return;  // closed with the connection
   absl::MutexLock lock(&mu_);
-  if (idle_.size() < options_.max_idle) idle_.push_back(std::move(client));
+  if (idle_.size() < options_.max_idle) idle_.push_back(std::move(connection));
 }
 
 absl::Status HttpClientPool::Send(
     const UpstreamRequest& request,
     const std::function<bool(absl::string_view)>& on_body,
     CancelToken* cancel) {
-  std::unique_ptr<httplib::Client> client = Acquire();
+  std::unique_ptr<UpstreamConnection> connection = Acquire();
   int status = 0;
   int64_t retry_after_ms = -1;
   std::string error_body;
@@ -173,7 +242,7 @@ absl::Status HttpClientPool::Send(
     return true;
   };
 
-  httplib::Client* raw = client.get();
+  httplib::ClientImpl* raw = &connection->http();
   if (cancel != nullptr) {
     cancel->SetCanceller([raw] { raw->stop(); });
     // stop() on an idle client cannot prevent the send below.
@@ -184,7 +253,7 @@ absl::Status HttpClientPool::Send(
   }
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
-  bool ok = client->send(req, res, error);
+  bool ok = raw->send(req, res, error);
   if (cancel != nullptr) cancel->ClearCanceller();
 
   if (cancel != nullptr && cancel->cancelled()) {
@@ -212,7 +281,7 @@ absl::Status HttpClientPool::Send(
     return UpstreamUnreachable(
         absl::StrCat(endpoint_.origin, ": ", httplib::to_string(error)));
   }
-  Release(std::move(client));
+  Release(std::move(connection));
   if (status < 200 || status >= 300) {
     return StatusFromUpstreamHttp(status, error_body, retry_after_ms);
   }

@@ -1,5 +1,5 @@
 // Kept-alive, pooled HTTP(S) connections to one upstream origin. One
-// httplib::Client serves one request at a time, so the pool leases a client
+// httplib client serves one request at a time, so the pool leases a client
 // per request and takes it back afterwards: no TLS handshake per request.
 #ifndef AIGW_PROVIDERS_COMMON_HTTP_CLIENT_POOL_H_
 #define AIGW_PROVIDERS_COMMON_HTTP_CLIENT_POOL_H_
@@ -40,6 +40,9 @@ struct HttpPoolOptions {
 // same for every adapter.
 HttpPoolOptions PoolOptionsFor(const ProviderConfig& config);
 
+// One kept-alive upstream connection (defined in http_client_pool.cc).
+class UpstreamConnection;
+
 struct UpstreamRequest {
   std::string method = "POST";
   std::string path;  // full path, query included
@@ -54,6 +57,7 @@ struct UpstreamRequest {
 class HttpClientPool {
  public:
   HttpClientPool(UpstreamEndpoint endpoint, HttpPoolOptions options);
+  ~HttpClientPool();
 
   // Sends `request`. A 2xx body is handed to `on_body` piece by piece as it
   // arrives (return false to stop); any other status is read whole and
@@ -90,13 +94,17 @@ class HttpClientPool {
   const UpstreamEndpoint& endpoint() const { return endpoint_; }
 
  private:
-  std::unique_ptr<httplib::Client> Acquire();
-  void Release(std::unique_ptr<httplib::Client> client);
+  // An idle connection with nothing unread, else a new one.
+  std::unique_ptr<UpstreamConnection> Acquire();
+  // Pools a connection whose answer was read completely, unless it holds
+  // bytes nobody asked for.
+  void Release(std::unique_ptr<UpstreamConnection> connection);
+  std::unique_ptr<UpstreamConnection> Connect() const;
 
   const UpstreamEndpoint endpoint_;
   const HttpPoolOptions options_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<UpstreamConnection>> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 // The pool for a provider's base_url ("" = `default_base_url`; both "" is

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -547,6 +548,166 @@ TEST(HttpClientPool, IdleConnectionThatReceivedBytesIsDropped) {
   ASSERT_EQ(*pool.SendForBody(PostTo("/a"), nullptr), "ok");
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   EXPECT_EQ(*pool.SendForBody(PostTo("/b"), nullptr), "fresh");
+}
+
+}  // namespace
+}  // namespace aigw
+
+namespace aigw {
+namespace {
+
+// A TLS upstream that answers each request with the given bytes, each in
+// one SSL_write (one TLS record), and counts the connections it accepted.
+class TlsRawUpstream {
+ public:
+  explicit TlsRawUpstream(std::vector<std::string> answers)
+      : answers_(std::move(answers)) {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string dir = tmp != nullptr ? tmp : "/tmp";
+    cert_ = dir + "/raw-upstream.crt";
+    std::string key = dir + "/raw-upstream.key";
+    std::string cmd = absl::StrCat(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=raw"
+        " -addext subjectAltName=IP:127.0.0.1 -keyout ",
+        key, " -out ", cert_, " >/dev/null 2>&1");
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed";
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    EXPECT_EQ(
+        SSL_CTX_use_certificate_file(ctx_, cert_.c_str(), SSL_FILETYPE_PEM), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM),
+              1);
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsRawUpstream() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    SSL_CTX_free(ctx_);
+  }
+  std::string url() const { return absl::StrCat("https://127.0.0.1:", port_); }
+  const std::string& cert() const { return cert_; }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void Serve() {
+    size_t next = 0;
+    while (true) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      connections_++;
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, c);
+      if (SSL_accept(ssl) == 1) {
+        std::string buffer;
+        char chunk[4096];
+        while (next < answers_.size()) {
+          int n = SSL_read(ssl, chunk, sizeof(chunk));
+          if (n <= 0) break;
+          buffer.append(chunk, n);
+          size_t end = buffer.find("\r\n\r\n");
+          size_t length_at = buffer.find("Content-Length: ");
+          if (end == std::string::npos || length_at == std::string::npos) {
+            continue;
+          }
+          size_t body = std::stoul(buffer.substr(length_at + 16));
+          if (buffer.size() < end + 4 + body) continue;
+          buffer.erase(0, end + 4 + body);
+          const std::string& answer = answers_[next++];
+          SSL_write(ssl, answer.data(), static_cast<int>(answer.size()));
+        }
+      }
+      SSL_free(ssl);
+      ::close(c);
+    }
+  }
+
+  std::vector<std::string> answers_;
+  std::string cert_;
+  SSL_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+// Over TLS the leftover bytes of an over-long answer sit decrypted inside
+// the TLS session, where a look at the socket cannot see them.
+TEST(HttpClientPool, TlsConnectionWithLeftoverBytesIsNeverReused) {
+  TlsRawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale",
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+  });
+  HttpPoolOptions options;
+  options.ca_file = upstream.cert();
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), options);
+  absl::StatusOr<std::string> first = pool.SendForBody(PostTo("/a"), nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "first");
+  absl::StatusOr<std::string> second = pool.SendForBody(PostTo("/b"), nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+  EXPECT_EQ(upstream.connections(), 2);
+}
+
+// The same in one read on a plain connection: whatever httplib buffered
+// past the answer must not be served to the next request.
+TEST(HttpClientPool, LeftoverBytesInTheSameReadNeverAnswerTheNextRequest) {
+  RawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale",
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+  });
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), HttpPoolOptions{});
+  ASSERT_EQ(*pool.SendForBody(PostTo("/a"), nullptr), "first");
+  absl::StatusOr<std::string> second = pool.SendForBody(PostTo("/b"), nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+}
+
+// A broken chunked body is an upstream error, and the connection it came on
+// is closed, not pooled.
+TEST(HttpClientPool, FramingErrorClosesTheConnection) {
+  RawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+  });
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), HttpPoolOptions{});
+  absl::StatusOr<std::string> first = pool.SendForBody(PostTo("/a"), nullptr);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable)
+      << first.status();
+  absl::StatusOr<std::string> second = pool.SendForBody(PostTo("/b"), nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+  EXPECT_EQ(upstream.connections(), 2);
+}
+
+// An answer cut short by the read timeout leaves its rest in flight: the
+// connection is closed, never handed to the next request.
+TEST(HttpClientPool, IncompleteAnswerClosesTheConnection) {
+  RawUpstream upstream({
+      "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+  });
+  HttpPoolOptions options;
+  options.read_timeout = absl::Milliseconds(300);
+  HttpClientPool pool(*ParseBaseUrl(upstream.url()), options);
+  absl::StatusOr<std::string> first = pool.SendForBody(PostTo("/a"), nullptr);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << first.status();
+  absl::StatusOr<std::string> second = pool.SendForBody(PostTo("/b"), nullptr);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+  EXPECT_EQ(upstream.connections(), 2);
 }
 
 }  // namespace
