@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -245,13 +246,24 @@ namespace {
 
 // Replaces every occurrence of a secret in `text`; true if any was found.
 bool Redact(const std::vector<std::string>& secrets, std::string* text) {
+  constexpr absl::string_view kRedacted = "[redacted]";
   bool changed = false;
   for (const std::string& secret : secrets) {
     if (secret.size() < 4) continue;
+    // The search resumes past the replacement, which may contain the
+    // secret itself.
     for (size_t pos = text->find(secret); pos != std::string::npos;
-         pos = text->find(secret, pos)) {
-      text->replace(pos, secret.size(), "[redacted]");
+         pos = text->find(secret, pos + kRedacted.size())) {
+      text->replace(pos, secret.size(), kRedacted.data(), kRedacted.size());
       changed = true;
+    }
+    // An upstream text cut at a length limit may end in a key's first part.
+    for (size_t n = std::min(secret.size() - 1, text->size()); n >= 4; --n) {
+      if (absl::EndsWith(*text, absl::string_view(secret).substr(0, n))) {
+        text->replace(text->size() - n, n, kRedacted.data(), kRedacted.size());
+        changed = true;
+        break;
+      }
     }
   }
   return changed;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
@@ -294,6 +295,27 @@ TEST(ApiError, SecretsRedactedInEveryField) {
   EXPECT_EQ(body.find(key), std::string::npos) << body;
   EXPECT_NE(body.find("[redacted]"), std::string::npos);
   EXPECT_EQ(GetErrorDetails(redacted).http_status, 400);
+}
+
+// A plain-text error is cut at 512 bytes; a key straddling the cut must
+// not show its first part.
+TEST(ApiError, SecretCutByTheMessageLimitIsRedacted) {
+  const std::string key = "sk-provider-secret-0123456789abcdef";
+  std::string body(500, 'x');
+  body += key + " trailing text";
+  absl::Status redacted =
+      RedactSecrets(StatusFromUpstreamHttp(502, body), {key});
+  EXPECT_EQ(redacted.message().find("sk-provider"), absl::string_view::npos)
+      << redacted.message();
+  EXPECT_TRUE(absl::EndsWith(redacted.message(), "[redacted]"));
+}
+
+// A key that appears in the replacement text cannot loop the redaction.
+TEST(ApiError, SecretInsideTheReplacementTerminates) {
+  absl::Status redacted = RedactSecrets(
+      StatusFromUpstreamHttp(401, R"({"error":{"message":"bad redacted"}})"),
+      {"redacted"});
+  EXPECT_EQ(redacted.message(), "bad [redacted]");
 }
 
 }  // namespace
