@@ -375,14 +375,15 @@ test('a key answered 401 (every model) or 403 (that model) leaves the rotation f
     assert.match(gateway.stderr(), /API key #2 rejected \(401\)/);
     assert.doesNotMatch(gateway.stderr(), /sk-bad|sk-good/);
 
-    // A reload brings them back.
+    // A reload that keeps the provider's keys and base_url keeps their
+    // back-offs (upstream_safety tests a changed provider starting afresh).
     const reload = await fetch(`${gateway.adminUrl}/reload`, { method: 'POST' });
     assert.equal(reload.status, 200);
     assert.deepEqual(await reload.json(), { status: 'reloaded' });
     ups.main.clear();
     ups.main.mode = 'ok';
     for (let i = 0; i < 3; i++) assert.equal((await chat(gateway, 'm')).status, 200);
-    assert.deepEqual(ups.main.keys(), ['sk-good-1', 'sk-bad-401', 'sk-bad-403']);
+    assert.deepEqual(ups.main.keys(), ['sk-good-1', 'sk-good-1', 'sk-good-1']);
   });
 });
 
