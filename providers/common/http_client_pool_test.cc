@@ -430,12 +430,6 @@ TEST_F(TlsTest, CaFileAddsToTheSystemTrustStore) {
   EXPECT_EQ(body, "secure");
 }
 
-}  // namespace
-}  // namespace aigw
-
-namespace aigw {
-namespace {
-
 // A raw upstream that answers each accepted connection's requests with the
 // given bytes, one string per request, and records how many connections it
 // accepted.
@@ -549,12 +543,6 @@ TEST(HttpClientPool, IdleConnectionThatReceivedBytesIsDropped) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   EXPECT_EQ(*pool.SendForBody(PostTo("/b"), nullptr), "fresh");
 }
-
-}  // namespace
-}  // namespace aigw
-
-namespace aigw {
-namespace {
 
 // A TLS upstream that answers each request with the given bytes, each in
 // one SSL_write (one TLS record), and counts the connections it accepted.

@@ -214,12 +214,6 @@ TEST(ApiError, RedactSecretsRemovesKeysAndKeepsDetails) {
   EXPECT_EQ(ErrorBodyJson(redacted).find("sk-secret"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace aigw
-
-namespace aigw {
-namespace {
-
 TEST(OpenAiResponseJson, LogprobsAndAnnotationsReachTheClient) {
   json in = json::parse(R"({"id":"c1","object":"chat.completion.chunk",
     "created":5,"model":"m","choices":[{"index":0,"delta":{"content":"Hi",
@@ -266,12 +260,6 @@ TEST(OpenAiResponseJson, PresetCachedTokenExtensions) {
   ASSERT_TRUE(openai.ok());
   EXPECT_EQ(openai->prompt_tokens_details().cached_tokens(), 3);
 }
-
-}  // namespace
-}  // namespace aigw
-
-namespace aigw {
-namespace {
 
 // A redirect is an upstream failure: never relayed (it would send the
 // client elsewhere), never followed.

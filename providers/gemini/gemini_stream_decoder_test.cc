@@ -415,12 +415,6 @@ TEST(GeminiWhole, NotJsonIsA502) {
   EXPECT_EQ(GetErrorDetails(decoder.error()).http_status, 502);
 }
 
-}  // namespace
-}  // namespace aigw
-
-namespace aigw {
-namespace {
-
 // responseLogprobs answers carry logprobsResult per candidate; the client
 // gets OpenAI's logprobs object, in stream chunks and in the whole answer.
 TEST(GeminiStream, LogprobsResultBecomesOpenAiLogprobs) {
