@@ -430,6 +430,43 @@ TEST_F(TlsTest, CaFileAddsToTheSystemTrustStore) {
   EXPECT_EQ(body, "secure");
 }
 
+// A listening socket on an ephemeral loopback port.
+struct LoopbackListener {
+  LoopbackListener() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    ::listen(fd, 8);
+  }
+  // Makes a blocked accept() return an error.
+  void Close() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+  }
+  int fd = -1;
+  int port = 0;
+};
+
+// Removes one whole request (head and Content-Length body) from the front
+// of `buffer`; false while it has not all arrived.
+bool TakeRequest(std::string* buffer) {
+  size_t end = buffer->find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  size_t length_at = buffer->find("Content-Length: ");
+  size_t body = 0;
+  if (length_at != std::string::npos && length_at < end) {
+    body = std::stoul(buffer->substr(length_at + 16));
+  }
+  if (buffer->size() < end + 4 + body) return false;
+  buffer->erase(0, end + 4 + body);
+  return true;
+}
+
 // A raw upstream that answers each accepted connection's requests with the
 // given bytes, one string per request, and records how many connections it
 // accepted.
@@ -437,31 +474,23 @@ class RawUpstream {
  public:
   explicit RawUpstream(std::vector<std::string> answers)
       : answers_(std::move(answers)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    ::listen(fd_, 8);
     thread_ = std::thread([this] { Serve(); });
   }
   ~RawUpstream() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
+    listener_.Close();
     thread_.join();
     for (int c : clients_) ::close(c);
   }
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+  std::string url() const {
+    return absl::StrCat("http://127.0.0.1:", listener_.port);
+  }
   int connections() const { return connections_.load(); }
 
  private:
   void Serve() {
     size_t next = 0;
     while (true) {
-      int c = ::accept(fd_, nullptr, nullptr);
+      int c = ::accept(listener_.fd, nullptr, nullptr);
       if (c < 0) return;
       connections_++;
       clients_.push_back(c);
@@ -472,18 +501,7 @@ class RawUpstream {
         ssize_t n = ::recv(c, chunk, sizeof(chunk), 0);
         if (n <= 0) break;
         buffer.append(chunk, n);
-        size_t end;
-        while ((end = buffer.find("\r\n\r\n")) != std::string::npos &&
-               next < answers_.size()) {
-          // Skip the request body (Content-Length of our requests is small
-          // and sent with the head on loopback).
-          size_t length_at = buffer.find("Content-Length: ");
-          size_t body = 0;
-          if (length_at != std::string::npos && length_at < end) {
-            body = std::stoul(buffer.substr(length_at + 16));
-          }
-          if (buffer.size() < end + 4 + body) break;
-          buffer.erase(0, end + 4 + body);
+        while (next < answers_.size() && TakeRequest(&buffer)) {
           // "\x01" in an answer: a pause, so what follows arrives as a
           // separate read (as a late, unsolicited answer would).
           for (absl::string_view part :
@@ -497,8 +515,7 @@ class RawUpstream {
   }
 
   std::vector<std::string> answers_;
-  int fd_ = -1;
-  int port_ = 0;
+  LoopbackListener listener_;
   std::atomic<int> connections_{0};
   std::vector<int> clients_;
   std::thread thread_;
@@ -564,24 +581,16 @@ class TlsRawUpstream {
         SSL_CTX_use_certificate_file(ctx_, cert_.c_str(), SSL_FILETYPE_PEM), 1);
     EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM),
               1);
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    ::listen(fd_, 8);
     thread_ = std::thread([this] { Serve(); });
   }
   ~TlsRawUpstream() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
+    listener_.Close();
     thread_.join();
     SSL_CTX_free(ctx_);
   }
-  std::string url() const { return absl::StrCat("https://127.0.0.1:", port_); }
+  std::string url() const {
+    return absl::StrCat("https://127.0.0.1:", listener_.port);
+  }
   const std::string& cert() const { return cert_; }
   int connections() const { return connections_.load(); }
 
@@ -589,7 +598,7 @@ class TlsRawUpstream {
   void Serve() {
     size_t next = 0;
     while (true) {
-      int c = ::accept(fd_, nullptr, nullptr);
+      int c = ::accept(listener_.fd, nullptr, nullptr);
       if (c < 0) return;
       connections_++;
       SSL* ssl = SSL_new(ctx_);
@@ -601,14 +610,7 @@ class TlsRawUpstream {
           int n = SSL_read(ssl, chunk, sizeof(chunk));
           if (n <= 0) break;
           buffer.append(chunk, n);
-          size_t end = buffer.find("\r\n\r\n");
-          size_t length_at = buffer.find("Content-Length: ");
-          if (end == std::string::npos || length_at == std::string::npos) {
-            continue;
-          }
-          size_t body = std::stoul(buffer.substr(length_at + 16));
-          if (buffer.size() < end + 4 + body) continue;
-          buffer.erase(0, end + 4 + body);
+          if (!TakeRequest(&buffer)) continue;
           const std::string& answer = answers_[next++];
           SSL_write(ssl, answer.data(), static_cast<int>(answer.size()));
         }
@@ -621,8 +623,7 @@ class TlsRawUpstream {
   std::vector<std::string> answers_;
   std::string cert_;
   SSL_CTX* ctx_ = nullptr;
-  int fd_ = -1;
-  int port_ = 0;
+  LoopbackListener listener_;
   std::atomic<int> connections_{0};
   std::thread thread_;
 };
