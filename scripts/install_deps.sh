@@ -6,10 +6,10 @@ set -euo pipefail
 packages=(
   bazel-bootstrap g++ protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libabsl-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
-  libyaml-cpp-dev libre2-dev
+  libyaml-cpp-dev libre2-dev libhiredis-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl)
+  packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl redis-server)
   # Node 20+ may come from elsewhere (with its own npm); Debian's otherwise.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

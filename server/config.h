@@ -24,6 +24,15 @@ struct LimitsConfig {
   size_t max_body_bytes = 10 << 20;  // larger request bodies get 413
 };
 
+// `redis:`: the shared limit store (limits.store: redis).
+struct RedisConfig {
+  std::string address = "127.0.0.1:6379";  // host:port
+  std::string password;                     // "" = no AUTH
+  int db = 0;
+  std::string key_prefix = "aigw:";
+  absl::Duration timeout = absl::Milliseconds(50);  // connect and each call
+};
+
 struct RouteBackend {
   std::string provider;
   int weight = 1;
