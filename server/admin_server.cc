@@ -1,9 +1,13 @@
 #include "server/admin_server.h"
 
+#include <openssl/crypto.h>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/filters/auth/config.h"
 #include "server/http_listener.h"
 
 namespace aigw {
@@ -32,7 +36,8 @@ AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
     res.set_content(body, "text/plain");
   });
   server_.Post(
-      "/reload", [this](const httplib::Request&, httplib::Response& res) {
+      "/reload", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!ReloadAllowed(req, res)) return;
         absl::Status status = reload_();
         nlohmann::json body =
             status.ok()
@@ -49,6 +54,32 @@ AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
 }
 
 AdminServer::~AdminServer() { Stop(); }
+
+bool AdminServer::ReloadAllowed(const httplib::Request& req,
+                                httplib::Response& res) const {
+  auto refuse = [&res](int status, const std::string& message) {
+    res.status = status;
+    res.set_content(nlohmann::json{{"error", {{"message", message}}}}.dump(),
+                    "application/json");
+    return false;
+  };
+  // A web page can POST here (no preflight for a simple request); no
+  // browser has any business changing the gateway's state.
+  if (req.has_header("Origin")) {
+    return refuse(403, "POST /reload does not accept browser requests");
+  }
+  const std::string& token = gateway_->snapshot()->config.admin.token;
+  if (token.empty()) return true;
+  const std::string authorization = req.get_header_value("Authorization");
+  absl::string_view presented = authorization;
+  if (!absl::ConsumePrefix(&presented, "Bearer ") ||
+      CRYPTO_memcmp(Sha256(presented).data(), Sha256(token).data(), 32) != 0) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    return refuse(401,
+                  "POST /reload needs Authorization: Bearer <admin.token>");
+  }
+  return true;
+}
 
 absl::StatusOr<int> AdminServer::Bind(const std::string& host_port) {
   return BindHttpServer(server_, host_port);

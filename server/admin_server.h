@@ -1,6 +1,7 @@
 // The admin port: /healthz (process alive), /readyz (config loaded, every
 // listener up, standing contexts loaded), /metrics (Prometheus text
-// format), POST /reload (reload the config file now).
+// format), POST /reload (reload the config file now; admin.token guards
+// it, and browsers may not call it).
 #ifndef AIGW_SERVER_ADMIN_SERVER_H_
 #define AIGW_SERVER_ADMIN_SERVER_H_
 
@@ -29,6 +30,10 @@ class AdminServer {
   void SetReady(bool ready) { ready_.store(ready); }
 
  private:
+  // No browser Origin; admin.token, when set, as a Bearer token. Writes
+  // the refusal into `res` when not allowed.
+  bool ReloadAllowed(const httplib::Request& req, httplib::Response& res) const;
+
   const Metrics* const metrics_;
   const Gateway* const gateway_;
   const ReloadFn reload_;

@@ -133,10 +133,11 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
   if (root.IsNull()) return KeyError("providers", "required");
   absl::Status duplicates = CheckDuplicateKeys(root, "");
   if (!duplicates.ok()) return duplicates;
-  absl::Status status = CheckKeys(
-      root, "",
-      {"listen", "limits", "providers", "routes", "fallback", "retries",
-       "circuit_breaker", "unsupported_params", "cors", "shutdown"});
+  absl::Status status =
+      CheckKeys(root, "",
+                {"listen", "limits", "providers", "routes", "fallback",
+                 "retries", "circuit_breaker", "unsupported_params", "cors",
+                 "shutdown", "consumers", "redis", "admin"});
   if (!status.ok()) return status;
 
   if (root["listen"]) {
@@ -167,20 +168,8 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
     if (!shutdown.ok()) return shutdown.status();
     config.shutdown = *shutdown;
   }
-  if (root["limits"]) {
-    status = CheckKeys(root["limits"], "limits", {"max_body_bytes"});
-    if (!status.ok()) return status;
-    if (root["limits"]["max_body_bytes"]) {
-      absl::StatusOr<std::string> value =
-          Scalar(root["limits"]["max_body_bytes"], "limits.max_body_bytes");
-      if (!value.ok()) return value.status();
-      if (!absl::SimpleAtoi(*value, &config.limits.max_body_bytes) ||
-          config.limits.max_body_bytes == 0) {
-        return KeyError("limits.max_body_bytes",
-                        "expected a positive number of bytes");
-      }
-    }
-  }
+  status = ParseConsumers(root, &config);
+  if (!status.ok()) return status;
   const YAML::Node& providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {
     return KeyError("providers", "a non-empty list of providers is required");

@@ -4,7 +4,9 @@
 #define AIGW_SERVER_CONFIG_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,14 +22,53 @@ struct ListenConfig {
   std::string admin = "127.0.0.1:9901";
 };
 
+// What one consumer, or one model of it, may spend; 0 = unlimited.
+struct LimitValues {
+  int64_t requests_per_minute = 0;
+  int64_t tokens_per_minute = 0;
+  int64_t tokens_per_day = 0;
+  int64_t max_concurrent = 0;  // requests and streams in flight
+};
+
+// A consumer's limits: its own, and per-model budgets (keyed by a pattern
+// as in model_mapping) that requests for those models draw on as well.
+struct ConsumerLimits {
+  LimitValues all;
+  std::vector<std::pair<std::string, LimitValues>> models;
+};
+
+enum class BudgetExhausted { kFinish, kCut };
+
+// A `consumers:` entry: who may call, with which keys, for which models.
+struct ConsumerConfig {
+  std::string name;
+  std::vector<std::string> api_keys;  // plain, or "sha256:<64 hex>"
+  std::vector<std::string> models;    // allow-list patterns; empty: all
+  bool has_limits = false;            // false: limits.default applies
+  ConsumerLimits limits;
+  BudgetExhausted on_budget_exhausted = BudgetExhausted::kFinish;
+};
+
+enum class LimitStoreKind { kLocal, kRedis };
+
 struct LimitsConfig {
   size_t max_body_bytes = 10 << 20;  // larger request bodies get 413
+  ConsumerLimits default_limits;     // limits.default
+  // The completion tokens reserved for a request that names no max_tokens.
+  int64_t default_max_tokens = 4096;
+  LimitStoreKind store = LimitStoreKind::kLocal;
+  bool deny_on_store_error = false;  // on_store_error: deny
+};
+
+// `admin:`; a token makes POST /reload require `Authorization: Bearer`.
+struct AdminConfig {
+  std::string token;
 };
 
 // `redis:`: the shared limit store (limits.store: redis).
 struct RedisConfig {
   std::string address = "127.0.0.1:6379";  // host:port
-  std::string password;                     // "" = no AUTH
+  std::string password;                    // "" = no AUTH
   int db = 0;
   std::string key_prefix = "aigw:";
   absl::Duration timeout = absl::Milliseconds(50);  // connect and each call
@@ -82,6 +123,9 @@ struct GatewayConfig {
   CircuitBreakerConfig circuit_breaker;
   CorsConfig cors;
   ShutdownConfig shutdown;
+  std::vector<ConsumerConfig> consumers;  // empty: an open gateway
+  RedisConfig redis;
+  AdminConfig admin;
 };
 
 // Built in: serves the echo provider so the gateway answers out of the box.

@@ -7,8 +7,13 @@
 namespace aigw {
 
 ConfigReloader::ConfigReloader(std::string path, Gateway* gateway,
-                               Listeners* listeners)
-    : path_(std::move(path)), gateway_(gateway), listeners_(listeners) {}
+                               Listeners* listeners, StateRegistry* state,
+                               Metrics* metrics)
+    : path_(std::move(path)),
+      gateway_(gateway),
+      state_(state),
+      metrics_(metrics),
+      listeners_(listeners) {}
 
 ConfigReloader::~ConfigReloader() {
   {
@@ -26,7 +31,8 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
   absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot;
   if (status.ok()) {
     ListenConfig listen = config->listen;
-    snapshot = BuildSnapshot(std::move(*config), gateway_->snapshot().get());
+    snapshot = BuildSnapshot(std::move(*config), *state_, *metrics_,
+                             gateway_->snapshot().get());
     status = snapshot.status();
     // Listeners move before the new snapshot serves; a listener that cannot
     // bind rejects the whole reload.

@@ -23,7 +23,9 @@ namespace aigw {
 class ConfigReloader {
  public:
   // `path` "" means the built-in config (nothing to watch).
-  ConfigReloader(std::string path, Gateway* gateway, Listeners* listeners);
+  // `state` and `metrics` are what every snapshot is built with.
+  ConfigReloader(std::string path, Gateway* gateway, Listeners* listeners,
+                 StateRegistry* state, Metrics* metrics);
   ~ConfigReloader();
 
   absl::Status Reload(absl::string_view trigger);
@@ -44,6 +46,8 @@ class ConfigReloader {
 
   const std::string path_;
   Gateway* const gateway_;
+  StateRegistry* const state_;
+  Metrics* const metrics_;
   Listeners* const listeners_;
   absl::Mutex reload_mu_;  // one reload at a time
 

@@ -248,5 +248,100 @@ shutdown: {grace: 5s}
             std::string::npos);
 }
 
+constexpr char kEcho[] = "providers: [{name: a, type: echo}]\n";
+
+TEST(Config, ConsumersLimitsRedisAndAdmin) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(std::string(kEcho) + R"(
+consumers:
+  - name: team-a
+    api_keys: [plain-key, "sha256:9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"]
+    models: ["gpt-4*", "~^o\\d$"]
+    limits:
+      requests_per_minute: 600
+      tokens_per_minute: 200000
+      tokens_per_day: 5000000
+      max_concurrent: 20
+      models: {"gpt-4o": {tokens_per_minute: 50000}}
+    on_budget_exhausted: cut
+  - {name: team-b, api_keys: [other]}
+limits:
+  default: {requests_per_minute: 60}
+  default_max_tokens: 512
+  store: redis
+  on_store_error: deny
+redis: {address: "10.0.0.5:6380", password: pw, db: 2, key_prefix: "gw:", timeout: 20ms}
+admin: {token: secret}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->consumers.size(), 2u);
+  const ConsumerConfig& a = config->consumers[0];
+  EXPECT_EQ(a.name, "team-a");
+  EXPECT_EQ(a.api_keys.size(), 2u);
+  EXPECT_EQ(a.models.size(), 2u);
+  EXPECT_TRUE(a.has_limits);
+  EXPECT_EQ(a.limits.all.requests_per_minute, 600);
+  EXPECT_EQ(a.limits.all.tokens_per_day, 5000000);
+  EXPECT_EQ(a.limits.all.max_concurrent, 20);
+  ASSERT_EQ(a.limits.models.size(), 1u);
+  EXPECT_EQ(a.limits.models[0].first, "gpt-4o");
+  EXPECT_EQ(a.limits.models[0].second.tokens_per_minute, 50000);
+  EXPECT_EQ(a.on_budget_exhausted, BudgetExhausted::kCut);
+  EXPECT_FALSE(config->consumers[1].has_limits);
+  EXPECT_EQ(config->limits.default_limits.all.requests_per_minute, 60);
+  EXPECT_EQ(config->limits.default_max_tokens, 512);
+  EXPECT_EQ(config->limits.store, LimitStoreKind::kRedis);
+  EXPECT_TRUE(config->limits.deny_on_store_error);
+  EXPECT_EQ(config->redis.address, "10.0.0.5:6380");
+  EXPECT_EQ(config->redis.db, 2);
+  EXPECT_EQ(config->redis.key_prefix, "gw:");
+  EXPECT_EQ(config->redis.timeout, absl::Milliseconds(20));
+  EXPECT_EQ(config->admin.token, "secret");
+}
+
+TEST(Config, ConsumerErrorsNameTheKey) {
+  auto error = [](const std::string& tail) {
+    absl::StatusOr<GatewayConfig> config =
+        ParseConfig(std::string(kEcho) + tail);
+    return config.ok() ? std::string("OK")
+                       : std::string(config.status().message());
+  };
+  EXPECT_NE(error("consumers: [{name: a, api_keys: []}]")
+                .find("consumers[0].api_keys"),
+            std::string::npos);
+  EXPECT_NE(error("consumers: [{name: a, api_keys: [\"sha256:abc\"]}]")
+                .find("consumers[0].api_keys[0]"),
+            std::string::npos);
+  std::string duplicate = error(
+      "consumers: [{name: a, api_keys: [k1]}, {name: b, api_keys: "
+      "[k1]}]");
+  EXPECT_NE(duplicate.find("consumers[1].api_keys[0]"), std::string::npos);
+  EXPECT_EQ(duplicate.find("k1"), std::string::npos) << "the key is echoed";
+  EXPECT_NE(error("consumers: [{name: a, api_keys: [k], limits: "
+                  "{tokens_per_minute: 0}}]")
+                .find("consumers[0].limits.tokens_per_minute"),
+            std::string::npos);
+  EXPECT_NE(error("consumers: [{name: a, api_keys: [k], "
+                  "on_budget_exhausted: stop}]")
+                .find("consumers[0].on_budget_exhausted"),
+            std::string::npos);
+  EXPECT_NE(error("consumers: [{name: a, api_keys: [k], models: "
+                  "[\"~([\"]}]")
+                .find("consumers[0].models"),
+            std::string::npos);
+  EXPECT_NE(error("limits: {store: memcached}").find("limits.store"),
+            std::string::npos);
+  EXPECT_NE(
+      error("limits: {on_store_error: maybe}").find("limits.on_store_error"),
+      std::string::npos);
+  EXPECT_NE(error("redis: {address: nowhere}").find("redis.address"),
+            std::string::npos);
+  EXPECT_NE(error("admin: {token: \"${AIGW_TEST_UNSET}\"}").find("admin.token"),
+            std::string::npos);
+  EXPECT_NE(error("consumers: [{name: a, api_keys: [k], limits: {models: "
+                  "{m: {max_concurrent: 2}}}}]")
+                .find("consumers[0].limits.models.m"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace aigw

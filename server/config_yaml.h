@@ -54,6 +54,8 @@ absl::StatusOr<ProviderConfig> ParseProvider(
 // `unsupported_params: drop | reject`.
 absl::StatusOr<UnsupportedParams> ParseUnsupportedParams(
     const YAML::Node& node, const std::string& key);
+// consumers, limits, redis and admin.
+absl::Status ParseConsumers(const YAML::Node& root, GatewayConfig* config);
 // routes, fallback, retries, circuit_breaker; provider names are checked
 // against `config->providers`.
 absl::Status ParseRouting(const YAML::Node& root, GatewayConfig* config);

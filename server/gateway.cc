@@ -8,94 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "server/filters/filter_chain.h"
 #include "server/model_catalog.h"
 
 namespace aigw {
 namespace {
-
-// OpenAI's own error for a number outside its documented range.
-absl::Status OutOfRange(absl::string_view param, double value, double min,
-                        double max, bool integer) {
-  bool below = value < min;
-  return InvalidRequest(
-      absl::StrCat("Invalid '", param, "': ", integer ? "integer" : "decimal",
-                   below ? " below minimum" : " above maximum",
-                   " value. Expected a value ", below ? ">= " : "<= ",
-                   below ? min : max, ", but got ", value, " instead."),
-      param,
-      absl::StrCat(integer ? "integer" : "decimal",
-                   below ? "_below_min_value" : "_above_max_value"));
-}
-
-// The ranges OpenAI enforces: values it would refuse are refused here too,
-// naming the param, rather than reaching an upstream that may do anything.
-absl::Status ValidateRanges(const v1::ChatCompletionRequest& request) {
-  struct Range {
-    const char* param;
-    bool present;
-    double value;
-    double min, max;
-    bool integer;
-  };
-  const Range ranges[] = {
-      {"n", request.has_n(), static_cast<double>(request.n()), 1, 128, true},
-      {"max_tokens", request.has_max_tokens(),
-       static_cast<double>(request.max_tokens()), 1, INT32_MAX, true},
-      {"max_completion_tokens", request.has_max_completion_tokens(),
-       static_cast<double>(request.max_completion_tokens()), 1, INT32_MAX,
-       true},
-      {"temperature", request.has_temperature(), request.temperature(), 0, 2,
-       false},
-      {"top_p", request.has_top_p(), request.top_p(), 0, 1, false},
-      {"presence_penalty", request.has_presence_penalty(),
-       request.presence_penalty(), -2, 2, false},
-      {"frequency_penalty", request.has_frequency_penalty(),
-       request.frequency_penalty(), -2, 2, false},
-  };
-  for (const Range& range : ranges) {
-    if (!range.present) continue;
-    if (!(range.value >= range.min && range.value <= range.max)) {
-      return OutOfRange(range.param, range.value, range.min, range.max,
-                        range.integer);
-    }
-  }
-  constexpr int kMaxTools = 128;
-  if (request.tools_size() > kMaxTools) {
-    return InvalidRequest(
-        absl::StrCat("Invalid 'tools': array too long. Expected an array with "
-                     "maximum length ",
-                     kMaxTools, ", but got an array with length ",
-                     request.tools_size(), " instead."),
-        "tools", "array_above_max_length");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Validate(const v1::ChatCompletionRequest& request) {
-  if (request.model().empty()) {
-    return InvalidRequest("you must provide a model parameter", "model",
-                          "missing_required");
-  }
-  if (request.messages_size() == 0) {
-    return InvalidRequest(
-        "Invalid 'messages': empty array. Expected an array with minimum "
-        "length 1, but got an empty array instead.",
-        "messages", "empty_array");
-  }
-  for (int i = 0; i < request.messages_size(); ++i) {
-    const std::string& role = request.messages(i).role();
-    if (role != "system" && role != "developer" && role != "user" &&
-        role != "assistant" && role != "tool" && role != "function") {
-      std::string param = absl::StrCat("messages[", i, "].role");
-      return InvalidRequest(
-          absl::StrCat("Invalid value for '", param, "': '", role,
-                       "'. Supported values are: 'system', 'developer', "
-                       "'user', 'assistant', 'tool' and 'function'."),
-          param, "invalid_value");
-    }
-  }
-  return ValidateRanges(request);
-}
 
 uint32_t Random() {
   thread_local std::mt19937 generator{std::random_device{}()};
@@ -170,11 +87,11 @@ void AddContexts(const ContextTexts& texts,
 }
 
 // What the front door tells its client about the attempt that answered.
-void SetAnswered(const Candidate& candidate, const CallContext& ctx,
+void SetAnswered(const Candidate& candidate, const CallContext& call,
                  CallInfo* info) {
   info->provider = candidate.backend->config.name;
-  info->dropped_params = ctx.dropped_params;
-  info->upstream_headers = ctx.upstream_headers;
+  info->dropped_params = call.dropped_params;
+  info->upstream_headers = call.upstream_headers;
 }
 
 // Counts a request in flight for its whole scope.
@@ -201,18 +118,25 @@ class ArmedTimer {
 };
 
 // Presents the provider's chunks as the client expects them: the model name
-// it asked for, and the usage chunk only when it asked for usage.
+// it asked for, and the usage chunk only when it asked for usage. Every
+// chunk passes the filters first; one that refuses it ends the stream.
 class ClientChunkSink : public ChunkSink {
  public:
-  ClientChunkSink(ChunkSink& out, std::string model, bool include_usage,
-                  std::function<void()> on_first)
+  ClientChunkSink(ChunkSink& out, FilterChain& chain, std::string model,
+                  bool include_usage, std::function<void()> on_first)
       : out_(out),
+        chain_(chain),
         model_(std::move(model)),
         include_usage_(include_usage),
         on_first_(std::move(on_first)) {}
 
   bool Write(v1::ChatCompletionChunk chunk) override {
-    if (chunk.has_usage()) usage_ = chunk.usage();
+    verdict_ = chain_.OnChunk(chunk);
+    if (!verdict_.ok()) return false;
+    if (chunk.has_usage()) {
+      usage_ = chunk.usage();
+      has_usage_ = true;
+    }
     if (chunk.has_usage() && !include_usage_) {
       if (chunk.choices_size() == 0) return true;
       chunk.clear_usage();
@@ -223,22 +147,39 @@ class ClientChunkSink : public ChunkSink {
   }
 
   bool wrote() const { return wrote_.load(); }
+  bool has_usage() const { return has_usage_; }
   const v1::Usage& usage() const { return usage_; }
+  // What the filters said of the last chunk (not OK: the stream must end).
+  const absl::Status& verdict() const { return verdict_; }
 
  private:
   ChunkSink& out_;
+  FilterChain& chain_;
   const std::string model_;
   const bool include_usage_;
   std::function<void()> on_first_;
   std::atomic<bool> wrote_{false};
   v1::Usage usage_;
+  bool has_usage_ = false;
+  absl::Status verdict_;
 };
+
+// Which of the chat request's fields the filters see.
+void Describe(const v1::ChatCompletionRequest& request, bool stream,
+              RequestContext* ctx) {
+  ctx->operation = Operation::kChat;
+  ctx->stream = stream;
+  ctx->model = request.model();
+  ctx->chat = &request;
+}
 
 }  // namespace
 
 Gateway::Gateway(std::shared_ptr<const GatewaySnapshot> snapshot,
-                 Metrics* metrics)
-    : snapshot_(std::move(snapshot)), metrics_(metrics) {}
+                 Metrics* metrics, Clock clock)
+    : snapshot_(std::move(snapshot)),
+      metrics_(metrics),
+      clock_(std::move(clock)) {}
 
 std::shared_ptr<const GatewaySnapshot> Gateway::snapshot() const {
   absl::MutexLock lock(&mu_);
@@ -257,7 +198,7 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
       PlanFor(snapshot, model, Random());
   if (!plan.ok()) return plan.status();
   const RetryConfig& retries = snapshot.config.retries;
-  absl::Time give_up = absl::Now() + retries.budget;
+  absl::Time give_up = clock_() + retries.budget;
   absl::Status last = absl::UnavailableError("no provider was tried");
   for (size_t p = 0; p < plan->size(); ++p) {
     const Candidate& candidate = (*plan)[p];
@@ -265,7 +206,7 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
     // Key failures earn one more try per other key of the same provider.
     size_t tries_here = std::max<size_t>(1, backend.config.api_keys.size());
     for (size_t k = 0; k < tries_here; ++k) {
-      if (info->attempts >= retries.max_attempts || absl::Now() > give_up) {
+      if (info->attempts >= retries.max_attempts || clock_() > give_up) {
         return last;
       }
       // A standing context that never loaded fails this candidate without
@@ -342,17 +283,20 @@ absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
 }
 
 absl::StatusOr<v1::ChatCompletion> Gateway::Create(
-    v1::ChatCompletionRequest request, CancelToken* cancel, CallInfo* info) {
+    v1::ChatCompletionRequest request, CancelToken* cancel,
+    RequestContext* ctx) {
   InFlight in_flight(in_flight_);
-  absl::Time start = absl::Now();
-  CallInfo local_info;
-  if (info == nullptr) info = &local_info;
+  RequestContext local_ctx;
+  if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
+  request.set_stream(false);
+  request.clear_stream_options();
+  Describe(request, false, ctx);
+  FilterChain chain(snapshot->filters, *ctx);
+  CallInfo* info = &ctx->info;
   v1::ChatCompletion completion;
-  absl::Status status = Validate(request);
+  absl::Status status = chain.Begin();
   if (status.ok()) {
-    request.set_stream(false);
-    request.clear_stream_options();
     status = RunAttempts(
         *snapshot, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
@@ -360,42 +304,39 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext ctx{&token};
+          CallContext call{&token};
           absl::StatusOr<v1::ChatCompletion> answer =
-              candidate.backend->provider->Complete(upstream, ctx);
+              candidate.backend->provider->Complete(upstream, call);
           // A relayed 429 keeps the upstream's x-ratelimit-* headers.
-          info->upstream_headers = ctx.upstream_headers;
+          info->upstream_headers = call.upstream_headers;
           if (!answer.ok()) return answer.status();
           completion = std::move(*answer);
-          SetAnswered(candidate, ctx, info);
+          SetAnswered(candidate, call, info);
           return absl::OkStatus();
         });
   }
   if (status.ok()) {
     completion.set_model(request.model());
-    metrics_->RecordUsage(info->provider, completion.usage());
-    metrics_->RecordDroppedParams(info->provider, info->dropped_params);
+    info->usage = completion.usage();
+    info->has_usage = completion.has_usage();
   }
-  metrics_->RecordRequest(
-      info->provider, false,
-      status.ok() ? 200 : GetErrorDetails(status).http_status,
-      absl::Now() - start);
+  chain.End(status);
   if (!status.ok()) return status;
   return completion;
 }
 
 absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                             CancelToken* cancel, CallInfo* info) {
+                             CancelToken* cancel, RequestContext* ctx) {
   InFlight in_flight(in_flight_);
-  absl::Time start = absl::Now();
-  CallInfo local_info;
-  if (info == nullptr) info = &local_info;
+  RequestContext local_ctx;
+  if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  metrics_->StreamOpened();
-  v1::Usage usage;
-  absl::Status status = Validate(request);
+  request.set_stream(true);
+  Describe(request, true, ctx);
+  FilterChain chain(snapshot->filters, *ctx);
+  CallInfo* info = &ctx->info;
+  absl::Status status = chain.Begin();
   if (status.ok()) {
-    request.set_stream(true);
     status = RunAttempts(
         *snapshot, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
@@ -403,12 +344,14 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext ctx{&token};
+          CallContext call{&token};
           // The adapter has translated the request (and the upstream sent
           // its headers) before the first chunk.
-          ClientChunkSink client_sink(
-              sink, request.model(), request.stream_options().include_usage(),
-              [info, &candidate, &ctx] { SetAnswered(candidate, ctx, info); });
+          ClientChunkSink client_sink(sink, chain, request.model(),
+                                      request.stream_options().include_usage(),
+                                      [info, &candidate, &call] {
+                                        SetAnswered(candidate, call, info);
+                                      });
           uint64_t first_byte_timer = 0;
           absl::Duration limit = candidate.backend->config.first_byte_timeout;
           if (limit > absl::ZeroDuration()) {
@@ -421,80 +364,102 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
           }
           ArmedTimer first_byte(timer_, first_byte_timer);
           absl::Status result =
-              candidate.backend->provider->Stream(upstream, ctx, client_sink);
-          if (!client_sink.wrote())
-            info->upstream_headers = ctx.upstream_headers;
+              candidate.backend->provider->Stream(upstream, call, client_sink);
+          if (!client_sink.wrote()) {
+            info->upstream_headers = call.upstream_headers;
+          }
           *committed = client_sink.wrote();
-          usage = client_sink.usage();
+          info->usage = client_sink.usage();
+          info->has_usage = client_sink.has_usage();
+          // A filter ended the stream (a spent budget): its error is the
+          // stream's, whatever the adapter made of the refused write.
+          if (!client_sink.verdict().ok()) {
+            *committed = true;
+            return client_sink.verdict();
+          }
           return result;
         });
   }
-  metrics_->RecordUsage(info->provider, usage);
-  metrics_->RecordDroppedParams(info->provider, info->dropped_params);
-  metrics_->StreamClosed();
-  metrics_->RecordRequest(
-      info->provider, true,
-      status.ok() ? 200 : GetErrorDetails(status).http_status,
-      absl::Now() - start);
+  chain.End(status);
   return status;
 }
 
 absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
-    v1::EmbeddingsRequest request, CancelToken* cancel, CallInfo* info) {
+    v1::EmbeddingsRequest request, CancelToken* cancel, RequestContext* ctx) {
   InFlight in_flight(in_flight_);
-  absl::Time start = absl::Now();
-  CallInfo local_info;
-  if (info == nullptr) info = &local_info;
+  RequestContext local_ctx;
+  if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
+  ctx->operation = Operation::kEmbeddings;
+  ctx->model = request.model();
+  ctx->embeddings = &request;
+  FilterChain chain(snapshot->filters, *ctx);
+  CallInfo* info = &ctx->info;
   v1::EmbeddingsResponse response;
-  absl::Status status;
-  if (request.model().empty()) {
-    status = InvalidRequest("you must provide a model parameter", "model",
-                            "missing_required");
-  } else if (request.input_size() == 0) {
-    status = InvalidRequest("'input' must not be empty.", "input",
-                            "missing_required");
-  } else if (request.has_dimensions() && request.dimensions() <= 0) {
-    // Checked here, not only by the REST parser: gRPC requests come too.
-    status = InvalidRequest(
-        "Invalid type for 'dimensions': expected a positive integer.",
-        "dimensions", "invalid_type");
-  } else if (!request.encoding_format().empty() &&
-             request.encoding_format() != "float" &&
-             request.encoding_format() != "base64") {
-    status =
-        InvalidRequest("'encoding_format' must be \"float\" or \"base64\".",
-                       "encoding_format", "invalid_value");
-  } else {
+  absl::Status status = chain.Begin();
+  if (status.ok()) {
     status =
         RunAttempts(*snapshot, request.model(), cancel, info,
                     [&](const Candidate& candidate, const ContextTexts&,
                         CancelToken& token, bool*) {
                       v1::EmbeddingsRequest upstream = request;
                       upstream.set_model(candidate.upstream_model);
-                      CallContext ctx{&token};
+                      CallContext call{&token};
                       absl::StatusOr<v1::EmbeddingsResponse> answer =
-                          candidate.backend->provider->Embed(upstream, ctx);
+                          candidate.backend->provider->Embed(upstream, call);
                       if (!answer.ok()) return answer.status();
                       response = std::move(*answer);
-                      SetAnswered(candidate, ctx, info);
+                      SetAnswered(candidate, call, info);
                       return absl::OkStatus();
                     });
   }
   if (status.ok()) {
     response.set_model(request.model());
-    metrics_->RecordUsage(info->provider, response.usage());
+    info->usage = response.usage();
+    info->has_usage = response.has_usage();
   }
-  metrics_->RecordRequest(
-      info->provider, false,
-      status.ok() ? 200 : GetErrorDetails(status).http_status,
-      absl::Now() - start);
+  chain.End(status);
   if (!status.ok()) return status;
   return response;
 }
 
-v1::ListModelsResponse Gateway::ListModels() const {
-  return ListServedModels(*snapshot());
+absl::StatusOr<v1::ListModelsResponse> Gateway::ListModels(
+    RequestContext* ctx) const {
+  RequestContext local_ctx;
+  if (ctx == nullptr) ctx = &local_ctx;
+  std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
+  ctx->operation = Operation::kListModels;
+  FilterChain chain(snapshot->filters, *ctx);
+  absl::Status status = chain.Begin();
+  chain.End(status);
+  if (!status.ok()) return status;
+  v1::ListModelsResponse all = ListServedModels(*snapshot);
+  if (ctx->consumer == nullptr) return all;
+  v1::ListModelsResponse allowed;
+  allowed.set_object(all.object());
+  for (v1::Model& model : *all.mutable_data()) {
+    if (ctx->consumer->Allows(model.id())) {
+      *allowed.add_data() = std::move(model);
+    }
+  }
+  return allowed;
+}
+
+absl::StatusOr<v1::Model> Gateway::FindModel(const std::string& id,
+                                             RequestContext* ctx) const {
+  RequestContext local_ctx;
+  if (ctx == nullptr) ctx = &local_ctx;
+  std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
+  ctx->operation = Operation::kListModels;
+  FilterChain chain(snapshot->filters, *ctx);
+  absl::Status status = chain.Begin();
+  chain.End(status);
+  if (!status.ok()) return status;
+  // A model the caller may not use is as unknown to it as any other.
+  if (ctx->consumer != nullptr && !ctx->consumer->Allows(id)) {
+    return ModelNotFound(id);
+  }
+  return FindServedModel(*snapshot, id);
 }
 
 }  // namespace aigw

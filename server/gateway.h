@@ -18,6 +18,7 @@
 #include "providers/provider.h"
 #include "server/deadline_timer.h"
 #include "server/metrics.h"
+#include "server/request_context.h"
 #include "server/snapshot.h"
 
 namespace aigw {
@@ -25,35 +26,34 @@ namespace aigw {
 // The standing contexts to prepend for one candidate (the route's first).
 using ContextTexts = std::vector<std::shared_ptr<const std::string>>;
 
-// What a front door may tell its client about how a request was served.
-struct CallInfo {
-  std::string provider;  // the provider that answered ("" if none did)
-  int attempts = 0;      // upstream calls made
-  // Request fields the answering adapter left out (unsupported_params:
-  // drop), and upstream headers to relay (x-ratelimit-*). Set with
-  // `provider`, before a stream's first chunk.
-  std::vector<std::string> dropped_params;
-  std::vector<std::pair<std::string, std::string>> upstream_headers;
-};
-
 class Gateway {
  public:
-  Gateway(std::shared_ptr<const GatewaySnapshot> snapshot, Metrics* metrics);
+  // `clock` bounds the retry budget (tests pass a fake one).
+  using Clock = std::function<absl::Time()>;
+  Gateway(std::shared_ptr<const GatewaySnapshot> snapshot, Metrics* metrics,
+          Clock clock = absl::Now);
 
-  // `cancel` (may be null) is cancelled by the front door when its client
-  // leaves; `info` (may be null) is filled as the call proceeds.
+  // Each request runs through the snapshot's filter chain (auth,
+  // validation, limits, accounting) around the route plan. `cancel` (may
+  // be null) is cancelled by the front door when its client leaves; `ctx`
+  // (may be null) carries who is calling in and what was decided out.
   absl::StatusOr<v1::ChatCompletion> Create(v1::ChatCompletionRequest request,
                                             CancelToken* cancel,
-                                            CallInfo* info = nullptr);
-  // Streams chunks to `sink`. `info->provider` is set before the first
-  // chunk is written. Failures before the first chunk are retried on other
-  // keys and providers; after it, the stream ends with the error.
+                                            RequestContext* ctx = nullptr);
+  // Streams chunks to `sink`. `ctx->info.provider` and the filters' headers
+  // are set before the first chunk is written. Failures before the first
+  // chunk are retried on other keys and providers; after it, the stream
+  // ends with the error.
   absl::Status Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                      CancelToken* cancel, CallInfo* info = nullptr);
+                      CancelToken* cancel, RequestContext* ctx = nullptr);
   absl::StatusOr<v1::EmbeddingsResponse> Embed(v1::EmbeddingsRequest request,
                                                CancelToken* cancel,
-                                               CallInfo* info = nullptr);
-  v1::ListModelsResponse ListModels() const;
+                                               RequestContext* ctx = nullptr);
+  // The models the caller may use (all of them on an open gateway).
+  absl::StatusOr<v1::ListModelsResponse> ListModels(
+      RequestContext* ctx = nullptr) const;
+  absl::StatusOr<v1::Model> FindModel(const std::string& id,
+                                      RequestContext* ctx = nullptr) const;
 
   std::shared_ptr<const GatewaySnapshot> snapshot() const;
   void SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot);
@@ -74,6 +74,7 @@ class Gateway {
   mutable absl::Mutex mu_;
   std::shared_ptr<const GatewaySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Metrics* const metrics_;
+  const Clock clock_;
   DeadlineTimer timer_;
   std::atomic<int> in_flight_{0};
 };

@@ -147,8 +147,11 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("config error: ", config.status().message()));
   }
   aigw::ListenConfig listen = config->listen;
+  bool open_gateway = config->consumers.empty();
+  aigw::StateRegistry state;
+  aigw::Metrics metrics;
   absl::StatusOr<std::shared_ptr<const aigw::GatewaySnapshot>> snapshot =
-      aigw::BuildSnapshot(std::move(*config));
+      aigw::BuildSnapshot(std::move(*config), state, metrics);
   if (!snapshot.ok()) {
     return Fail(absl::StrCat("config error: ", snapshot.status().message()));
   }
@@ -160,14 +163,14 @@ int main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  aigw::Metrics metrics;
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
   aigw::DisconnectWatch disconnect_watch;
   aigw::Drain drain;
   aigw::ConfigReloader* reloader = nullptr;
   aigw::Listeners listeners(&gateway, &disconnect_watch, &drain, &metrics,
                             [&] { return reloader->Reload("POST /reload"); });
-  aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners);
+  aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners,
+                                       &state, &metrics);
   reloader = &config_reloader;
   absl::Status started = listeners.Start(listen);
   if (!started.ok()) {
@@ -177,6 +180,11 @@ int main(int argc, char** argv) {
   listeners.SetReady(true);
   config_reloader.WatchFile(absl::Seconds(1));
   std::fprintf(stderr, "aigw listening %s\n", listeners.Describe().c_str());
+  if (open_gateway) {
+    std::fprintf(stderr,
+                 "aigw: no consumers configured: anyone who reaches the "
+                 "port may call (add `consumers:` to require API keys)\n");
+  }
   std::fflush(stderr);
 
   int signal_number = 0;

@@ -72,6 +72,22 @@ void Metrics::RecordDroppedParams(const std::string& provider,
   }
 }
 
+void Metrics::RecordRateLimited(const std::string& consumer,
+                                const std::string& type) {
+  absl::MutexLock lock(&mu_);
+  rate_limited_[{consumer, type}]++;
+}
+
+bool Metrics::RecordLimitStoreError() {
+  limit_store_errors_.fetch_add(1);
+  return !limit_store_degraded_.exchange(true);
+}
+
+bool Metrics::RecordLimitStoreOk() {
+  // Read first: the common healthy case stays a plain load.
+  return limit_store_degraded_.load() && limit_store_degraded_.exchange(false);
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
   absl::MutexLock lock(&mu_);
@@ -124,6 +140,25 @@ std::string Metrics::RenderPrometheus() const {
     absl::StrAppend(&out, "aigw_dropped_params_total{provider=\"", key.first,
                     "\",param=\"", key.second, "\"} ", n, "\n");
   }
+  absl::StrAppend(&out,
+                  "# HELP aigw_rate_limited_total Requests refused by a "
+                  "consumer limit, by consumer and limit type.\n"
+                  "# TYPE aigw_rate_limited_total counter\n");
+  for (const auto& [key, n] : rate_limited_) {
+    absl::StrAppend(&out, "aigw_rate_limited_total{consumer=\"", key.first,
+                    "\",type=\"", key.second, "\"} ", n, "\n");
+  }
+  absl::StrAppend(
+      &out,
+      "# HELP aigw_limit_store_errors_total Failed calls to the limit store "
+      "(limits.on_store_error decided those requests).\n"
+      "# TYPE aigw_limit_store_errors_total counter\n"
+      "aigw_limit_store_errors_total ",
+      limit_store_errors_.load(),
+      "\n# HELP aigw_limit_store_degraded 1 while the limit store's last "
+      "call failed.\n# TYPE aigw_limit_store_degraded gauge\n"
+      "aigw_limit_store_degraded ",
+      limit_store_degraded_.load() ? 1 : 0, "\n");
   absl::StrAppend(&out,
                   "# HELP aigw_streams_active Streaming responses in flight.\n"
                   "# TYPE aigw_streams_active gauge\naigw_streams_active ",

@@ -27,6 +27,13 @@ class Metrics {
   // Request fields an adapter left out under `unsupported_params: drop`.
   void RecordDroppedParams(const std::string& provider,
                            const std::vector<std::string>& params);
+  // A request refused by a limit; `type` is "requests" or "tokens".
+  void RecordRateLimited(const std::string& consumer, const std::string& type);
+  // A limit store call failed; returns whether the store was healthy
+  // before (so the caller logs the change once).
+  bool RecordLimitStoreError();
+  // A limit store call succeeded; returns whether it was degraded before.
+  bool RecordLimitStoreOk();
   void StreamOpened() { streams_active_.fetch_add(1); }
   void StreamClosed() { streams_active_.fetch_sub(1); }
 
@@ -52,6 +59,10 @@ class Metrics {
       ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> dropped_params_
       ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, uint64_t> rate_limited_
+      ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> limit_store_errors_{0};
+  std::atomic<bool> limit_store_degraded_{false};
   std::atomic<int64_t> streams_active_{0};
 };
 

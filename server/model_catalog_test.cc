@@ -5,17 +5,13 @@
 #include <vector>
 
 #include "providers/common/api_error.h"
+#include "server/snapshot_testing.h"
 
 namespace aigw {
 namespace {
 
 std::shared_ptr<const GatewaySnapshot> Build(const std::string& yaml) {
-  absl::StatusOr<GatewayConfig> config = ParseConfig(yaml);
-  EXPECT_TRUE(config.ok()) << config.status();
-  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot =
-      BuildSnapshot(*std::move(config));
-  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-  return *snapshot;
+  return BuildFromYaml(yaml);
 }
 
 std::vector<std::string> Ids(const v1::ListModelsResponse& list) {

@@ -1,12 +1,14 @@
 #include "server/rest_server.h"
 
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
 #include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
@@ -23,10 +25,29 @@ namespace {
 constexpr size_t kMaxConnections = 20000;
 constexpr size_t kMaxBodyCeiling = 64 << 20;
 
+// Who is calling: the key of `Authorization: Bearer` (OpenAI SDKs),
+// `api-key` (Azure SDKs) or `x-api-key` (Anthropic SDKs), and from where.
+RequestContext ContextOf(const httplib::Request& req) {
+  RequestContext ctx;
+  ctx.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  const std::string authorization = req.get_header_value("Authorization");
+  if (absl::StartsWithIgnoreCase(authorization, "bearer ")) {
+    ctx.api_key = std::string(absl::StripAsciiWhitespace(
+        absl::string_view(authorization).substr(strlen("bearer "))));
+  }
+  for (const char* header : {"api-key", "x-api-key"}) {
+    if (!ctx.api_key.empty()) break;
+    ctx.api_key = req.get_header_value(header);
+  }
+  return ctx;
+}
+
 // Tells the client which provider answered, after how many upstream calls
-// (retries and fallbacks show here), which fields it left out, and the
-// upstream's rate-limit headers.
-void SetCallHeaders(httplib::Response& res, const CallInfo& info) {
+// (retries and fallbacks show here), which fields it left out, the
+// upstream's rate-limit headers and the gateway's own (x-ratelimit-* of a
+// limited consumer, which win over the upstream's).
+void SetCallHeaders(httplib::Response& res, const RequestContext& ctx) {
+  const CallInfo& info = ctx.info;
   if (!info.provider.empty()) res.set_header("x-aigw-provider", info.provider);
   if (info.attempts > 0) {
     res.set_header("x-aigw-attempts", std::to_string(info.attempts));
@@ -36,6 +57,10 @@ void SetCallHeaders(httplib::Response& res, const CallInfo& info) {
                    absl::StrJoin(info.dropped_params, ","));
   }
   for (const auto& [name, value] : info.upstream_headers) {
+    res.set_header(name, value);
+  }
+  for (const auto& [name, value] : ctx.response_headers) {
+    res.headers.erase(name);
     res.set_header(name, value);
   }
 }
@@ -280,15 +305,19 @@ bool RestServer::HandleOrigin(const httplib::Request& req,
   return true;
 }
 
-void RestServer::HandleModels(const httplib::Request&, httplib::Response& res) {
-  res.set_content(ListModelsToJson(gateway_->ListModels()).dump(),
-                  "application/json");
+void RestServer::HandleModels(const httplib::Request& req,
+                              httplib::Response& res) {
+  RequestContext ctx = ContextOf(req);
+  absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
+  if (!models.ok()) return WriteError(res, models.status());
+  res.set_content(ListModelsToJson(*models).dump(), "application/json");
 }
 
 void RestServer::HandleModel(const httplib::Request& req,
                              httplib::Response& res) {
+  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::Model> model =
-      FindServedModel(*gateway_->snapshot(), req.matches[1].str());
+      gateway_->FindModel(req.matches[1].str(), &ctx);
   if (!model.ok()) return WriteError(res, model.status());
   // The list's own writer, so both endpoints show a model alike.
   v1::ListModelsResponse one;
@@ -308,10 +337,10 @@ void RestServer::HandleEmbeddings(const httplib::Request& req,
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  CallInfo info;
+  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::EmbeddingsResponse> response =
-      gateway_->Embed(std::move(*request), cancel.get(), &info);
-  SetCallHeaders(res, info);
+      gateway_->Embed(std::move(*request), cancel.get(), &ctx);
+  SetCallHeaders(res, ctx);
   if (EndedByShutdown(*cancel)) return WriteError(res, ServerShutdownError());
   if (!response.ok()) return WriteError(res, response.status());
   res.set_content(EmbeddingsResponseToJsonString(*response, base64),
@@ -331,10 +360,10 @@ void RestServer::HandleChat(const httplib::Request& req,
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  CallInfo info;
+  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::ChatCompletion> completion =
-      gateway_->Create(std::move(*request), cancel.get(), &info);
-  SetCallHeaders(res, info);
+      gateway_->Create(std::move(*request), cancel.get(), &ctx);
+  SetCallHeaders(res, ctx);
   if (EndedByShutdown(*cancel)) return WriteError(res, ServerShutdownError());
   if (!completion.ok()) return WriteError(res, completion.status());
   res.set_content(
@@ -346,7 +375,8 @@ void RestServer::HandleChat(const httplib::Request& req,
 void RestServer::StreamChat(const httplib::Request& req,
                             v1::ChatCompletionRequest request,
                             httplib::Response& res) {
-  auto fiber = std::make_unique<StreamFiber>(gateway_, std::move(request));
+  auto fiber = std::make_unique<StreamFiber>(gateway_, std::move(request),
+                                             ContextOf(req));
   // Until the first chunk the status line is not sent, so an early failure
   // is still a plain HTTP error. A client that leaves meanwhile, or later
   // while the upstream is silent, cancels the upstream call.
@@ -355,7 +385,7 @@ void RestServer::StreamChat(const httplib::Request& req,
           req, [cancel = fiber->cancel()] { cancel->Cancel(); });
   std::unique_ptr<Drain::Registration> drained = drain_->Track(fiber->cancel());
   bool streaming = fiber->RunToFirstChunk();
-  SetCallHeaders(res, fiber->info());
+  SetCallHeaders(res, fiber->context());
   if (!streaming) {
     if (EndedByShutdown(*fiber->cancel())) {
       return WriteError(res, ServerShutdownError());

@@ -3,23 +3,19 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/registry.h"
+#include "server/filters/accounting/filter.h"
+#include "server/filters/auth/config.h"
+#include "server/filters/rate_limit/config.h"
+#include "server/filters/rate_limit/local_store.h"
+#include "server/filters/rate_limit/redis_store.h"
+#include "server/filters/validate/filter.h"
 
 namespace aigw {
 namespace {
-
-absl::Status ModelNotFound(const std::string& model) {
-  ApiErrorSpec spec;
-  spec.code = absl::StatusCode::kNotFound;
-  spec.message = absl::StrCat("The model `", model,
-                              "` does not exist or you do not have access "
-                              "to it.");
-  spec.error_code = "model_not_found";
-  spec.param = "model";
-  return MakeApiError(spec);
-}
 
 using UrlSources = std::map<std::pair<std::string, absl::Duration>,
                             std::shared_ptr<ContextSource>>;
@@ -45,27 +41,82 @@ absl::StatusOr<std::shared_ptr<ContextSource>> MaybeContext(
   return ContextSource::Create(config, where);
 }
 
-// The previous snapshot's breaker for `provider`, when the reload kept the
-// provider's upstream and the breaker settings; else a fresh one.
+// The breaker of `provider`, shared with the snapshot before when the
+// reload kept the provider's upstream and the breaker settings.
 std::shared_ptr<CircuitBreaker> BreakerFor(const ProviderConfig& provider,
                                            const CircuitBreakerConfig& settings,
-                                           const GatewaySnapshot* previous) {
-  if (previous != nullptr &&
-      previous->config.circuit_breaker.failures == settings.failures &&
-      previous->config.circuit_breaker.cooldown == settings.cooldown) {
-    for (const auto& backend : previous->backends) {
-      const ProviderConfig& old = backend->config;
-      if (old.name == provider.name && old.type == provider.type &&
-          old.base_url == provider.base_url &&
-          old.api_keys == provider.api_keys) {
-        return backend->breaker;
-      }
-    }
+                                           StateRegistry& state) {
+  std::string keys;
+  for (const std::string& key : provider.api_keys) {
+    absl::StrAppend(&keys, key.size(), ":", key);
   }
-  return std::make_shared<CircuitBreaker>(settings.failures, settings.cooldown);
+  // Keys are in the registry's key only as a digest.
+  std::string id = absl::StrCat(
+      "breaker/", provider.name, "/", provider.type, "/", provider.base_url,
+      "/", absl::BytesToHexString(Sha256(keys)), "/", settings.failures, "/",
+      absl::FormatDuration(settings.cooldown));
+  return state.GetOrCreate<CircuitBreaker>(id, [&settings] {
+    return std::make_shared<CircuitBreaker>(settings.failures,
+                                            settings.cooldown);
+  });
+}
+
+// The store limiter counters live in: in this process, or the Redis the
+// config names (one store per address, database, prefix and credentials).
+std::shared_ptr<LimitStore> LimitStoreFor(const GatewayConfig& config,
+                                          StateRegistry& state) {
+  if (config.limits.store == LimitStoreKind::kLocal) {
+    return state.GetOrCreate<LimitStore>("limit_store/local", [] {
+      return std::make_shared<LocalLimitStore>();
+    });
+  }
+  const RedisConfig& redis = config.redis;
+  std::string id =
+      absl::StrCat("limit_store/redis/", redis.address, "/", redis.db, "/",
+                   redis.key_prefix, "/", absl::FormatDuration(redis.timeout),
+                   "/", absl::BytesToHexString(Sha256(redis.password)));
+  return state.GetOrCreate<LimitStore>(
+      id, [&redis] { return std::make_shared<RedisLimitStore>(redis); });
+}
+
+absl::Status BuildFilters(const GatewayConfig& config, StateRegistry& state,
+                          Metrics& metrics, FilterFactories* filters) {
+  filters->push_back(std::make_shared<AccountingConfig>(&metrics));
+  absl::StatusOr<std::shared_ptr<AuthConfig>> auth =
+      AuthConfig::Create(config.consumers);
+  if (!auth.ok()) return auth.status();
+  if (*auth != nullptr) filters->push_back(*std::move(auth));
+  filters->push_back(std::make_shared<ValidateConfig>());
+  bool limited = false;
+  for (const ConsumerConfig& consumer : config.consumers) {
+    limited = limited || consumer.has_limits;
+  }
+  // No store is made (no Redis is dialled) for a config without limits.
+  const LimitValues& defaults = config.limits.default_limits.all;
+  limited = limited || defaults.requests_per_minute > 0 ||
+            defaults.tokens_per_minute > 0 || defaults.tokens_per_day > 0 ||
+            defaults.max_concurrent > 0 ||
+            !config.limits.default_limits.models.empty();
+  if (!limited) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<RateLimitConfig>> limits =
+      RateLimitConfig::Create(config, LimitStoreFor(config, state), &metrics);
+  if (!limits.ok()) return limits.status();
+  if (*limits != nullptr) filters->push_back(*std::move(limits));
+  return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::Status ModelNotFound(const std::string& model) {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kNotFound;
+  spec.message = absl::StrCat("The model `", model,
+                              "` does not exist or you do not have access "
+                              "to it.");
+  spec.error_code = "model_not_found";
+  spec.param = "model";
+  return MakeApiError(spec);
+}
 
 std::vector<std::string> GatewaySnapshot::ContextProblems() const {
   std::vector<std::string> problems;
@@ -80,7 +131,8 @@ std::vector<std::string> GatewaySnapshot::ContextProblems() const {
 }
 
 absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config, const GatewaySnapshot* previous) {
+    GatewayConfig config, StateRegistry& state, Metrics& metrics,
+    const GatewaySnapshot* previous) {
   auto snapshot = std::make_shared<GatewaySnapshot>();
   const UrlSources previous_sources = UrlSourcesOf(previous);
   std::map<std::string, const Backend*> by_name;
@@ -106,7 +158,7 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
     backend->mapper = std::move(*mapper);
     backend->provider = std::move(*provider);
     backend->breaker =
-        BreakerFor(provider_config, config.circuit_breaker, previous);
+        BreakerFor(provider_config, config.circuit_breaker, state);
     backend->context = std::move(*context);
     by_name[provider_config.name] = backend.get();
     snapshot->backends.push_back(std::move(backend));
@@ -139,6 +191,9 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
   for (const std::string& name : config.fallback) {
     snapshot->default_fallback.push_back(by_name.at(name));
   }
+  absl::Status filters =
+      BuildFilters(config, state, metrics, &snapshot->filters);
+  if (!filters.ok()) return filters;
   snapshot->config = std::move(config);
   return std::shared_ptr<const GatewaySnapshot>(std::move(snapshot));
 }

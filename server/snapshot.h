@@ -15,7 +15,10 @@
 #include "server/circuit_breaker.h"
 #include "server/config.h"
 #include "server/context_source.h"
+#include "server/filters/filter_chain.h"
+#include "server/metrics.h"
 #include "server/model_mapper.h"
+#include "server/state_registry.h"
 
 namespace aigw {
 
@@ -45,19 +48,24 @@ struct GatewaySnapshot {
   std::vector<std::unique_ptr<Backend>> backends;  // config order
   std::vector<CompiledRoute> routes;
   std::vector<const Backend*> default_fallback;
+  // The request pipeline, in order: accounting, auth, validation, limits.
+  FilterFactories filters;
   absl::Time built_at = absl::Now();  // /v1/models' `created`
 
   // What /readyz reports: context sources whose last load failed.
   std::vector<std::string> ContextProblems() const;
 };
 
+// State that outlives a reload comes from `state`: circuit breakers of
+// providers whose name, type, base_url, keys and breaker settings are
+// unchanged, and the limit store (what consumers have spent). Key
+// cool-downs carry over the same way, inside the adapters (MakeKeyRing).
 // `previous` (may be null) lends its URL context sources to the new
 // snapshot when their config is unchanged, so a reload does not drop a
-// loaded context while it fetches it again, and its circuit breakers to
-// providers whose name, type, base_url and keys are unchanged. (Key
-// cool-downs carry over the same way, inside the adapters: MakeKeyRing.)
+// loaded context while it fetches it again. `metrics` must outlive it.
 absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
-    GatewayConfig config, const GatewaySnapshot* previous = nullptr);
+    GatewayConfig config, StateRegistry& state, Metrics& metrics,
+    const GatewaySnapshot* previous = nullptr);
 
 // One provider to try for a request.
 struct Candidate {
@@ -65,6 +73,9 @@ struct Candidate {
   std::string upstream_model;
   const ContextSource* route_context = nullptr;
 };
+
+// OpenAI's 404 for a model the caller cannot use.
+absl::Status ModelNotFound(const std::string& model);
 
 // The providers to try for `model`, in order: the route's provider chosen
 // by weight (`random` picks it), or the first provider serving the model,

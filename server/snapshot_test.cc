@@ -5,16 +5,13 @@
 #include <map>
 #include <random>
 
+#include "server/snapshot_testing.h"
+
 namespace aigw {
 namespace {
 
 std::shared_ptr<const GatewaySnapshot> Build(const std::string& yaml) {
-  absl::StatusOr<GatewayConfig> config = ParseConfig(yaml);
-  EXPECT_TRUE(config.ok()) << config.status();
-  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot =
-      BuildSnapshot(*std::move(config));
-  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-  return *snapshot;
+  return BuildFromYaml(yaml);
 }
 
 std::vector<std::string> Names(const std::vector<Candidate>& plan) {
@@ -132,21 +129,18 @@ providers:
   first->backends[1]->breaker->RecordFailure();
   ASSERT_EQ(first->backends[0]->breaker->state(), CircuitBreaker::State::kOpen);
 
-  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> same =
-      BuildSnapshot(*ParseConfig(kYaml), first.get());
-  ASSERT_TRUE(same.ok()) << same.status();
-  EXPECT_EQ((*same)->backends[0]->breaker->state(),
-            CircuitBreaker::State::kOpen);
-  EXPECT_FALSE((*same)->backends[0]->breaker->Allow());
+  std::shared_ptr<const GatewaySnapshot> same = BuildFromYaml(kYaml);
+  ASSERT_NE(same, nullptr);
+  EXPECT_EQ(same->backends[0]->breaker->state(), CircuitBreaker::State::kOpen);
+  EXPECT_FALSE(same->backends[0]->breaker->Allow());
 
   std::string changed = kYaml;
   changed.replace(changed.find("[k2]"), 4, "[k3]");
-  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> rekeyed =
-      BuildSnapshot(*ParseConfig(changed), first.get());
-  ASSERT_TRUE(rekeyed.ok()) << rekeyed.status();
-  EXPECT_EQ((*rekeyed)->backends[0]->breaker->state(),
+  std::shared_ptr<const GatewaySnapshot> rekeyed = BuildFromYaml(changed);
+  ASSERT_NE(rekeyed, nullptr);
+  EXPECT_EQ(rekeyed->backends[0]->breaker->state(),
             CircuitBreaker::State::kOpen);
-  EXPECT_EQ((*rekeyed)->backends[1]->breaker->state(),
+  EXPECT_EQ(rekeyed->backends[1]->breaker->state(),
             CircuitBreaker::State::kClosed);
 }
 

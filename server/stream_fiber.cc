@@ -54,8 +54,9 @@ void ReleaseStack(void* stack) {
 
 }  // namespace
 
-StreamFiber::StreamFiber(Gateway* gateway, v1::ChatCompletionRequest request)
-    : gateway_(gateway), request_(std::move(request)) {}
+StreamFiber::StreamFiber(Gateway* gateway, v1::ChatCompletionRequest request,
+                         RequestContext ctx)
+    : gateway_(gateway), request_(std::move(request)), ctx_(std::move(ctx)) {}
 
 StreamFiber::~StreamFiber() {
   if (paused_) {
@@ -72,7 +73,7 @@ void StreamFiber::Entry(unsigned int high, unsigned int low) {
   auto* self = reinterpret_cast<StreamFiber*>(
       (static_cast<uintptr_t>(high) << 32) | static_cast<uintptr_t>(low));
   self->status_ = self->gateway_->Stream(std::move(self->request_), *self,
-                                         self->cancel_.get(), &self->info_);
+                                         self->cancel_.get(), &self->ctx_);
   self->finished_ = true;
   // Returning resumes uc_link, the caller that switched in last.
 }

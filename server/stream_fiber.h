@@ -26,7 +26,9 @@ class StreamFiber : private ChunkSink {
  public:
   using WriteFn = std::function<bool(const v1::ChatCompletionChunk&)>;
 
-  StreamFiber(Gateway* gateway, v1::ChatCompletionRequest request);
+  // `ctx` says who is calling (see RequestContext).
+  StreamFiber(Gateway* gateway, v1::ChatCompletionRequest request,
+              RequestContext ctx = RequestContext());
   // Unwinds a stream that is still paused (its client never got it).
   ~StreamFiber() override;
 
@@ -43,8 +45,9 @@ class StreamFiber : private ChunkSink {
   absl::Status RunToEnd(WriteFn write);
 
   const absl::Status& status() const { return status_; }
-  // Which provider answered, and after how many attempts.
-  const CallInfo& info() const { return info_; }
+  // Which provider answered, after how many attempts, and what the
+  // filters decided (headers for the client).
+  const RequestContext& context() const { return ctx_; }
   // Thread-safe: aborts the upstream call (the client left).
   const std::shared_ptr<CancelToken>& cancel() const { return cancel_; }
 
@@ -66,7 +69,7 @@ class StreamFiber : private ChunkSink {
   v1::ChatCompletionChunk first_;
   WriteFn write_;
   absl::Status status_;
-  CallInfo info_;
+  RequestContext ctx_;
 };
 
 }  // namespace aigw

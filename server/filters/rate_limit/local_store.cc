@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/clock.h"
 
 namespace aigw {
@@ -31,9 +32,8 @@ int64_t LocalLimitStore::LiveLeases(const std::string& key, int64_t now_ms) {
   auto found = leases_.find(key);
   if (found == leases_.end()) return 0;
   auto& leases = found->second;
-  absl::erase_if(leases, [now_ms](const auto& lease) {
-    return lease.second <= now_ms;
-  });
+  absl::erase_if(
+      leases, [now_ms](const auto& lease) { return lease.second <= now_ms; });
   return static_cast<int64_t>(leases.size());
 }
 
@@ -44,10 +44,14 @@ absl::StatusOr<ReserveResult> LocalLimitStore::Reserve(
   const int64_t now = clock_();
   result.now_ms = now;
   result.allowed = true;
-  std::vector<int64_t> used(request.windows.size(), 0);
-  for (size_t i = 0; i < request.windows.size(); ++i) {
+  const size_t count = request.windows.size();
+  absl::InlinedVector<int64_t, 6> used(count, 0);
+  absl::InlinedVector<Window*, 6> windows(count, nullptr);
+  result.windows.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
     const WindowLimit& limit = request.windows[i];
     Window& window = WindowFor(limit.key, limit.window_ms);
+    windows[i] = &window;
     const int64_t width = limit.window_ms / kBucketsPerWindow;
     const int64_t current = now / width;
     const int64_t oldest = current - kBucketsPerWindow + 1;
@@ -97,24 +101,24 @@ absl::StatusOr<ReserveResult> LocalLimitStore::Reserve(
     }
   }
   if (!result.allowed) return result;
-  for (size_t i = 0; i < request.windows.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const WindowLimit& limit = request.windows[i];
-    Window& window = windows_[limit.key];
+    Window& window = *windows[i];
     const int64_t width = limit.window_ms / kBucketsPerWindow;
     const int64_t current = now / width;
     Bucket& bucket = window.buckets[current % kBucketsPerWindow];
     if (bucket.index != current) bucket = Bucket{current, 0};
     bucket.amount += limit.amount;
     WindowState& state = result.windows[i];
-    state.remaining = std::max<int64_t>(0, limit.limit - used[i] - limit.amount);
+    state.remaining =
+        std::max<int64_t>(0, limit.limit - used[i] - limit.amount);
     if (limit.amount > 0) {
       state.reset_ms = (current + kBucketsPerWindow) * width - now;
     }
   }
   if (request.concurrency.has_value()) {
     const ConcurrencyLimit& concurrency = *request.concurrency;
-    leases_[concurrency.key][concurrency.lease_id] =
-        now + concurrency.lease_ms;
+    leases_[concurrency.key][concurrency.lease_id] = now + concurrency.lease_ms;
   }
   return result;
 }

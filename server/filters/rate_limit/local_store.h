@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/filters/rate_limit/limit_store.h"
 
@@ -43,7 +44,9 @@ class LocalLimitStore : public LimitStore {
 
   const Clock clock_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Window> windows_ ABSL_GUARDED_BY(mu_);
+  // Nodes: a reservation holds pointers to several windows while it
+  // inserts others.
+  absl::node_hash_map<std::string, Window> windows_ ABSL_GUARDED_BY(mu_);
   // key -> lease id -> expiry (Unix ms)
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>>
       leases_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,345 @@
+// The core below the end-to-end suite: the filter chain and the
+// retry/fallback loop, driven by a scripted provider and a fake clock.
+#include "server/gateway.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "providers/common/api_error.h"
+#include "providers/registry.h"
+#include "server/snapshot_testing.h"
+
+namespace aigw {
+namespace {
+
+// What one call to a scripted provider does.
+struct Step {
+  absl::Status status;  // the call's result (after its chunks, if OK)
+  int words = 3;        // answer length; a stream sends one word per chunk
+  int prompt_tokens = 5;
+  absl::Duration takes;  // fake time the call uses
+};
+
+// Scripts by provider name; every call is logged.
+struct Scripts {
+  absl::Mutex mu;
+  std::map<std::string, std::deque<Step>> steps;
+  std::vector<std::string> calls;
+  absl::Time now = absl::FromUnixSeconds(1'000'000);
+};
+Scripts& Script() {
+  static Scripts* scripts = new Scripts;
+  return *scripts;
+}
+
+class ScriptedProvider : public Provider {
+ public:
+  explicit ScriptedProvider(std::string name) : name_(std::move(name)) {}
+
+  absl::StatusOr<v1::ChatCompletion> Complete(const v1::ChatCompletionRequest&,
+                                              CallContext&) override {
+    Step step = Next();
+    if (!step.status.ok()) return step.status;
+    v1::ChatCompletion completion;
+    auto* choice = completion.add_choices();
+    choice->mutable_message()->set_role("assistant");
+    choice->mutable_message()->set_content(Words(step.words));
+    choice->set_finish_reason("stop");
+    SetUsage(step, completion.mutable_usage());
+    return completion;
+  }
+
+  absl::Status Stream(const v1::ChatCompletionRequest&, CallContext&,
+                      ChunkSink& sink) override {
+    Step step = Next();
+    for (int i = 0; i < step.words; ++i) {
+      v1::ChatCompletionChunk chunk;
+      chunk.add_choices()->mutable_delta()->set_content("word ");
+      if (!sink.Write(std::move(chunk))) {
+        return absl::CancelledError("the client is gone");
+      }
+    }
+    if (!step.status.ok()) return step.status;
+    v1::ChatCompletionChunk last;
+    SetUsage(step, last.mutable_usage());
+    sink.Write(std::move(last));
+    return absl::OkStatus();
+  }
+
+ private:
+  Step Next() {
+    absl::MutexLock lock(&Script().mu);
+    Script().calls.push_back(name_);
+    std::deque<Step>& steps = Script().steps[name_];
+    Step step;
+    if (!steps.empty()) {
+      step = steps.front();
+      steps.pop_front();
+    }
+    Script().now += step.takes;
+    return step;
+  }
+  static std::string Words(int n) {
+    std::string text;
+    for (int i = 0; i < n; ++i) absl::StrAppend(&text, "word ");
+    return text;
+  }
+  static void SetUsage(const Step& step, v1::Usage* usage) {
+    usage->set_prompt_tokens(step.prompt_tokens);
+    usage->set_completion_tokens(step.words);
+    usage->set_total_tokens(step.prompt_tokens + step.words);
+  }
+  const std::string name_;
+};
+
+const ProviderRegistration kScripted(
+    "scripted",
+    [](const ProviderConfig& config)
+        -> absl::StatusOr<std::unique_ptr<Provider>> {
+      return std::make_unique<ScriptedProvider>(config.name);
+    });
+
+class CollectingSink : public ChunkSink {
+ public:
+  bool Write(v1::ChatCompletionChunk chunk) override {
+    chunks.push_back(std::move(chunk));
+    return true;
+  }
+  std::vector<v1::ChatCompletionChunk> chunks;
+};
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::MutexLock lock(&Script().mu);
+    Script().steps.clear();
+    Script().calls.clear();
+  }
+
+  void Start(const std::string& yaml) {
+    gateway_ = std::make_unique<Gateway>(BuildFromYaml(yaml), &metrics_, [] {
+      absl::MutexLock lock(&Script().mu);
+      return Script().now;
+    });
+  }
+  void Then(const std::string& provider, Step step) {
+    absl::MutexLock lock(&Script().mu);
+    Script().steps[provider].push_back(step);
+  }
+  std::vector<std::string> Calls() {
+    absl::MutexLock lock(&Script().mu);
+    return Script().calls;
+  }
+  static v1::ChatCompletionRequest Chat(const std::string& model,
+                                        int max_tokens = 0) {
+    v1::ChatCompletionRequest request;
+    request.set_model(model);
+    auto* message = request.add_messages();
+    message->set_role("user");
+    message->set_content("hello");
+    if (max_tokens > 0) request.set_max_tokens(max_tokens);
+    return request;
+  }
+  static RequestContext Caller(const std::string& key) {
+    RequestContext ctx;
+    ctx.api_key = key;
+    return ctx;
+  }
+  static std::string Header(const RequestContext& ctx,
+                            const std::string& name) {
+    for (const auto& [key, value] : ctx.response_headers) {
+      if (key == name) return value;
+    }
+    return "";
+  }
+
+  Metrics metrics_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+constexpr char kTwoProviders[] = R"(
+retries: {max_attempts: 3, budget: 10s}
+circuit_breaker: {failures: 100}
+fallback: [backup]
+providers:
+  - {name: main, type: scripted, api_keys: [k1, k2]}
+  - {name: backup, type: scripted}
+)";
+
+TEST_F(GatewayTest, UnavailableFallsBackToTheNextProvider) {
+  Start(kTwoProviders);
+  Then("main", {absl::UnavailableError("down")});
+  RequestContext ctx;
+  absl::StatusOr<v1::ChatCompletion> answer =
+      gateway_->Create(Chat("gpt-4o"), nullptr, &ctx);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"main", "backup"}));
+  EXPECT_EQ(ctx.info.provider, "backup");
+  EXPECT_EQ(ctx.info.attempts, 2);
+  EXPECT_EQ(answer->model(), "gpt-4o");
+}
+
+TEST_F(GatewayTest, KeyFailureTriesTheSameProviderWithItsNextKey) {
+  Start(kTwoProviders);
+  Then("main", {absl::UnauthenticatedError("bad key")});
+  RequestContext ctx;
+  ASSERT_TRUE(gateway_->Create(Chat("gpt-4o"), nullptr, &ctx).ok());
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"main", "main"}));
+  EXPECT_EQ(ctx.info.provider, "main");
+}
+
+TEST_F(GatewayTest, ClientErrorsAreNotRetried) {
+  Start(kTwoProviders);
+  Then("main", {InvalidRequest("no", "messages", "invalid")});
+  absl::StatusOr<v1::ChatCompletion> answer =
+      gateway_->Create(Chat("gpt-4o"), nullptr);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
+}
+
+TEST_F(GatewayTest, NoAttemptStartsAfterTheRetryBudget) {
+  Start(kTwoProviders);
+  // The first call takes (fake) 11 s: the 10 s budget is spent.
+  Then("main",
+       {absl::UnavailableError("slow and down"), 0, 5, absl::Seconds(11)});
+  absl::StatusOr<v1::ChatCompletion> answer =
+      gateway_->Create(Chat("gpt-4o"), nullptr);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
+}
+
+TEST_F(GatewayTest, StreamFailureAfterTheFirstChunkIsNotRetried) {
+  Start(kTwoProviders);
+  Then("main", {absl::UnavailableError("broke"), 2});
+  CollectingSink sink;
+  absl::Status status = gateway_->Stream(Chat("gpt-4o"), sink, nullptr);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
+  EXPECT_EQ(sink.chunks.size(), 2u);
+}
+
+constexpr char kConsumers[] = R"(
+providers:
+  - {name: main, type: scripted}
+consumers:
+  - name: team-a
+    api_keys: [key-a]
+    models: ["gpt-4*"]
+    limits: {tokens_per_minute: 1000, requests_per_minute: 100}
+    on_budget_exhausted: cut
+  - name: team-b
+    api_keys: ["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
+limits: {default_max_tokens: 100}
+)";
+
+TEST_F(GatewayTest, UnknownKeysAndModelsAreRefusedBeforeAnyUpstreamCall) {
+  Start(kConsumers);
+  RequestContext none;
+  EXPECT_EQ(gateway_->Create(Chat("gpt-4o"), nullptr, &none).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  RequestContext wrong = Caller("key-b");
+  absl::Status status =
+      gateway_->Create(Chat("gpt-4o"), nullptr, &wrong).status();
+  EXPECT_EQ(GetErrorDetails(status).code, "invalid_api_key");
+  EXPECT_EQ(GetErrorDetails(status).http_status, 401);
+  RequestContext other_model = Caller("key-a");
+  status = gateway_->Create(Chat("o1"), nullptr, &other_model).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(GetErrorDetails(status).code, "model_not_allowed");
+  EXPECT_TRUE(Calls().empty());
+  // "test" is the key whose SHA-256 the config lists.
+  RequestContext hashed = Caller("test");
+  EXPECT_TRUE(gateway_->Create(Chat("o1"), nullptr, &hashed).ok());
+  EXPECT_EQ(hashed.consumer->config.name, "team-b");
+}
+
+TEST_F(GatewayTest, ModelListShowsOnlyWhatTheConsumerMayUse) {
+  Start(R"(
+providers:
+  - {name: main, type: scripted, models: [gpt-4o, gpt-4o-mini, o1]}
+consumers:
+  - {name: team-a, api_keys: [key-a], models: ["gpt-4*"]}
+)");
+  RequestContext ctx = Caller("key-a");
+  absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
+  ASSERT_TRUE(models.ok()) << models.status();
+  std::vector<std::string> ids;
+  for (const v1::Model& model : models->data()) ids.push_back(model.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"gpt-4o", "gpt-4o-mini"}));
+  RequestContext anonymous;
+  EXPECT_EQ(gateway_->ListModels(&anonymous).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  RequestContext hidden = Caller("key-a");
+  EXPECT_EQ(gateway_->FindModel("o1", &hidden).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(GatewayTest, ReservationIsSettledToTheRealUsage) {
+  Start(kConsumers);
+  // Reserves ~10 + 900, uses 5 + 3: the next 900 fits only if settled.
+  for (int i = 0; i < 3; ++i) {
+    RequestContext ctx = Caller("key-a");
+    ASSERT_TRUE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok())
+        << "request " << i;
+    EXPECT_EQ(Header(ctx, "x-ratelimit-limit-tokens"), "1000");
+  }
+  RequestContext too_big = Caller("key-a");
+  absl::Status status =
+      gateway_->Create(Chat("gpt-4o", 1000), nullptr, &too_big).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(status).type, "tokens");
+  EXPECT_EQ(GetErrorDetails(status).code, "rate_limit_exceeded");
+  // Larger than the whole limit: waiting would not help.
+  EXPECT_LT(GetErrorDetails(status).retry_after_ms, 0);
+}
+
+TEST_F(GatewayTest, FailedCallReleasesItsReservation) {
+  Start(kConsumers);
+  for (int i = 0; i < 3; ++i) {
+    Then("main", {InvalidRequest("refused upstream", "", "")});
+    RequestContext ctx = Caller("key-a");
+    EXPECT_FALSE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok());
+  }
+  RequestContext ctx = Caller("key-a");
+  EXPECT_TRUE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok());
+}
+
+TEST_F(GatewayTest, CutEndsAStreamThatOutgrowsTheBudget) {
+  Start(kConsumers);
+  // No max_tokens: 100 reserved, then grown 256 at a time while 1000 lasts;
+  // "word " is 2 tokens, so 1000 words cannot fit.
+  Then("main", {absl::OkStatus(), 1000});
+  CollectingSink sink;
+  RequestContext ctx = Caller("key-a");
+  absl::Status status = gateway_->Stream(Chat("gpt-4o"), sink, nullptr, &ctx);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(status).code, "rate_limit_exceeded");
+  EXPECT_GT(sink.chunks.size(), 100u);
+  EXPECT_LT(sink.chunks.size(), 1000u);
+  EXPECT_EQ(Calls().size(), 1u);  // a cut stream is not retried
+}
+
+TEST_F(GatewayTest, RequestsPerMinuteCountEveryRequest) {
+  Start(R"(
+providers:
+  - {name: main, type: scripted}
+limits: {default: {requests_per_minute: 2}}
+)");
+  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr).ok());
+  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr).ok());
+  RequestContext ctx;
+  absl::Status status = gateway_->Create(Chat("m"), nullptr, &ctx).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetErrorDetails(status).type, "requests");
+  EXPECT_GT(GetErrorDetails(status).retry_after_ms, 0);
+  EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-requests"), "0");
+}
+
+}  // namespace
+}  // namespace aigw
