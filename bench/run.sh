@@ -452,6 +452,42 @@ if [ -n "$AIGW" ]; then
   fi
 fi
 
+# (f) CPU the request pipeline adds per request (bench/pipeline.cc: the
+# filter chain alone, no sockets): consumer auth + limits in the local store,
+# and the Redis store against a real redis-server on loopback.
+PIPE="$BIN/bench/pipeline"
+log "(f) request pipeline CPU per request"
+if "$PIPE" --iterations=300000 >"$WORK/pipeline.out" 2>&1; then
+  if command -v redis-server >/dev/null 2>&1; then
+    REDIS_PORT=$((20000 + RANDOM % 30000))
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+      --appendonly no >"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    for _ in $(seq 50); do
+      redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    redis-benchmark -p "$REDIS_PORT" -n 20000 -c 1 -t ping_mbulk --csv \
+      >"$WORK/redis_ping.csv" 2>&1
+    raw "redis-benchmark PING, 1 connection" "$WORK/redis_ping.csv"
+    F_PING_US=$(awk -F'"' '/PING/ { printf "%d", $6 * 1000 }' "$WORK/redis_ping.csv")
+    "$PIPE" --iterations=100000 --redis="127.0.0.1:$REDIS_PORT" \
+      >>"$WORK/pipeline.out" 2>&1 || broke "pipeline bench (redis) failed"
+    stop_pid "$REDIS_PID"
+  else
+    note "redis-server unavailable: (f) Redis store skipped"
+  fi
+else
+  broke "pipeline bench failed: $(tail -1 "$WORK/pipeline.out")"
+fi
+raw "pipeline" "$WORK/pipeline.out"
+F_OPEN=$(field "$WORK/pipeline.out" "pipeline open" cpu_us_per_request)
+F_LOCAL=$(field "$WORK/pipeline.out" "pipeline local" cpu_us_per_request)
+F_AUTH=$(field "$WORK/pipeline.out" "pipeline auth" cpu_us_per_request)
+F_REDIS=$(field "$WORK/pipeline.out" "pipeline redis" cpu_us_per_request)
+F_REDIS_WALL=$(field "$WORK/pipeline.out" "pipeline redis" wall_us_per_request)
+
 # ---------------------------------------------------------------- report
 na() { if [ -z "$1" ] || [ "$1" = -1 ]; then echo n/a; else echo "$1"; fi; }
 have() { [ -n "$1" ] && [ "$1" != -1 ] && [ "$1" != n/a ]; }
@@ -476,6 +512,15 @@ have "$C_CPU_US" && V_C=$(verdict "$C_CPU_US <= 50")
 have "$E_HELD" && have "$E_DONE" && V_E=$(verdict "$E_HELD >= 1000 && $E_DONE == $E_HELD")
 PER_STREAM=n/a
 have "$E_PER" && PER_STREAM="$E_PER KB"
+F_ADDED=n/a F_ADDED_AUTH=n/a F_ADDED_REDIS=n/a V_F=n/a
+if have "$F_OPEN" && have "$F_LOCAL"; then
+  F_ADDED=$(awk -v a="$F_LOCAL" -v b="$F_OPEN" 'BEGIN { printf "%.2f", a - b }')
+  V_F=$(verdict "$F_ADDED <= 3")
+fi
+have "$F_OPEN" && have "$F_AUTH" &&
+  F_ADDED_AUTH=$(awk -v a="$F_AUTH" -v b="$F_OPEN" 'BEGIN { printf "%.2f", a - b }')
+have "$F_REDIS" && have "$F_OPEN" &&
+  F_ADDED_REDIS=$(awk -v a="$F_REDIS" -v b="$F_OPEN" 'BEGIN { printf "%.1f", a - b }')
 
 LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
 CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -505,6 +550,11 @@ CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
   printf '%-44s %10s %10s %12s  %-14s %s\n' "(e) aigw RSS before / while held (MB)" "" "$(mb "$E_RSS_BEFORE")/$(mb "$E_RSS_HELD")" "" "" ""
   printf '%-44s %10s %10s %12s  %-14s %s\n' "(e) aigw RSS per held stream" "" "$PER_STREAM" "" "" ""
   printf '%-44s %10s %10s %12s  %-14s %s\n' "(e) aigw threads while held; ms to hold all" "" "$(na "$E_THREADS")" "$(na "$E_OPEN_MS") ms" "" ""
+  printf '%-44s %10s %10s %12s  %-14s %s\n' "(f) pipeline CPU/request: open (us)" "" "$(na "$F_OPEN")" "" "reference" ""
+  printf '%-44s %10s %10s %12s  %-14s %s\n' "(f) + consumer auth (us)" "" "$(na "$F_AUTH")" "$F_ADDED_AUTH" "" ""
+  printf '%-44s %10s %10s %12s  %-14s %s\n' "(f) + auth + local limits (us)" "" "$(na "$F_LOCAL")" "$F_ADDED" "added<=3us" "$V_F"
+  printf '%-44s %10s %10s %12s  %-14s %s\n' "(f) + auth + Redis limits, CPU (us)" "" "$(na "$F_REDIS")" "$F_ADDED_REDIS" "2 round trips" ""
+  printf '%-44s %10s %10s %12s  %-14s %s\n' "(f)   Redis limits wall / PING RTT (us)" "" "$(na "$F_REDIS_WALL")" "$(na "$F_PING_US")" "reference" ""
   echo "* median over $ROUNDS alternating rounds of $REQUESTS requests, unpinned"
   if [ ${#NOTES[@]} -gt 0 ]; then
     echo
