@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -72,7 +73,9 @@ bool AdminServer::ReloadAllowed(const httplib::Request& req,
   if (token.empty()) return true;
   const std::string authorization = req.get_header_value("Authorization");
   absl::string_view presented = authorization;
-  if (!absl::ConsumePrefix(&presented, "Bearer ") ||
+  bool bearer = absl::StartsWithIgnoreCase(presented, "bearer ");
+  if (bearer) presented.remove_prefix(strlen("bearer "));
+  if (!bearer ||
       CRYPTO_memcmp(Sha256(presented).data(), Sha256(token).data(), 32) != 0) {
     res.set_header("WWW-Authenticate", "Bearer");
     return refuse(401,

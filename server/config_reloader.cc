@@ -29,7 +29,9 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
       path_.empty() ? ParseConfig(kDefaultConfigYaml) : LoadConfigFile(path_);
   absl::Status status = config.status();
   absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot;
+  bool open_gateway = false;
   if (status.ok()) {
+    open_gateway = config->consumers.empty();
     ListenConfig listen = config->listen;
     snapshot = BuildSnapshot(std::move(*config), *state_, *metrics_,
                              gateway_->snapshot().get());
@@ -49,6 +51,11 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
   gateway_->SetSnapshot(std::move(*snapshot));
   std::fprintf(stderr, "aigw: config reloaded (%s); listening %s\n",
                std::string(trigger).c_str(), listeners_->Describe().c_str());
+  if (open_gateway) {
+    std::fprintf(stderr,
+                 "aigw: no consumers configured: anyone who reaches the "
+                 "port may call\n");
+  }
   return absl::OkStatus();
 }
 

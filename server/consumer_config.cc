@@ -113,6 +113,13 @@ absl::StatusOr<ConsumerConfig> ParseConsumer(const YAML::Node& node,
   absl::StatusOr<std::string> name = Scalar(node["name"], where + ".name");
   if (!name.ok()) return name.status();
   if (name->empty()) return KeyError(where + ".name", "required");
+  // It becomes a metric label and part of limiter keys.
+  for (char c : *name) {
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') {
+      return KeyError(where + ".name",
+                      "use letters, digits, '-', '_' and '.' only");
+    }
+  }
   consumer.name = *name;
   std::string keys_key = where + ".api_keys";
   if (!node["api_keys"]) return KeyError(keys_key, "required");

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "server/filters/filter_chain.h"
+#include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
 
 namespace aigw {
@@ -164,6 +165,33 @@ class ClientChunkSink : public ChunkSink {
   absl::Status verdict_;
 };
 
+// The standing contexts the plan's first provider prepends, in estimated
+// tokens: a byte each third (safe for CJK text, and cheap on a context of
+// a megabyte), as the limits filter reserves them.
+int64_t ContextTokens(const absl::StatusOr<std::vector<Candidate>>& plan) {
+  if (!plan.ok() || plan->empty()) return 0;
+  absl::StatusOr<ContextTexts> texts = ResolveContexts(plan->front());
+  if (!texts.ok()) return 0;
+  int64_t tokens = 0;
+  for (const auto& text : *texts) {
+    tokens += 4 + static_cast<int64_t>(text->size() + 2) / 3;
+  }
+  return tokens;
+}
+
+// The text of a whole answer, estimated, for an upstream that sent no usage.
+int64_t AnswerTokens(const v1::ChatCompletion& completion) {
+  TokenTally tally;
+  for (const v1::Choice& choice : completion.choices()) {
+    tally.Add(choice.message().content());
+    tally.Add(choice.message().reasoning_content());
+    for (const v1::ToolCall& call : choice.message().tool_calls()) {
+      tally.Add(call.function().arguments());
+    }
+  }
+  return tally.tokens();
+}
+
 // Which of the chat request's fields the filters see.
 void Describe(const v1::ChatCompletionRequest& request, bool stream,
               RequestContext* ctx) {
@@ -191,11 +219,11 @@ void Gateway::SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot) {
   snapshot_ = std::move(snapshot);
 }
 
-absl::Status Gateway::RunAttempts(const GatewaySnapshot& snapshot,
-                                  const std::string& model, CancelToken* cancel,
-                                  CallInfo* info, const AttemptFn& attempt) {
-  absl::StatusOr<std::vector<Candidate>> plan =
-      PlanFor(snapshot, model, Random());
+absl::Status Gateway::RunAttempts(
+    const GatewaySnapshot& snapshot,
+    const absl::StatusOr<std::vector<Candidate>>& plan,
+    const std::string& model, CancelToken* cancel, CallInfo* info,
+    const AttemptFn& attempt) {
   if (!plan.ok()) return plan.status();
   const RetryConfig& retries = snapshot.config.retries;
   absl::Time give_up = clock_() + retries.budget;
@@ -292,13 +320,16 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
   request.set_stream(false);
   request.clear_stream_options();
   Describe(request, false, ctx);
+  absl::StatusOr<std::vector<Candidate>> plan =
+      PlanFor(*snapshot, request.model(), Random());
+  ctx->context_tokens = ContextTokens(plan);
   FilterChain chain(snapshot->filters, *ctx);
   CallInfo* info = &ctx->info;
   v1::ChatCompletion completion;
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status = RunAttempts(
-        *snapshot, request.model(), cancel, info,
+        *snapshot, plan, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
             CancelToken& token, bool*) {
           v1::ChatCompletionRequest upstream = request;
@@ -319,6 +350,8 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
     completion.set_model(request.model());
     info->usage = completion.usage();
     info->has_usage = completion.has_usage();
+    if (!info->has_usage)
+      info->answer_tokens_estimate = AnswerTokens(completion);
   }
   chain.End(status);
   if (!status.ok()) return status;
@@ -333,12 +366,15 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
   request.set_stream(true);
   Describe(request, true, ctx);
+  absl::StatusOr<std::vector<Candidate>> plan =
+      PlanFor(*snapshot, request.model(), Random());
+  ctx->context_tokens = ContextTokens(plan);
   FilterChain chain(snapshot->filters, *ctx);
   CallInfo* info = &ctx->info;
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status = RunAttempts(
-        *snapshot, request.model(), cancel, info,
+        *snapshot, plan, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
             CancelToken& token, bool* committed) {
           v1::ChatCompletionRequest upstream = request;
@@ -393,13 +429,15 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
   ctx->operation = Operation::kEmbeddings;
   ctx->model = request.model();
   ctx->embeddings = &request;
+  absl::StatusOr<std::vector<Candidate>> plan =
+      PlanFor(*snapshot, request.model(), Random());
   FilterChain chain(snapshot->filters, *ctx);
   CallInfo* info = &ctx->info;
   v1::EmbeddingsResponse response;
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status =
-        RunAttempts(*snapshot, request.model(), cancel, info,
+        RunAttempts(*snapshot, plan, request.model(), cancel, info,
                     [&](const Candidate& candidate, const ContextTexts&,
                         CancelToken& token, bool*) {
                       v1::EmbeddingsRequest upstream = request;

@@ -67,7 +67,9 @@ class Gateway {
       const Candidate& candidate, const ContextTexts& contexts,
       CancelToken& token, bool* committed)>;
 
+  // `plan` is PlanFor's answer for `model` (its error is returned).
   absl::Status RunAttempts(const GatewaySnapshot& snapshot,
+                           const absl::StatusOr<std::vector<Candidate>>& plan,
                            const std::string& model, CancelToken* cancel,
                            CallInfo* info, const AttemptFn& attempt);
 

@@ -24,6 +24,7 @@ struct Step {
   int words = 3;        // answer length; a stream sends one word per chunk
   int prompt_tokens = 5;
   absl::Duration takes;  // fake time the call uses
+  bool usage = true;     // whether the answer reports usage
 };
 
 // Scripts by provider name; every call is logged.
@@ -51,7 +52,7 @@ class ScriptedProvider : public Provider {
     choice->mutable_message()->set_role("assistant");
     choice->mutable_message()->set_content(Words(step.words));
     choice->set_finish_reason("stop");
-    SetUsage(step, completion.mutable_usage());
+    if (step.usage) SetUsage(step, completion.mutable_usage());
     return completion;
   }
 
@@ -339,6 +340,56 @@ limits: {default: {requests_per_minute: 2}}
   EXPECT_EQ(GetErrorDetails(status).type, "requests");
   EXPECT_GT(GetErrorDetails(status).retry_after_ms, 0);
   EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-requests"), "0");
+}
+
+TEST_F(GatewayTest, DefaultMaxTokensNeverMakesEveryRequestTooLarge) {
+  // default_max_tokens is 4096, the whole budget 1000: a request without
+  // max_tokens reserves what fits instead of failing forever.
+  Start(R"(
+providers:
+  - {name: main, type: scripted}
+consumers:
+  - {name: a, api_keys: [key-a], limits: {tokens_per_day: 1000}}
+)");
+  RequestContext ctx = Caller("key-a");
+  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr, &ctx).ok());
+  EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-tokens"), "0");
+  // Settled to the real 8 tokens: the next one reserves what is left.
+  RequestContext next = Caller("key-a");
+  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr, &next).ok());
+  EXPECT_EQ(Header(next, "x-ratelimit-remaining-tokens"), "0");
+}
+
+TEST_F(GatewayTest, AnswerWithoutUsageIsChargedItsEstimate) {
+  Start(kConsumers);
+  // 400 words of "word " are 500 tokens: charged, two such answers (509
+  // each with the prompt) leave no room for a third reservation of 459.
+  for (int i = 0; i < 2; ++i) {
+    Then("main", {absl::OkStatus(), 400, 5, absl::ZeroDuration(), false});
+    RequestContext ctx = Caller("key-a");
+    absl::Status status =
+        gateway_->Create(Chat("gpt-4o", 450), nullptr, &ctx).status();
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  RequestContext third = Caller("key-a");
+  EXPECT_EQ(
+      gateway_->Create(Chat("gpt-4o", 500), nullptr, &third).status().code(),
+      absl::StatusCode::kResourceExhausted);
+}
+
+TEST(GatewayConfig, AKeyListedPlainAndAsItsHashIsAConfigError) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(R"(
+providers: [{name: main, type: scripted}]
+consumers:
+  - {name: a, api_keys: [test]}
+  - {name: b, api_keys: ["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> snapshot =
+      BuildSnapshot(*std::move(config), TestState(), TestMetrics());
+  EXPECT_FALSE(snapshot.ok());
+  EXPECT_NE(snapshot.status().message().find("consumers[1].api_keys"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #ifndef AIGW_SERVER_REQUEST_CONTEXT_H_
 #define AIGW_SERVER_REQUEST_CONTEXT_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,8 @@ struct CallInfo {
   HeaderPairs upstream_headers;
   v1::Usage usage;  // as the upstream reported it (empty if it did not)
   bool has_usage = false;
+  // A whole (non-streamed) answer without usage: its text's estimate.
+  int64_t answer_tokens_estimate = 0;
 };
 
 struct RequestContext {
@@ -45,9 +48,15 @@ struct RequestContext {
   std::string model;                                  // as requested
   const v1::ChatCompletionRequest* chat = nullptr;    // kChat
   const v1::EmbeddingsRequest* embeddings = nullptr;  // kEmbeddings
+  // The standing contexts the first provider of the plan will prepend, as
+  // estimated tokens: the request's cost includes them.
+  int64_t context_tokens = 0;
 
-  // Set by the filters.
+  // Set by the filters. `consumer` (and `chat`, `embeddings`) point into
+  // the call's snapshot and request: valid only until the gateway returns;
+  // `consumer_name` stays.
   const Consumer* consumer = nullptr;  // the authenticated caller
+  std::string consumer_name;
   // Headers every answer to this request carries, errors included
   // (x-ratelimit-*); gRPC sends them as metadata.
   HeaderPairs response_headers;

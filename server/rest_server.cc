@@ -56,11 +56,17 @@ void SetCallHeaders(httplib::Response& res, const RequestContext& ctx) {
     res.set_header("x-aigw-dropped-params",
                    absl::StrJoin(info.dropped_params, ","));
   }
+  // A limited consumer sees its own limits only, never the provider
+  // account's behind the gateway.
+  bool own_limits = false;
+  for (const auto& [name, value] : ctx.response_headers) {
+    own_limits = own_limits || absl::StartsWith(name, "x-ratelimit-");
+  }
   for (const auto& [name, value] : info.upstream_headers) {
+    if (own_limits && absl::StartsWith(name, "x-ratelimit-")) continue;
     res.set_header(name, value);
   }
   for (const auto& [name, value] : ctx.response_headers) {
-    res.headers.erase(name);
     res.set_header(name, value);
   }
 }

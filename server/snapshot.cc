@@ -194,6 +194,8 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
   absl::Status filters =
       BuildFilters(config, state, metrics, &snapshot->filters);
   if (!filters.ok()) return filters;
+  // The auth filter keeps digests; the snapshot keeps no client key.
+  for (ConsumerConfig& consumer : config.consumers) consumer.api_keys.clear();
   snapshot->config = std::move(config);
   return std::shared_ptr<const GatewaySnapshot>(std::move(snapshot));
 }

@@ -28,9 +28,12 @@ class StateRegistry {
     for (auto it = entries_.begin(); it != entries_.end();) {
       it = it->second.expired() ? entries_.erase(it) : std::next(it);
     }
+    // The last owner may let go without the lock: lock() decides.
     auto found = entries_.find(key);
     if (found != entries_.end()) {
-      return std::static_pointer_cast<T>(found->second.lock());
+      if (std::shared_ptr<void> live = found->second.lock()) {
+        return std::static_pointer_cast<T>(live);
+      }
     }
     std::shared_ptr<T> made = make();
     entries_[key] = made;

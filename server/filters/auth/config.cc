@@ -49,7 +49,12 @@ absl::StatusOr<std::shared_ptr<AuthConfig>> AuthConfig::Create(
           absl::StartsWith(key, "sha256:")
               ? absl::HexStringToBytes(absl::AsciiStrToLower(key.substr(7)))
               : Sha256(key);
-      config->by_digest_[digest] = consumer.get();
+      // The same key twice, one written plain and one as its hash.
+      if (!config->by_digest_.emplace(digest, consumer.get()).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "consumers[", i,
+            "].api_keys: a key is listed twice (plain or as sha256:)"));
+      }
     }
     // Requests need the keys no more; the digests stay.
     consumer->config.api_keys.clear();

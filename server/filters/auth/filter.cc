@@ -43,6 +43,7 @@ absl::Status AuthFilter::OnRequest(RequestContext& ctx) {
   const Consumer* consumer = config_.Find(ctx.api_key);
   if (consumer == nullptr) return InvalidApiKey("Incorrect API key provided.");
   ctx.consumer = consumer;
+  ctx.consumer_name = consumer->config.name;
   // An empty model is the validator's to report.
   if (ctx.operation != Operation::kListModels && !ctx.model.empty() &&
       !consumer->Allows(ctx.model)) {

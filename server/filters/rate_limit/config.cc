@@ -86,6 +86,9 @@ absl::StatusOr<std::shared_ptr<RateLimitConfig>> RateLimitConfig::Create(
   limits->metrics_ = metrics;
   limits->default_max_tokens_ = config.limits.default_max_tokens;
   limits->deny_on_store_error_ = config.limits.deny_on_store_error;
+  limits->lease_ms_ = config.limits.store == LimitStoreKind::kRedis
+                          ? 5 * kMinuteMs
+                          : 24 * 60 * kMinuteMs;
   absl::StatusOr<std::unique_ptr<CompiledLimits>> defaults =
       Compile("anonymous", config.limits.default_limits,
               BudgetExhausted::kFinish, "limits.default");

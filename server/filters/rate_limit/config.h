@@ -55,12 +55,17 @@ class RateLimitConfig : public FilterFactory {
   Metrics& metrics() const { return *metrics_; }
   int64_t default_max_tokens() const { return default_max_tokens_; }
   bool deny_on_store_error() const { return deny_on_store_error_; }
+  // How long a max_concurrent slot outlives its holder: in Redis, 5 minutes
+  // (a replica that died frees its slots; running streams renew theirs);
+  // in this process's own store, a day (its holders die with it).
+  int64_t lease_ms() const { return lease_ms_; }
 
  private:
   std::shared_ptr<LimitStore> store_;
   Metrics* metrics_ = nullptr;
   int64_t default_max_tokens_ = 0;
   bool deny_on_store_error_ = false;
+  int64_t lease_ms_ = 0;
   // The callers with no limits of their own (every caller of an open
   // gateway, as one budget named "anonymous").
   std::unique_ptr<CompiledLimits> defaults_;

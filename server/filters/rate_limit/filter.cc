@@ -13,11 +13,10 @@ namespace aigw {
 namespace {
 
 constexpr int64_t kMinuteMs = 60 * 1000;
-// A lease outlives a replica that died holding it by at most this; running
-// streams renew theirs at half of it.
-constexpr int64_t kLeaseMs = 5 * kMinuteMs;
 // The least a running stream's reservation grows by at a time.
 constexpr int64_t kMinGrowth = 256;
+// The least completion a request without max_tokens is admitted with.
+constexpr int64_t kMinOutput = 16;
 
 // OpenAI's reset format: "20ms", "1.5s", "6m0s", "1h2m3s".
 std::string FormatReset(int64_t ms) {
@@ -52,6 +51,37 @@ RateLimitFilter::RateLimitFilter(const RateLimitConfig& config,
                                  std::string consumer)
     : config_(config), limits_(limits), consumer_(std::move(consumer)) {}
 
+bool RateLimitFilter::ReserveWhatFits(const ReserveResult& denied) {
+  if (bounded_output_ || ctx_is_embeddings_) return false;
+  if (denied.denied >= static_cast<int>(counted_.size())) return false;
+  if (!counted_[denied.denied]->tokens) return false;  // requests, not tokens
+  int64_t room = INT64_MAX;
+  for (size_t i = 0; i < counted_.size(); ++i) {
+    if (counted_[i]->tokens) room = std::min(room, denied.windows[i].remaining);
+  }
+  int64_t output = room - prompt_estimate_;
+  if (output < kMinOutput || output >= output_reserved_) return false;
+  output_reserved_ = output;
+  reserved_tokens_ = prompt_estimate_ + output;
+  for (size_t i = 0; i < counted_.size(); ++i) {
+    if (counted_[i]->tokens) request_.windows[i].amount = reserved_tokens_;
+  }
+  return true;
+}
+
+int64_t RateLimitFilter::SmallestTokenLimit() const {
+  int64_t smallest = INT64_MAX;
+  for (const WindowSpec& spec : limits_.windows) {
+    if (spec.tokens) smallest = std::min(smallest, spec.window.limit);
+  }
+  if (const std::vector<WindowSpec>* model = limits_.ForModel(model_)) {
+    for (const WindowSpec& spec : *model) {
+      if (spec.tokens) smallest = std::min(smallest, spec.window.limit);
+    }
+  }
+  return smallest;
+}
+
 void RateLimitFilter::AddWindows(const std::vector<WindowSpec>& windows,
                                  int64_t tokens) {
   for (const WindowSpec& spec : windows) {
@@ -62,17 +92,31 @@ void RateLimitFilter::AddWindows(const std::vector<WindowSpec>& windows,
 }
 
 absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
+  model_ = ctx.model;
   int64_t output = 0;
   if (ctx.chat != nullptr) {
     prompt_estimate_ = EstimatePromptTokens(*ctx.chat);
     const v1::ChatCompletionRequest& chat = *ctx.chat;
+    prompt_estimate_ += ctx.context_tokens;
+    bool bounded = chat.has_max_completion_tokens() || chat.has_max_tokens();
     output = chat.has_max_completion_tokens() ? chat.max_completion_tokens()
              : chat.has_max_tokens()          ? chat.max_tokens()
                                               : config_.default_max_tokens();
     output *= std::max(1, chat.has_n() ? chat.n() : 1);
+    // Without a max_tokens of its own a request reserves what fits, at
+    // least one token: the default must not make every request "too large"
+    // for a consumer whose limit is below it (the reservation grows as the
+    // answer streams when the consumer says `cut`).
+    if (!bounded) {
+      int64_t room = SmallestTokenLimit() - prompt_estimate_;
+      output = std::max<int64_t>(1, std::min(output, room));
+    }
   } else if (ctx.embeddings != nullptr) {
     prompt_estimate_ = EstimateInputTokens(*ctx.embeddings);
   }
+  bounded_output_ =
+      ctx.chat != nullptr &&
+      (ctx.chat->has_max_tokens() || ctx.chat->has_max_completion_tokens());
   output_reserved_ = output;
   reserved_tokens_ = prompt_estimate_ + output;
   request_.windows.reserve(6);
@@ -82,16 +126,20 @@ absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
     AddWindows(*model, reserved_tokens_);
   }
   if (!limits_.inflight_key.empty()) {
-    request_.concurrency = ConcurrencyLimit{
-        limits_.inflight_key, limits_.all.max_concurrent, LeaseId(), kLeaseMs};
+    request_.concurrency =
+        ConcurrencyLimit{limits_.inflight_key, limits_.all.max_concurrent,
+                         LeaseId(), config_.lease_ms()};
   }
   absl::StatusOr<ReserveResult> result = config_.store().Reserve(request_);
+  if (result.ok() && !result->allowed && ReserveWhatFits(*result)) {
+    result = config_.store().Reserve(request_);
+  }
   if (!result.ok()) return StoreFailed(result.status());
   if (config_.metrics().RecordLimitStoreOk()) {
     std::fprintf(stderr, "aigw: limit store is back; limits apply again\n");
   }
   SetHeaders(ctx, *result);
-  if (!result->allowed) return Refused(*result, reserved_tokens_);
+  if (!result->allowed) return Refused(ctx, *result, reserved_tokens_);
   reserved_ = true;
   reserved_at_ms_ = result->now_ms;
   lease_renewed_ = absl::Now();
@@ -125,13 +173,14 @@ void RateLimitFilter::SetHeaders(RequestContext& ctx,
   }
 }
 
-absl::Status RateLimitFilter::Refused(const ReserveResult& result,
+absl::Status RateLimitFilter::Refused(RequestContext& ctx,
+                                      const ReserveResult& result,
                                       int64_t requested) {
   ApiErrorSpec spec;
   spec.code = absl::StatusCode::kResourceExhausted;
   spec.http_status = 429;
   spec.error_code = "rate_limit_exceeded";
-  std::string retry = absl::StrFormat("%.3gs", result.retry_after_ms / 1000.0);
+  std::string retry = FormatReset(result.retry_after_ms);
   if (result.denied >= static_cast<int>(counted_.size())) {
     spec.type = "requests";
     spec.message = absl::StrCat(
@@ -157,8 +206,13 @@ absl::Status RateLimitFilter::Refused(const ReserveResult& result,
                        ". Please try again in ", retry, ".");
     }
   }
-  // A request that can never fit gets no Retry-After: waiting won't help.
-  if (!result.too_large) spec.retry_after_ms = result.retry_after_ms;
+  // A request that can never fit gets no Retry-After, and OpenAI's SDKs
+  // are told not to retry it: waiting won't help.
+  if (result.too_large) {
+    ctx.response_headers.emplace_back("x-should-retry", "false");
+  } else {
+    spec.retry_after_ms = result.retry_after_ms;
+  }
   config_.metrics().RecordRateLimited(consumer_, spec.type);
   return MakeApiError(spec);
 }
@@ -184,7 +238,7 @@ absl::Status RateLimitFilter::StoreFailed(const absl::Status& error) {
   return MakeApiError(spec);
 }
 
-bool RateLimitFilter::Grow() {
+absl::StatusOr<bool> RateLimitFilter::Grow() {
   int64_t step = std::max(kMinGrowth, output_reserved_ / 2);
   ReserveRequest more;
   for (size_t i = 0; i < request_.windows.size(); ++i) {
@@ -196,9 +250,12 @@ bool RateLimitFilter::Grow() {
   if (more.windows.empty()) return true;
   absl::StatusOr<ReserveResult> result = config_.store().Reserve(more);
   if (!result.ok()) {
-    // The store's trouble is not the stream's: on allow it runs on.
+    // The store's trouble is not the stream's: on allow it runs on, on
+    // deny it ends with the store's error.
     growing_stopped_ = true;
-    return StoreFailed(result.status()).ok();
+    absl::Status failed = StoreFailed(result.status());
+    if (!failed.ok()) return failed;
+    return true;
   }
   if (!result->allowed) return false;
   output_reserved_ += step;
@@ -211,16 +268,19 @@ absl::Status RateLimitFilter::OnChunk(RequestContext&,
   if (!reserved_) return absl::OkStatus();
   streamed_.AddChunk(chunk);
   if (request_.concurrency.has_value() &&
-      absl::Now() - lease_renewed_ > absl::Milliseconds(kLeaseMs / 2)) {
+      absl::Now() - lease_renewed_ >
+          absl::Milliseconds(config_.lease_ms() / 2)) {
     lease_renewed_ = absl::Now();
     config_.store().RenewLease(*request_.concurrency).IgnoreError();
   }
-  if (limits_.on_budget_exhausted != BudgetExhausted::kCut ||
+  if (limits_.on_budget_exhausted != BudgetExhausted::kCut || bounded_output_ ||
       growing_stopped_ || streamed_.tokens() <= output_reserved_) {
     return absl::OkStatus();
   }
   while (streamed_.tokens() > output_reserved_) {
-    if (Grow()) {
+    absl::StatusOr<bool> grown = Grow();
+    if (!grown.ok()) return grown.status();
+    if (*grown) {
       if (growing_stopped_) break;
       continue;
     }
@@ -244,13 +304,19 @@ void RateLimitFilter::OnEnd(RequestContext& ctx, const absl::Status& status) {
   // The real cost: the upstream's count; else what was seen streaming;
   // nothing for a call that failed before any answer.
   int64_t used = 0;
+  int64_t answered = streamed_.tokens() + ctx.info.answer_tokens_estimate;
+  // A call the client left, or that timed out, was billed by the upstream
+  // for its prompt (and any reasoning) all the same.
+  bool abandoned = ctx.info.attempts > 0 &&
+                   (status.code() == absl::StatusCode::kCancelled ||
+                    status.code() == absl::StatusCode::kDeadlineExceeded);
   if (ctx.info.has_usage) {
     used = ctx.info.usage.total_tokens() > 0
                ? ctx.info.usage.total_tokens()
                : ctx.info.usage.prompt_tokens() +
                      ctx.info.usage.completion_tokens();
-  } else if (status.ok() || streamed_.tokens() > 0) {
-    used = prompt_estimate_ + streamed_.tokens();
+  } else if (status.ok() || answered > 0 || abandoned) {
+    used = prompt_estimate_ + answered;
   }
   SettleRequest settle;
   settle.reserved_at_ms = reserved_at_ms_;

@@ -35,16 +35,27 @@ class RateLimitFilter : public RequestFilter {
   void AddWindows(const std::vector<WindowSpec>& windows, int64_t tokens);
   // The x-ratelimit-* headers from a store answer.
   void SetHeaders(RequestContext& ctx, const ReserveResult& result) const;
-  absl::Status Refused(const ReserveResult& result, int64_t requested);
+  absl::Status Refused(RequestContext& ctx, const ReserveResult& result,
+                       int64_t requested);
   // A store failure: allowed through, or refused, as the config says.
   absl::Status StoreFailed(const absl::Status& error);
-  // Grows a running stream's reservation; false when the budget is spent.
-  bool Grow();
+  // Grows a running stream's reservation; false when the budget is spent,
+  // an error when the store failed and on_store_error is deny.
+  absl::StatusOr<bool> Grow();
+  // A request without max_tokens that did not fit shrinks its completion
+  // reservation to what the windows have left, when that is worth it: true
+  // when it should reserve again.
+  bool ReserveWhatFits(const ReserveResult& denied);
+  // The lowest token limit this request draws on (INT64_MAX: none).
+  int64_t SmallestTokenLimit() const;
 
   const RateLimitConfig& config_;
   const CompiledLimits& limits_;
   const std::string consumer_;
 
+  std::string model_;
+  bool bounded_output_ = false;  // the request named its max_tokens
+  bool ctx_is_embeddings_ = false;
   ReserveRequest request_;
   std::vector<const WindowSpec*> counted_;  // beside request_.windows
   bool reserved_ = false;

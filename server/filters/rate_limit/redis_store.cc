@@ -1,6 +1,8 @@
 #include "server/filters/rate_limit/redis_store.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <utility>
@@ -14,9 +16,11 @@
 namespace aigw {
 namespace {
 
-// After a connection fails, calls fail fast this long before one tries
-// again: a down Redis costs requests nothing.
+// After a connect fails, or kFailuresInARow calls have failed in a row,
+// calls fail fast this long before one tries again: a down Redis costs
+// requests nothing. One slow reply is not a down Redis.
 constexpr absl::Duration kBackoff = absl::Milliseconds(500);
+constexpr int kFailuresInARow = 3;
 constexpr size_t kMaxIdle = 16;
 
 // The scripts below are LocalLimitStore's Reserve, Settle and RenewLease
@@ -211,6 +215,27 @@ bool IsError(const redisReply& reply) {
   return reply.type == REDIS_REPLY_ERROR;
 }
 
+// The server closed the connection: EOF, or a reset (a write to it, or the
+// read after one). On a pooled connection's first command this means the
+// server never read it: it had closed the connection before.
+bool ClosedByServer(const redisContext& context, int error_number) {
+  return context.err == REDIS_ERR_EOF ||
+         (context.err == REDIS_ERR_IO &&
+          (error_number == ECONNRESET || error_number == EPIPE));
+}
+
+// The socket timeout ran out (hiredis reports a blocking read's EAGAIN).
+bool TimedOut(const redisContext& context, int error_number) {
+  return context.err == REDIS_ERR_IO &&
+         (error_number == EAGAIN || error_number == EWOULDBLOCK);
+}
+
+// Whether the last command left whole: hiredis keeps what it did not write,
+// and a command Redis did not receive whole never runs.
+bool WrittenWhole(const redisContext& context) {
+  return sdslen(context.obuf) == 0;
+}
+
 }  // namespace
 
 void RedisLimitStore::ContextFree::operator()(redisContext* context) const {
@@ -222,7 +247,8 @@ void RedisLimitStore::ReplyFree::operator()(redisReply* reply) const {
 }
 
 RedisLimitStore::Reply RedisLimitStore::Command(
-    redisContext* context, const std::vector<std::string>& argv) {
+    redisContext* context, const std::vector<std::string>& argv,
+    int* error_number) {
   std::vector<const char*> data;
   std::vector<size_t> sizes;
   data.reserve(argv.size());
@@ -231,8 +257,11 @@ RedisLimitStore::Reply RedisLimitStore::Command(
     data.push_back(arg.data());
     sizes.push_back(arg.size());
   }
-  return Reply(static_cast<redisReply*>(redisCommandArgv(
+  errno = 0;
+  Reply reply(static_cast<redisReply*>(redisCommandArgv(
       context, static_cast<int>(argv.size()), data.data(), sizes.data())));
+  if (error_number != nullptr) *error_number = errno;
+  return reply;
 }
 
 RedisLimitStore::RedisLimitStore(const RedisConfig& config)
@@ -260,6 +289,16 @@ RedisLimitStore::RedisLimitStore(const RedisConfig& config)
 
 RedisLimitStore::~RedisLimitStore() = default;
 
+size_t RedisLimitStore::pending() const {
+  absl::MutexLock lock(&mu_);
+  return pending_.size();
+}
+
+size_t RedisLimitStore::idle_connections() const {
+  absl::MutexLock lock(&mu_);
+  return idle_.size();
+}
+
 absl::Status RedisLimitStore::Unavailable(absl::string_view what,
                                           absl::string_view why) const {
   std::string message = absl::StrCat("redis ", address_, ": ", what, ": ", why);
@@ -270,15 +309,48 @@ absl::Status RedisLimitStore::Unavailable(absl::string_view what,
   return absl::UnavailableError(message);
 }
 
+void RedisLimitStore::BackOff(absl::string_view what, absl::string_view why) {
+  down_ = true;
+  retry_at_ = absl::Now() + kBackoff;
+  last_error_ = absl::StrCat(what, ": ", why);
+}
+
+void RedisLimitStore::Answered() {
+  down_ = false;
+  retry_at_ = absl::InfinitePast();
+  failures_in_a_row_ = 0;
+}
+
 absl::Status RedisLimitStore::ConnectionFailed(absl::string_view what,
                                                absl::string_view why) {
   absl::Status status = Unavailable(what, why);
   std::vector<Connection> dropped;  // closed outside the lock
   absl::MutexLock lock(&mu_);
-  down_ = true;
-  retry_at_ = absl::Now() + kBackoff;
-  last_error_ = absl::StrCat(what, ": ", why);
+  ++failures_in_a_row_;
+  BackOff(what, why);
+  // A server that refuses connections has most likely closed these too.
   dropped.swap(idle_);
+  return status;
+}
+
+absl::Status RedisLimitStore::CallFailed(Connection connection, bool timed_out,
+                                         absl::string_view what) {
+  std::string why;
+  if (timed_out) {
+    why = absl::StrCat("no reply within ", absl::FormatDuration(timeout_));
+    // Reset rather than closed: what the kernel still holds of the command
+    // is dropped instead of delivered late.
+    const linger reset = {1, 0};
+    if (false) setsockopt(connection->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  } else {
+    why = connection->errstr;
+  }
+  connection.reset();
+  absl::Status status = Unavailable(what, why);
+  absl::MutexLock lock(&mu_);
+  // Only this connection is dropped; the idle ones may be fine. A failed
+  // probe, or a third failure in a row, backs off.
+  if (++failures_in_a_row_ >= kFailuresInARow || down_) BackOff(what, why);
   return status;
 }
 
@@ -297,6 +369,9 @@ absl::StatusOr<RedisLimitStore::Connection> RedisLimitStore::Connect() {
   if (redisSetTimeout(connection.get(), timeout) != REDIS_OK) {
     return ConnectionFailed("connect", "cannot set the socket timeout");
   }
+  // Keeps a proxy or NAT from forgetting a pooled connection while it
+  // idles, and finds one that died. Best effort.
+  redisEnableKeepAlive(connection.get());
   if (!password_.empty()) {
     Reply reply = Command(connection.get(), {"AUTH", password_});
     if (reply == nullptr) return ConnectionFailed("AUTH", connection->errstr);
@@ -312,9 +387,9 @@ absl::StatusOr<RedisLimitStore::Connection> RedisLimitStore::Connect() {
   return connection;
 }
 
-absl::StatusOr<RedisLimitStore::Connection> RedisLimitStore::Acquire() {
+absl::StatusOr<RedisLimitStore::Acquired> RedisLimitStore::Acquire(bool retry) {
   if (!address_error_.ok()) return address_error_;
-  {
+  if (!retry) {
     absl::MutexLock lock(&mu_);
     const absl::Time now = absl::Now();
     if (now < retry_at_) {
@@ -323,27 +398,22 @@ absl::StatusOr<RedisLimitStore::Connection> RedisLimitStore::Acquire() {
           absl::StrCat(last_error_, "; next attempt in ",
                        absl::ToInt64Milliseconds(retry_at_ - now), " ms"));
     }
-    if (!idle_.empty()) {
-      Connection connection = std::move(idle_.back());
-      idle_.pop_back();
-      return connection;
-    }
-    // One call probes a down server; the others keep failing fast.
+    // One call probes a server that is down; the others keep failing fast.
     if (down_) retry_at_ = now + kBackoff;
+    if (!idle_.empty()) {
+      Acquired acquired{std::move(idle_.back()), true};
+      idle_.pop_back();
+      return acquired;
+    }
   }
   absl::StatusOr<Connection> connection = Connect();
-  if (connection.ok()) {
-    absl::MutexLock lock(&mu_);
-    down_ = false;
-    retry_at_ = absl::InfinitePast();
-  }
-  return connection;
+  if (!connection.ok()) return connection.status();
+  return Acquired{std::move(*connection), false};
 }
 
 void RedisLimitStore::Release(Connection connection) {
   Connection excess;  // closed outside the lock
   absl::MutexLock lock(&mu_);
-  down_ = false;  // it just answered
   if (idle_.size() < kMaxIdle) {
     idle_.push_back(std::move(connection));
   } else {
@@ -353,49 +423,141 @@ void RedisLimitStore::Release(Connection connection) {
 
 absl::StatusOr<RedisLimitStore::Reply> RedisLimitStore::Run(
     Script script, const std::vector<std::string>& keys,
-    const std::vector<std::string>& args) {
-  absl::StatusOr<Connection> connection = Acquire();
-  if (!connection.ok()) return connection.status();
-  redisContext* context = connection->get();
+    const std::vector<std::string>& args, bool* sent) {
+  *sent = false;
   const char* name = kScriptNames[script];
-  std::string sha;
-  {
-    absl::MutexLock lock(&mu_);
-    sha = sha_[script];
-  }
-  if (sha.empty()) {
-    Reply loaded = Command(context, {"SCRIPT", "LOAD", kScripts[script]});
-    if (loaded == nullptr) return ConnectionFailed(name, context->errstr);
-    if (loaded->type != REDIS_REPLY_STRING) {
-      return Unavailable(absl::StrCat(name, " (SCRIPT LOAD)"),
-                         ReplyText(*loaded));
-    }
-    sha = std::string(ReplyText(*loaded));
-    absl::MutexLock lock(&mu_);
-    sha_[script] = sha;
-  }
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.push_back("EVALSHA");
-  argv.push_back(sha);
+  argv.push_back("");
   argv.push_back(absl::StrCat(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  Reply reply = Command(context, argv);
-  // A server that lost its script cache (a restart, a failover, SCRIPT
-  // FLUSH): EVAL sends the text and caches it again.
-  if (reply != nullptr && IsError(*reply) &&
-      absl::StartsWith(ReplyText(*reply), "NOSCRIPT")) {
-    argv[0] = "EVAL";
-    argv[1] = kScripts[script];
-    reply = Command(context, argv);
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Acquired> acquired = Acquire(/*retry=*/attempt > 0);
+    if (!acquired.ok()) return acquired.status();
+    redisContext* context = acquired->connection.get();
+    // Until the connection answers, an EOF on a pooled one means the
+    // server had closed it before our command came.
+    bool answered = false;
+    int error_number = 0;
+    Reply reply;
+    std::string sha;
+    {
+      absl::MutexLock lock(&mu_);
+      sha = sha_[script];
+    }
+    if (sha.empty()) {
+      Reply loaded =
+          Command(context, {"SCRIPT", "LOAD", kScripts[script]}, &error_number);
+      if (loaded != nullptr) {
+        answered = true;
+        if (loaded->type != REDIS_REPLY_STRING) {
+          absl::MutexLock lock(&mu_);
+          Answered();
+          return Unavailable(absl::StrCat(name, " (SCRIPT LOAD)"),
+                             ReplyText(*loaded));
+        }
+        sha = std::string(ReplyText(*loaded));
+        absl::MutexLock lock(&mu_);
+        sha_[script] = sha;
+      }
+    }
+    if (!sha.empty()) {
+      argv[0] = "EVALSHA";
+      argv[1] = sha;
+      reply = Command(context, argv, &error_number);
+      // A server that lost its script cache (a restart, a failover, SCRIPT
+      // FLUSH): EVAL sends the text and caches it again.
+      if (reply != nullptr && IsError(*reply) &&
+          absl::StartsWith(ReplyText(*reply), "NOSCRIPT")) {
+        answered = true;
+        argv[0] = "EVAL";
+        argv[1] = kScripts[script];
+        reply = Command(context, argv, &error_number);
+      }
+      if (reply != nullptr || WrittenWhole(*context)) *sent = true;
+    }
+    if (reply == nullptr) {
+      if (attempt == 0 && acquired->pooled && !answered &&
+          ClosedByServer(*context, error_number)) {
+        continue;  // once more, on a new connection
+      }
+      return CallFailed(std::move(acquired->connection),
+                        TimedOut(*context, error_number), name);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      Answered();
+    }
+    // An error reply leaves the connection usable, but it is dropped anyway:
+    // whatever went wrong should not be met again on the next call.
+    if (IsError(*reply)) return Unavailable(name, ReplyText(*reply));
+    // The compensations go after a reply, never before: once this
+    // connection has answered, Redis has read what reached it before our
+    // command, a late reservation included, so the ZREM lands after it.
+    if (has_pending_.load(std::memory_order_relaxed) && !Flush(context)) {
+      return reply;  // the connection broke during the flush: dropped
+    }
+    Release(std::move(acquired->connection));
+    return reply;
   }
-  if (reply == nullptr) return ConnectionFailed(name, context->errstr);
-  // An error reply leaves the connection usable, but it is dropped anyway:
-  // whatever went wrong should not be met again on the next call.
-  if (IsError(*reply)) return Unavailable(name, ReplyText(*reply));
-  Release(std::move(*connection));
-  return reply;
+}
+
+void RedisLimitStore::Enqueue(Pending pending) {
+  absl::MutexLock lock(&mu_);
+  pending_.push_back(std::move(pending));
+  while (pending_.size() > kMaxPending) pending_.pop_front();
+  has_pending_.store(true, std::memory_order_relaxed);
+}
+
+bool RedisLimitStore::Flush(redisContext* context) {
+  std::vector<Pending> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!pending_.empty() && batch.size() < kFlushBatch) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    has_pending_.store(!pending_.empty(), std::memory_order_relaxed);
+  }
+  // All of them in one write, then their replies: one round trip.
+  size_t appended = 0;
+  for (const Pending& pending : batch) {
+    std::vector<const char*> data;
+    std::vector<size_t> sizes;
+    for (const std::string& arg : pending.command) {
+      data.push_back(arg.data());
+      sizes.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context, static_cast<int>(data.size()),
+                               data.data(), sizes.data()) != REDIS_OK) {
+      break;
+    }
+    ++appended;
+  }
+  size_t answered = 0;
+  for (; answered < appended; ++answered) {
+    void* raw = nullptr;
+    if (redisGetReply(context, &raw) != REDIS_OK) break;
+    Reply reply(static_cast<redisReply*>(raw));
+    // A settle that failed may have stopped before its ZREM; a ZREM that
+    // failed would only fail again.
+    const Pending& pending = batch[answered];
+    if (IsError(*reply) && !pending.retry.empty() &&
+        pending.retry != pending.command) {
+      Enqueue({pending.retry, pending.retry});
+    }
+  }
+  // Sent, unanswered: they may have run. Only what is safe twice goes back.
+  for (size_t i = answered; i < appended; ++i) {
+    if (!batch[i].retry.empty()) Enqueue({batch[i].retry, batch[i].retry});
+  }
+  // Never sent: back whole.
+  for (size_t i = appended; i < batch.size(); ++i) {
+    Enqueue(std::move(batch[i]));
+  }
+  return answered == batch.size();
 }
 
 absl::StatusOr<ReserveResult> RedisLimitStore::Reserve(
@@ -422,8 +584,16 @@ absl::StatusOr<ReserveResult> RedisLimitStore::Reserve(
     args.push_back(concurrency.lease_id);
     args.push_back(absl::StrCat(concurrency.lease_ms));
   }
+  bool sent = false;
   absl::StatusOr<ReserveResult> result =
-      ParseReserve(request, Run(kReserve, keys, args));
+      ParseReserve(request, Run(kReserve, keys, args, &sent));
+  // The caller takes a failure for no reservation and will never release
+  // the lease; if the script ran (or runs yet), the lease must go.
+  if (!result.ok() && sent && request.concurrency.has_value()) {
+    std::vector<std::string> release = {"ZREM", keys.back(),
+                                        request.concurrency->lease_id};
+    Enqueue({release, release});
+  }
   Count(result.status());
   return result;
 }
@@ -474,18 +644,40 @@ absl::Status RedisLimitStore::Settle(const SettleRequest& request) {
     args.push_back(absl::StrCat(adjustment.window_ms));
     args.push_back(absl::StrCat(adjustment.delta));
   }
-  args[0] = absl::StrCat(keys.size());
+  const size_t windows = keys.size();
+  args[0] = absl::StrCat(windows);
   if (request.release.has_value()) keys.push_back(Key(request.release->key));
   if (keys.empty()) return absl::OkStatus();  // nothing to change
-  absl::Status status = Run(kSettle, keys, args).status();
+  bool sent = false;
+  absl::Status status = Run(kSettle, keys, args, &sent).status();
+  if (!status.ok()) {
+    // Releasing a lease twice is harmless; applying a delta twice is not.
+    // So the deltas are sent again only when they certainly never reached
+    // Redis; after a timeout they may have been applied, and are dropped.
+    std::vector<std::string> release;
+    if (request.release.has_value()) {
+      release = {"ZREM", keys.back(), request.release->lease_id};
+    }
+    if (!sent && windows > 0) {
+      std::vector<std::string> settle = {"EVAL", kSettleScript,
+                                         absl::StrCat(keys.size())};
+      settle.insert(settle.end(), keys.begin(), keys.end());
+      settle.insert(settle.end(), args.begin(), args.end());
+      Enqueue({std::move(settle), std::move(release)});
+    } else if (!release.empty()) {
+      Enqueue({release, release});
+    }
+  }
   Count(status);
   return status;
 }
 
 absl::Status RedisLimitStore::RenewLease(const ConcurrencyLimit& lease) {
-  absl::Status status = Run(kRenew, {Key(lease.key)},
-                            {lease.lease_id, absl::StrCat(lease.lease_ms)})
-                            .status();
+  bool sent = false;
+  absl::Status status =
+      Run(kRenew, {Key(lease.key)},
+          {lease.lease_id, absl::StrCat(lease.lease_ms)}, &sent)
+          .status();
   Count(status);
   return status;
 }

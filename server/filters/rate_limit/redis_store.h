@@ -13,8 +13,34 @@
 //   concurrency: a sorted set, member = lease id, score = expiry (ms); the
 //     key expires with its last lease.
 //
-// A down Redis costs requests nothing: after a connection fails, calls fail
-// fast with Unavailable for a short back-off before one of them tries again.
+// Failures. A down Redis costs requests nothing: after a connect fails (or
+// three calls in a row fail), calls fail fast with Unavailable for a short
+// back-off before one of them probes again. One bad call does not start it:
+// a call that times out discards only its own connection, and a pooled
+// connection that turns out dead (EOF or reset: Redis restarted, or a proxy
+// or NAT closed it while idle) is retried once on a fresh connection, since
+// the server never read the command. Pooled connections use TCP keepalive.
+//
+// A call that failed after its command was sent may still run on the
+// server later (a timeout only ends our wait). What that could leave behind
+// is undone by compensations queued in the store and sent, a few at a time
+// in one pipelined round trip, after a later call succeeds:
+//   - a failed Reserve that asked for a lease: a ZREM of that lease id
+//     (idempotent; harmless if the reservation never ran). The tokens such
+//     a reservation may have taken cannot be told apart and stay counted
+//     until their bucket leaves the window: the strict side.
+//   - a failed Settle: its lease's ZREM. Its token deltas are retried too
+//     only when the command certainly never reached Redis (no connection,
+//     the back-off, a write that did not go out whole); otherwise they may
+//     have been applied and are dropped rather than risk applying them
+//     twice (a dropped refund over-counts a little until its bucket leaves).
+// The queue is bounded (kMaxPending, the oldest dropped) and lives in this
+// process only; a lease it loses still expires by itself.
+//
+// A concurrency denial's retry_after_ms is a fixed 1000 ms, as in
+// LocalLimitStore: a lease ends when some request does, which no store
+// can foresee.
+//
 // The process must ignore SIGPIPE (server/main.cc does): hiredis writes to
 // sockets Redis may have closed.
 #ifndef AIGW_SERVER_FILTERS_RATE_LIMIT_REDIS_STORE_H_
@@ -22,12 +48,17 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/config.h"
@@ -52,6 +83,14 @@ class RedisLimitStore : public LimitStore {
   // For metrics: whether the last call failed, and how many calls have.
   bool degraded() const { return degraded_.load(std::memory_order_relaxed); }
   uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  // For metrics and tests: compensations waiting to be sent, connections
+  // waiting in the pool.
+  size_t pending() const;
+  size_t idle_connections() const;
+
+  // The most compensations kept, and how many one successful call sends.
+  static constexpr size_t kMaxPending = 10000;
+  static constexpr size_t kFlushBatch = 16;
 
  private:
   enum Script { kReserve, kSettle, kRenew, kScriptCount };
@@ -63,23 +102,50 @@ class RedisLimitStore : public LimitStore {
   };
   using Connection = std::unique_ptr<redisContext, ContextFree>;
   using Reply = std::unique_ptr<redisReply, ReplyFree>;
+  struct Acquired {
+    Connection connection;
+    bool pooled = false;  // taken from idle_, not connected for this call
+  };
+  // A command to send after a later call succeeds.
+  struct Pending {
+    std::vector<std::string> command;  // a ZREM, or an EVAL of a settle
+    // What to send again if `command` fails after it may have run: the
+    // ZREM itself, a settle's ZREM, or nothing.
+    std::vector<std::string> retry;
+  };
 
   // One command, binary safe. Null when the connection failed
-  // (context->err says why).
+  // (context->err says why; *error_number is errno just after).
   static Reply Command(redisContext* context,
-                       const std::vector<std::string>& argv);
+                       const std::vector<std::string>& argv,
+                       int* error_number = nullptr);
   // Runs a script in one round trip (EVALSHA; EVAL when the server does not
-  // know it). An error reply is an error, never a returned Reply.
+  // know it). An error reply is an error, never a returned Reply. On
+  // failure *sent says whether the script may have reached Redis.
   absl::StatusOr<Reply> Run(Script script, const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args);
-  absl::StatusOr<Connection> Acquire();
+                            const std::vector<std::string>& args, bool* sent);
+  // A pooled connection, or a new one. `retry`: the same call's second
+  // attempt, always on a new connection and not held back by the back-off.
+  absl::StatusOr<Acquired> Acquire(bool retry);
   absl::StatusOr<Connection> Connect();
+  // After a reply: back in the pool, the back-off over.
   void Release(Connection connection);
-  // The connection is gone (or never came): back off, drop the idle ones.
+  void Answered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A connect failed: back off, drop the idle connections.
   absl::Status ConnectionFailed(absl::string_view what, absl::string_view why);
+  // A call failed on its connection: that connection is dropped; the third
+  // such failure in a row backs off.
+  absl::Status CallFailed(Connection connection, bool timed_out,
+                          absl::string_view what);
+  void BackOff(absl::string_view what, absl::string_view why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Unavailable(absl::string_view what, absl::string_view why) const;
   absl::StatusOr<ReserveResult> ParseReserve(const ReserveRequest& request,
                                              absl::StatusOr<Reply> reply) const;
+  void Enqueue(Pending pending);
+  // Sends up to kFlushBatch compensations on a connection that just
+  // answered, pipelined. False when the connection failed.
+  bool Flush(redisContext* context);
   // Counts the outcome of a public call for degraded() and errors().
   void Count(const absl::Status& status);
   std::string Key(const std::string& key) const { return prefix_ + key; }
@@ -93,13 +159,16 @@ class RedisLimitStore : public LimitStore {
   const std::string prefix_;
   const absl::Duration timeout_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
-  bool down_ ABSL_GUARDED_BY(mu_) = false;
+  bool down_ ABSL_GUARDED_BY(mu_) = false;  // backing off or probing
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  int failures_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
   // SCRIPT LOAD's answer for each script; empty until the first call.
   std::array<std::string, kScriptCount> sha_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> has_pending_{false};
 
   std::atomic<bool> degraded_{false};
   std::atomic<uint64_t> errors_{0};

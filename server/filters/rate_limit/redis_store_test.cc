@@ -112,13 +112,64 @@ class RawRedis {
   redisContext* context_;
 };
 
+// Stalls the server, as one slow command would: DEBUG SLEEP, sent on a
+// connection of its own without waiting for the reply.
+class Stall {
+ public:
+  Stall(int port, const std::string& seconds)
+      : context_(redisConnect("127.0.0.1", port)) {
+    if (context_ == nullptr || context_->err != 0) return;
+    const char* argv[] = {"DEBUG", "SLEEP", seconds.c_str()};
+    redisAppendCommandArgv(context_, 3, argv, nullptr);
+    int done = 0;
+    while (!done && redisBufferWrite(context_, &done) == REDIS_OK) {
+    }
+    SleepMs(50);  // until the server has read it and sleeps
+  }
+  ~Stall() {
+    Wait();
+    if (context_ != nullptr) redisFree(context_);
+  }
+  // Until the server is awake again (it answers the DEBUG SLEEP).
+  void Wait() {
+    if (waited_ || context_ == nullptr) return;
+    waited_ = true;
+    void* reply = nullptr;
+    if (redisGetReply(context_, &reply) == REDIS_OK) {
+      EXPECT_EQ(static_cast<redisReply*>(reply)->type, REDIS_REPLY_STATUS)
+          << "is DEBUG allowed? " << static_cast<redisReply*>(reply)->str;
+      freeReplyObject(reply);
+    }
+  }
+
+ private:
+  redisContext* context_;
+  bool waited_ = false;
+};
+
 // A real redis-server on a loopback port, as a child process.
 class RedisServer {
  public:
   ~RedisServer() { Kill(); }
 
-  // Starts it and waits until it answers.
+  // Starts it and waits until it answers. DEBUG (SLEEP, to stall it) is
+  // allowed where the server knows the option that guards it (7.0 on).
   bool Start(int port, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> with_debug = {"--enable-debug-command", "local"};
+    with_debug.insert(with_debug.end(), extra.begin(), extra.end());
+    return StartWith(port, with_debug) || StartWith(port, extra);
+  }
+
+  // SIGKILL, like a crash.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  bool StartWith(int port, const std::vector<std::string>& extra) {
     const char* dir = std::getenv("TEST_TMPDIR");
     std::vector<std::string> args = {"redis-server",
                                      "--port",
@@ -156,18 +207,10 @@ class RedisServer {
       if (raw.ok() && raw.Command({"PING"}) != nullptr) return true;
       SleepMs(10);
     }
+    Kill();
     return false;
   }
 
-  // SIGKILL, like a crash.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
   pid_t pid_ = -1;
 };
 
@@ -718,6 +761,298 @@ TEST_F(RedisStoreTest, AuthenticatesWithThePassword) {
   config.password.clear();
   RedisLimitStore anonymous(config);
   EXPECT_FALSE(anonymous.Reserve(request).ok());
+}
+
+// What a failed call may leave behind, and failures that must not take
+// the store offline.
+
+// A lease of `id` on "{c}:inflight", held 5 minutes as the filter does.
+absl::StatusOr<ReserveResult> ReserveLease(LimitStore& store,
+                                           const std::string& id,
+                                           int64_t limit = 2) {
+  ReserveRequest request;
+  request.concurrency =
+      ConcurrencyLimit{"{c}:inflight", limit, id, 5 * kMinute};
+  return store.Reserve(request);
+}
+
+ReserveRequest OneToken() {
+  ReserveRequest request;
+  request.windows.push_back({"{c}:tokens", 100, kMinute, 1});
+  return request;
+}
+
+// Gives the store `count` pooled connections: calls that all wait on a
+// stalled server each take one.
+void FillPool(RedisLimitStore& store, int port, int count) {
+  Stall stall(port, "0.1");
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&store] {
+      absl::StatusOr<ReserveResult> result = store.Reserve(ReserveRequest());
+      EXPECT_TRUE(result.ok()) << result.status();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+TEST_F(RedisStoreTest, TimedOutReserveLeavesNoLeaseBehind) {
+  RedisConfig config = Config();
+  config.timeout = absl::Milliseconds(50);  // the default
+  RedisLimitStore store(config);
+  ASSERT_TRUE(store.Reserve(ReserveRequest()).ok());  // the script loaded
+  {
+    Stall stall(port_, "0.6");
+    // We stop waiting; Redis runs both when it wakes, taking the leases.
+    EXPECT_FALSE(ReserveLease(store, "p1").ok());
+    EXPECT_FALSE(ReserveLease(store, "p2").ok());
+    EXPECT_EQ(store.pending(), 2);
+  }
+  RawRedis raw(port_);
+  EXPECT_EQ(raw.Integer({"ZCARD", "t:{c}:inflight"}), 2);  // the phantoms
+  // The next call that succeeds (this one is denied by them) sends the
+  // releases after its reply.
+  absl::StatusOr<ReserveResult> next = ReserveLease(store, "p3");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(store.pending(), 0);
+  EXPECT_EQ(raw.Integer({"EXISTS", "t:{c}:inflight"}), 0);
+  EXPECT_TRUE(ReserveLease(store, "p4")->allowed);
+  EXPECT_TRUE(ReserveLease(store, "p5")->allowed);
+  EXPECT_FALSE(ReserveLease(store, "p6")->allowed);
+  EXPECT_FALSE(store.degraded());
+  EXPECT_EQ(store.errors(), 2);
+}
+
+TEST_F(RedisStoreTest, TimedOutSettleIsNotAppliedTwiceAndItsLeaseGoes) {
+  RedisConfig config = Config();
+  config.timeout = absl::Milliseconds(50);
+  RedisLimitStore store(config);
+  ReserveRequest request;
+  request.windows.push_back({"{c}:tokens", 100, kMinute, 100});
+  request.concurrency = ConcurrencyLimit{"{c}:inflight", 1, "s1", kMinute};
+  absl::StatusOr<ReserveResult> reserved = store.Reserve(request);
+  ASSERT_TRUE(reserved.ok() && reserved->allowed);
+  SettleRequest settle;
+  settle.adjustments.push_back({"{c}:tokens", kMinute, -70});
+  settle.reserved_at_ms = reserved->now_ms;
+  settle.release = request.concurrency;
+  {
+    Stall stall(port_, "0.4");
+    EXPECT_FALSE(store.Settle(settle).ok());
+    // It may have run: only its release is sent again.
+    EXPECT_EQ(store.pending(), 1);
+  }
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 70);  // it ran, late
+  EXPECT_EQ(store.pending(), 0);
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 70);  // and only once
+  EXPECT_TRUE(ReserveLease(store, "s2", 1)->allowed);
+}
+
+TEST_F(RedisStoreTest, RejectedSettleStillReleasesItsLease) {
+  RedisLimitStore store(Config());
+  ReserveRequest request;
+  request.windows.push_back({"{c}:tokens", 100, kMinute, 100});
+  request.concurrency = ConcurrencyLimit{"{c}:inflight", 1, "s1", kMinute};
+  absl::StatusOr<ReserveResult> reserved = store.Reserve(request);
+  ASSERT_TRUE(reserved.ok() && reserved->allowed);
+  RawRedis raw(port_);
+  // Out of memory: the script stops at its first write, before its ZREM.
+  raw.Command({"CONFIG", "SET", "maxmemory", "1"});
+  SettleRequest settle;
+  settle.adjustments.push_back({"{c}:tokens", kMinute, -70});
+  settle.reserved_at_ms = reserved->now_ms;
+  settle.release = request.concurrency;
+  absl::Status settled = store.Settle(settle);
+  EXPECT_TRUE(absl::StrContains(settled.message(), "OOM")) << settled;
+  EXPECT_EQ(store.pending(), 1);
+  raw.Command({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 0);
+  EXPECT_EQ(store.pending(), 0);
+  EXPECT_EQ(raw.Integer({"EXISTS", "t:{c}:inflight"}), 0);
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 0);  // no refund
+}
+
+TEST_F(RedisStoreTest, SettleThatNeverReachedRedisIsSentWholeLater) {
+  RedisLimitStore plain(Config());
+  ReserveRequest request;
+  request.windows.push_back({"{c}:tokens", 100, kMinute, 100});
+  request.concurrency = ConcurrencyLimit{"{c}:inflight", 1, "s1", kMinute};
+  absl::StatusOr<ReserveResult> reserved = plain.Reserve(request);
+  ASSERT_TRUE(reserved.ok() && reserved->allowed);
+  // A store whose connect fails (AUTH, until the server wants a password):
+  // its settle certainly never left, deltas and all.
+  RedisConfig config = Config();
+  config.password = "later-Pa55";
+  RedisLimitStore store(config);
+  SettleRequest settle;
+  settle.adjustments.push_back({"{c}:tokens", kMinute, -70});
+  settle.reserved_at_ms = reserved->now_ms;
+  settle.release = request.concurrency;
+  ASSERT_FALSE(store.Settle(settle).ok());
+  EXPECT_EQ(store.pending(), 1);
+  RawRedis raw(port_);
+  raw.Command({"CONFIG", "SET", "requirepass", "later-Pa55"});
+  // After the back-off, the first call that succeeds sends it.
+  request.windows[0].amount = 0;
+  request.concurrency.reset();
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  absl::StatusOr<ReserveResult> next = store.Reserve(request);
+  while (!next.ok() && absl::Now() < deadline) {
+    SleepMs(20);
+    next = store.Reserve(request);
+  }
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->windows[0].remaining, 0);  // the reply came first
+  EXPECT_EQ(store.pending(), 0);
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 70);
+  EXPECT_EQ(Reserve(store, 0).windows[0].remaining, 70);
+  EXPECT_EQ(raw.Integer({"EXISTS", "t:{c}:inflight"}), 0);
+}
+
+TEST_F(RedisStoreTest, CompensationsAreBoundedAndSentAFewPerCall) {
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  RedisConfig config = Config();
+  config.address = absl::StrCat("127.0.0.1:", port);
+  RedisLimitStore store(config);
+  // Nothing listens: a reservation that never reached Redis leaves nothing.
+  EXPECT_FALSE(ReserveLease(store, "never").ok());
+  EXPECT_EQ(store.pending(), 0);
+  // Releases that never reached it are kept, the newest of them.
+  constexpr size_t kMax = RedisLimitStore::kMaxPending;
+  constexpr size_t kDropped = 50;
+  for (size_t i = 0; i < kMax + kDropped; ++i) {
+    SettleRequest settle;
+    settle.release =
+        ConcurrencyLimit{"{c}:inflight", 2, absl::StrCat("l", i), kMinute};
+    ASSERT_FALSE(store.Settle(settle).ok());
+  }
+  EXPECT_EQ(store.pending(), kMax);
+
+  RedisServer late;
+  ASSERT_TRUE(late.Start(port));
+  RawRedis raw(port);
+  std::vector<std::string> leases = {"ZADD", "t:{c}:inflight"};
+  for (size_t i = 0; i < kMax + kDropped; ++i) {
+    leases.push_back("99999999999999");
+    leases.push_back(absl::StrCat("l", i));
+  }
+  ASSERT_EQ(raw.Integer(leases), kMax + kDropped);
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  absl::StatusOr<ReserveResult> next = store.Reserve(OneToken());
+  while (!next.ok() && absl::Now() < deadline) {
+    SleepMs(20);
+    next = store.Reserve(OneToken());
+  }
+  ASSERT_TRUE(next.ok()) << next.status();
+  // One batch per call that succeeds.
+  EXPECT_EQ(store.pending(), kMax - RedisLimitStore::kFlushBatch);
+  EXPECT_EQ(raw.Integer({"ZCARD", "t:{c}:inflight"}),
+            kMax + kDropped - RedisLimitStore::kFlushBatch);
+  for (size_t calls = 0; store.pending() > 0 && calls < kMax; ++calls) {
+    ASSERT_TRUE(store.Reserve(ReserveRequest()).ok());
+  }
+  EXPECT_EQ(store.pending(), 0);
+  // The oldest were dropped: those leases stay (until they expire).
+  EXPECT_EQ(raw.Integer({"ZCARD", "t:{c}:inflight"}), kDropped);
+  EXPECT_NE(raw.Command({"ZSCORE", "t:{c}:inflight", "l0"})->type,
+            REDIS_REPLY_NIL);
+  EXPECT_NE(
+      raw.Command({"ZSCORE", "t:{c}:inflight", absl::StrCat("l", kDropped - 1)})
+          ->type,
+      REDIS_REPLY_NIL);
+  EXPECT_EQ(
+      raw.Command({"ZSCORE", "t:{c}:inflight", absl::StrCat("l", kDropped)})
+          ->type,
+      REDIS_REPLY_NIL);
+}
+
+TEST_F(RedisStoreTest, DeadPooledConnectionIsRetriedOnANewOne) {
+  RedisLimitStore store(Config());
+  ASSERT_TRUE(Reserve(store, 10).allowed);
+  ASSERT_EQ(store.idle_connections(), 1);
+  {
+    RawRedis raw(port_);
+    // As a proxy that closes idle connections would.
+    ASSERT_EQ(raw.Integer({"CLIENT", "KILL", "TYPE", "normal"}), 1);
+    EXPECT_TRUE(Reserve(store, 10).allowed);
+    EXPECT_EQ(raw.Sum("t:{c}:tokens"), 20);  // once, not twice
+  }
+  // A restart closes every pooled connection.
+  FillPool(store, port_, 3);
+  ASSERT_GE(store.idle_connections(), 2);
+  server_.Kill();
+  ASSERT_TRUE(server_.Start(port_));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 3; ++j) {
+        absl::StatusOr<ReserveResult> result = store.Reserve(OneToken());
+        EXPECT_TRUE(result.ok()) << result.status();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_FALSE(store.degraded());
+  EXPECT_EQ(store.errors(), 0);
+  RawRedis raw(port_);
+  EXPECT_EQ(raw.Sum("t:{c}:tokens"), 9);
+}
+
+TEST_F(RedisStoreTest, OneSlowReplyCostsOnlyItsCallAndItsConnection) {
+  RedisConfig config = Config();
+  config.timeout = absl::Milliseconds(300);
+  RedisLimitStore store(config);
+  FillPool(store, port_, 3);
+  const size_t idle = store.idle_connections();
+  ASSERT_GE(idle, 2);
+  absl::Time failed;
+  {
+    Stall stall(port_, "0.5");
+    absl::StatusOr<ReserveResult> slow = store.Reserve(OneToken());
+    failed = absl::Now();
+    ASSERT_FALSE(slow.ok());
+    EXPECT_TRUE(absl::StrContains(slow.status().message(), "no reply within"))
+        << slow.status();
+    EXPECT_EQ(store.idle_connections(), idle - 1);
+  }
+  // The old store backed off 500 ms after any failure; this one is back as
+  // soon as Redis is, on the connections it kept.
+  ASSERT_LT(absl::Now() - failed, absl::Milliseconds(450));
+  absl::StatusOr<ReserveResult> next = store.Reserve(OneToken());
+  EXPECT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(store.idle_connections(), idle - 1);
+  EXPECT_FALSE(store.degraded());
+  EXPECT_EQ(store.errors(), 1);
+}
+
+TEST_F(RedisStoreTest, ThreeFailuresInARowBackOff) {
+  RedisConfig config = Config();
+  config.timeout = absl::Milliseconds(50);
+  RedisLimitStore store(config);
+  ASSERT_TRUE(store.Reserve(OneToken()).ok());
+  {
+    Stall stall(port_, "0.5");
+    for (int i = 0; i < 3; ++i) {
+      const absl::Time start = absl::Now();
+      EXPECT_FALSE(store.Reserve(OneToken()).ok());
+      EXPECT_GE(absl::Now() - start, absl::Milliseconds(45)) << i;
+    }
+    const absl::Time start = absl::Now();
+    absl::StatusOr<ReserveResult> fast = store.Reserve(OneToken());
+    EXPECT_LT(absl::Now() - start, absl::Milliseconds(40));
+    ASSERT_FALSE(fast.ok());
+    EXPECT_TRUE(absl::StrContains(fast.status().message(), "next attempt"))
+        << fast.status();
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  absl::StatusOr<ReserveResult> next = store.Reserve(OneToken());
+  while (!next.ok() && absl::Now() < deadline) {
+    SleepMs(20);
+    next = store.Reserve(OneToken());
+  }
+  EXPECT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(store.degraded());
 }
 
 TEST_F(RedisStoreTest, AddressThatIsNotHostPortIsUnavailable) {
