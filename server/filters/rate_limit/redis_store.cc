@@ -334,16 +334,18 @@ absl::Status RedisLimitStore::ConnectionFailed(absl::string_view what,
 }
 
 absl::Status RedisLimitStore::CallFailed(Connection connection, bool timed_out,
-                                         absl::string_view what) {
+                                         bool abort, absl::string_view what) {
   std::string why;
   if (timed_out) {
     why = absl::StrCat("no reply within ", absl::FormatDuration(timeout_));
-    // Reset rather than closed: what the kernel still holds of the command
-    // is dropped instead of delivered late.
-    const linger reset = {1, 0};
-    if (false) setsockopt(connection->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
   } else {
     why = connection->errstr;
+  }
+  if (timed_out && abort) {
+    // Reset rather than closed: Linux then often drops the command unread
+    // from the server's socket, rather than have it run late.
+    const linger reset = {1, 0};
+    setsockopt(connection->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
   }
   connection.reset();
   absl::Status status = Unavailable(what, why);
@@ -483,8 +485,12 @@ absl::StatusOr<RedisLimitStore::Reply> RedisLimitStore::Run(
           ClosedByServer(*context, error_number)) {
         continue;  // once more, on a new connection
       }
+      // A reservation is better never run: its caller takes it as failed,
+      // and the tokens it would take cannot be told apart to give back. A
+      // settle or renewal is better run late.
       return CallFailed(std::move(acquired->connection),
-                        TimedOut(*context, error_number), name);
+                        TimedOut(*context, error_number),
+                        /*abort=*/script == kReserve, name);
     }
     {
       absl::MutexLock lock(&mu_);

@@ -22,9 +22,13 @@
 // the server never read the command. Pooled connections use TCP keepalive.
 //
 // A call that failed after its command was sent may still run on the
-// server later (a timeout only ends our wait). What that could leave behind
-// is undone by compensations queued in the store and sent, a few at a time
-// in one pipelined round trip, after a later call succeeds:
+// server later (a timeout only ends our wait; a timed-out reservation's
+// connection is reset, which often, not always, keeps it from running).
+// What that could leave behind is undone by compensations queued in the
+// store and sent after a later call succeeds, kFlushBatch at a time in one
+// pipelined round trip on that call's connection, after its reply (so
+// after anything Redis still had to read; the call pays that one round
+// trip, and a call in between may still see a phantom lease):
 //   - a failed Reserve that asked for a lease: a ZREM of that lease id
 //     (idempotent; harmless if the reservation never ran). The tokens such
 //     a reservation may have taken cannot be told apart and stay counted
@@ -133,9 +137,9 @@ class RedisLimitStore : public LimitStore {
   void Answered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A connect failed: back off, drop the idle connections.
   absl::Status ConnectionFailed(absl::string_view what, absl::string_view why);
-  // A call failed on its connection: that connection is dropped; the third
-  // such failure in a row backs off.
-  absl::Status CallFailed(Connection connection, bool timed_out,
+  // A call failed on its connection: that connection is dropped (reset,
+  // when `abort`), and the third such failure in a row backs off.
+  absl::Status CallFailed(Connection connection, bool timed_out, bool abort,
                           absl::string_view what);
   void BackOff(absl::string_view what, absl::string_view why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

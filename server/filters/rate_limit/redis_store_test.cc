@@ -808,17 +808,24 @@ TEST_F(RedisStoreTest, TimedOutReserveLeavesNoLeaseBehind) {
     EXPECT_FALSE(ReserveLease(store, "p2").ok());
     EXPECT_EQ(store.pending(), 2);
   }
+  // The store resets a timed-out reservation's connection, and Linux then
+  // often drops the command unread; not always. Both leases are made sure
+  // of here, as if Redis had run both.
   RawRedis raw(port_);
-  EXPECT_EQ(raw.Integer({"ZCARD", "t:{c}:inflight"}), 2);  // the phantoms
-  // The next call that succeeds (this one is denied by them) sends the
-  // releases after its reply.
-  absl::StatusOr<ReserveResult> next = ReserveLease(store, "p3");
+  const int64_t ran = raw.Integer({"ZCARD", "t:{c}:inflight"});
+  EXPECT_LE(ran, 2);
+  RecordProperty("reserves_run_late", absl::StrCat(ran));
+  const std::string held =
+      absl::StrCat(absl::ToUnixMillis(absl::Now()) + 5 * kMinute);
+  raw.Command({"ZADD", "t:{c}:inflight", held, "p1", held, "p2"});
+  // The next call that succeeds sends the releases after its reply.
+  absl::StatusOr<ReserveResult> next = store.Reserve(ReserveRequest());
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(store.pending(), 0);
   EXPECT_EQ(raw.Integer({"EXISTS", "t:{c}:inflight"}), 0);
+  EXPECT_TRUE(ReserveLease(store, "p3")->allowed);
   EXPECT_TRUE(ReserveLease(store, "p4")->allowed);
-  EXPECT_TRUE(ReserveLease(store, "p5")->allowed);
-  EXPECT_FALSE(ReserveLease(store, "p6")->allowed);
+  EXPECT_FALSE(ReserveLease(store, "p5")->allowed);
   EXPECT_FALSE(store.degraded());
   EXPECT_EQ(store.errors(), 2);
 }
@@ -833,6 +840,8 @@ TEST_F(RedisStoreTest, TimedOutSettleIsNotAppliedTwiceAndItsLeaseGoes) {
   absl::StatusOr<ReserveResult> reserved = store.Reserve(request);
   ASSERT_TRUE(reserved.ok() && reserved->allowed);
   SettleRequest settle;
+  settle.release = ConcurrencyLimit{"{c}:inflight", 1, "none", kMinute};
+  ASSERT_TRUE(store.Settle(settle).ok());  // the script loaded
   settle.adjustments.push_back({"{c}:tokens", kMinute, -70});
   settle.reserved_at_ms = reserved->now_ms;
   settle.release = request.concurrency;
