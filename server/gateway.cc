@@ -461,16 +461,21 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
   return response;
 }
 
+absl::Status Gateway::CheckListing(const GatewaySnapshot& snapshot,
+                                   RequestContext& ctx) const {
+  ctx.operation = Operation::kListModels;
+  FilterChain chain(snapshot.filters, ctx);
+  absl::Status status = chain.Begin();
+  chain.End(status);
+  return status;
+}
+
 absl::StatusOr<v1::ListModelsResponse> Gateway::ListModels(
     RequestContext* ctx) const {
   RequestContext local_ctx;
   if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  ctx->operation = Operation::kListModels;
-  FilterChain chain(snapshot->filters, *ctx);
-  absl::Status status = chain.Begin();
-  chain.End(status);
-  if (!status.ok()) return status;
+  AIGW_RETURN_IF_ERROR(CheckListing(*snapshot, *ctx));
   v1::ListModelsResponse all = ListServedModels(*snapshot);
   if (ctx->consumer == nullptr) return all;
   v1::ListModelsResponse allowed;
@@ -488,11 +493,7 @@ absl::StatusOr<v1::Model> Gateway::FindModel(const std::string& id,
   RequestContext local_ctx;
   if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
-  ctx->operation = Operation::kListModels;
-  FilterChain chain(snapshot->filters, *ctx);
-  absl::Status status = chain.Begin();
-  chain.End(status);
-  if (!status.ok()) return status;
+  AIGW_RETURN_IF_ERROR(CheckListing(*snapshot, *ctx));
   // A model the caller may not use is as unknown to it as any other.
   if (ctx->consumer != nullptr && !ctx->consumer->Allows(id)) {
     return ModelNotFound(id);

@@ -73,6 +73,10 @@ class Gateway {
                            const std::string& model, CancelToken* cancel,
                            CallInfo* info, const AttemptFn& attempt);
 
+  // The filters a model listing passes (auth): ctx.consumer is who asks.
+  absl::Status CheckListing(const GatewaySnapshot& snapshot,
+                            RequestContext& ctx) const;
+
   mutable absl::Mutex mu_;
   std::shared_ptr<const GatewaySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Metrics* const metrics_;
