@@ -52,7 +52,8 @@ RateLimitFilter::RateLimitFilter(const RateLimitConfig& config,
     : config_(config), limits_(limits), consumer_(std::move(consumer)) {}
 
 bool RateLimitFilter::ReserveWhatFits(const ReserveResult& denied) {
-  if (bounded_output_ || ctx_is_embeddings_) return false;
+  // Embeddings reserve no output: nothing to shrink.
+  if (bounded_output_ || output_reserved_ == 0) return false;
   if (denied.denied >= static_cast<int>(counted_.size())) return false;
   if (!counted_[denied.denied]->tokens) return false;  // requests, not tokens
   int64_t room = INT64_MAX;
@@ -95,10 +96,9 @@ absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
   model_ = ctx.model;
   int64_t output = 0;
   if (ctx.chat != nullptr) {
-    prompt_estimate_ = EstimatePromptTokens(*ctx.chat);
     const v1::ChatCompletionRequest& chat = *ctx.chat;
-    prompt_estimate_ += ctx.context_tokens;
-    bool bounded = chat.has_max_completion_tokens() || chat.has_max_tokens();
+    prompt_estimate_ = EstimatePromptTokens(chat) + ctx.context_tokens;
+    bounded_output_ = chat.has_max_completion_tokens() || chat.has_max_tokens();
     output = chat.has_max_completion_tokens() ? chat.max_completion_tokens()
              : chat.has_max_tokens()          ? chat.max_tokens()
                                               : config_.default_max_tokens();
@@ -107,7 +107,7 @@ absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
     // least one token: the default must not make every request "too large"
     // for a consumer whose limit is below it (the reservation grows as the
     // answer streams when the consumer says `cut`).
-    if (!bounded) {
+    if (!bounded_output_) {
       int64_t room = SmallestTokenLimit() - prompt_estimate_;
       output = std::max<int64_t>(1, std::min(output, room));
     }
@@ -301,8 +301,8 @@ absl::Status RateLimitFilter::OnChunk(RequestContext&,
 void RateLimitFilter::OnEnd(RequestContext& ctx, const absl::Status& status) {
   if (!reserved_) return;
   reserved_ = false;
-  // The real cost: the upstream's count; else what was seen streaming;
-  // nothing for a call that failed before any answer.
+  // The real cost: the upstream's count; else the estimate of the prompt
+  // and what was answered; nothing for a call the upstream refused.
   int64_t used = 0;
   int64_t answered = streamed_.tokens() + ctx.info.answer_tokens_estimate;
   // A call the client left, or that timed out, was billed by the upstream

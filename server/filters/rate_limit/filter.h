@@ -55,7 +55,6 @@ class RateLimitFilter : public RequestFilter {
 
   std::string model_;
   bool bounded_output_ = false;  // the request named its max_tokens
-  bool ctx_is_embeddings_ = false;
   ReserveRequest request_;
   std::vector<const WindowSpec*> counted_;  // beside request_.windows
   bool reserved_ = false;

@@ -21,7 +21,7 @@ namespace {
 // requests nothing. One slow reply is not a down Redis.
 constexpr absl::Duration kBackoff = absl::Milliseconds(500);
 constexpr int kFailuresInARow = 3;
-constexpr size_t kMaxIdle = 16;
+constexpr size_t kMaxIdle = 64;
 
 // The scripts below are LocalLimitStore's Reserve, Settle and RenewLease
 // line for line; keep them in step (redis_store_test cross-checks the two).
