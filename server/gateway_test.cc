@@ -377,6 +377,26 @@ TEST_F(GatewayTest, AnswerWithoutUsageIsChargedItsEstimate) {
       absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(GatewayTest, CutWithoutATokenBudgetLetsTheStreamFinish) {
+  // Only requests are limited: a stream past its reservation has nothing
+  // to grow into and nothing to be cut by.
+  Start(R"(
+providers:
+  - {name: main, type: scripted}
+consumers:
+  - name: a
+    api_keys: [key-a]
+    limits: {requests_per_minute: 10}
+    on_budget_exhausted: cut
+limits: {default_max_tokens: 2}
+)");
+  Then("main", {absl::OkStatus(), 50});
+  CollectingSink sink;
+  RequestContext ctx = Caller("key-a");
+  EXPECT_TRUE(gateway_->Stream(Chat("m"), sink, nullptr, &ctx).ok());
+  EXPECT_EQ(sink.chunks.size(), 50u);
+}
+
 TEST(GatewayConfig, AKeyListedPlainAndAsItsHashIsAConfigError) {
   absl::StatusOr<GatewayConfig> config = ParseConfig(R"(
 providers: [{name: main, type: scripted}]

@@ -60,10 +60,12 @@ void SetCallHeaders(httplib::Response& res, const RequestContext& ctx) {
   // account's behind the gateway.
   bool own_limits = false;
   for (const auto& [name, value] : ctx.response_headers) {
-    own_limits = own_limits || absl::StartsWith(name, "x-ratelimit-");
+    own_limits = own_limits || absl::StartsWithIgnoreCase(name, "x-ratelimit-");
   }
   for (const auto& [name, value] : info.upstream_headers) {
-    if (own_limits && absl::StartsWith(name, "x-ratelimit-")) continue;
+    if (own_limits && absl::StartsWithIgnoreCase(name, "x-ratelimit-")) {
+      continue;
+    }
     res.set_header(name, value);
   }
   for (const auto& [name, value] : ctx.response_headers) {

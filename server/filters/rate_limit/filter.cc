@@ -104,12 +104,12 @@ absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
                                               : config_.default_max_tokens();
     output *= std::max(1, chat.has_n() ? chat.n() : 1);
     // Without a max_tokens of its own a request reserves what fits, at
-    // least one token: the default must not make every request "too large"
-    // for a consumer whose limit is below it (the reservation grows as the
-    // answer streams when the consumer says `cut`).
+    // least kMinOutput tokens: the default must not make every request "too
+    // large" for a consumer whose limit is below it (the reservation grows as
+    // the answer streams when the consumer says `cut`).
     if (!bounded_output_) {
       int64_t room = SmallestTokenLimit() - prompt_estimate_;
-      output = std::max<int64_t>(1, std::min(output, room));
+      output = std::max(kMinOutput, std::min(output, room));
     }
   } else if (ctx.embeddings != nullptr) {
     prompt_estimate_ = EstimateInputTokens(*ctx.embeddings);
@@ -247,7 +247,10 @@ absl::StatusOr<bool> RateLimitFilter::Grow() {
     window.amount = step;
     more.windows.push_back(std::move(window));
   }
-  if (more.windows.empty()) return true;
+  if (more.windows.empty()) {
+    growing_stopped_ = true;  // no token budget to grow into
+    return true;
+  }
   absl::StatusOr<ReserveResult> result = config_.store().Reserve(more);
   if (!result.ok()) {
     // The store's trouble is not the stream's: on allow it runs on, on
@@ -309,7 +312,8 @@ void RateLimitFilter::OnEnd(RequestContext& ctx, const absl::Status& status) {
   // for its prompt (and any reasoning) all the same.
   bool abandoned = ctx.info.attempts > 0 &&
                    (status.code() == absl::StatusCode::kCancelled ||
-                    status.code() == absl::StatusCode::kDeadlineExceeded);
+                    status.code() == absl::StatusCode::kDeadlineExceeded ||
+                    GetErrorDetails(status).code == "server_shutdown");
   if (ctx.info.has_usage) {
     used = ctx.info.usage.total_tokens() > 0
                ? ctx.info.usage.total_tokens()

@@ -85,7 +85,11 @@ absl::StatusOr<ReserveResult> LocalLimitStore::Reserve(
         }
       }
     }
-    if (result.allowed || retry_after > result.retry_after_ms) {
+    // A window the request can never fit decides: waiting for the others
+    // would not help.
+    if (result.allowed || (too_large && !result.too_large) ||
+        (too_large == result.too_large &&
+         retry_after > result.retry_after_ms)) {
       result.denied = static_cast<int>(i);
       result.retry_after_ms = retry_after;
       result.too_large = too_large;
@@ -133,14 +137,15 @@ absl::Status LocalLimitStore::Settle(const SettleRequest& request) {
     const int64_t current = now / width;
     const int64_t reserved = request.reserved_at_ms / width;
     Bucket& at_reservation = window.buckets[reserved % kBucketsPerWindow];
-    if (reserved > current - kBucketsPerWindow &&
-        at_reservation.index == reserved) {
-      at_reservation.amount =
-          std::max<int64_t>(0, at_reservation.amount + adjustment.delta);
-    } else if (adjustment.delta > 0) {
+    if (adjustment.delta > 0) {
+      // Spent now: counted now, so it stays in the window a whole window.
       Bucket& bucket = window.buckets[current % kBucketsPerWindow];
       if (bucket.index != current) bucket = Bucket{current, 0};
       bucket.amount += adjustment.delta;
+    } else if (reserved > current - kBucketsPerWindow &&
+               at_reservation.index == reserved) {
+      at_reservation.amount =
+          std::max<int64_t>(0, at_reservation.amount + adjustment.delta);
     }
   }
   if (request.release.has_value()) {

@@ -77,12 +77,38 @@ TEST_F(LocalStoreTest, SettleNeverGoesBelowZeroAndLateOverrunsCountNow) {
   settle.reserved_at_ms = reserved.now_ms;
   ASSERT_TRUE(store_.Settle(settle).ok());
   EXPECT_EQ(Reserve(0).windows[0].remaining, 100);
-  // A stream that outlived the window: its overrun lands in the current
-  // bucket.
+  // An overrun is spent when the call ends: it lands in the current
+  // bucket, here after the reservation's has left the window.
   now_ += 2 * kMinute;
   settle.adjustments[0].delta = 30;
   ASSERT_TRUE(store_.Settle(settle).ok());
   EXPECT_EQ(Reserve(0).windows[0].remaining, 70);
+}
+
+TEST_F(LocalStoreTest, OverrunStaysInTheWindowAWholeWindow) {
+  ReserveResult reserved = Reserve(10);
+  now_ += 50000;
+  SettleRequest settle;
+  settle.adjustments.push_back({"c:tokens", kMinute, 60});
+  settle.reserved_at_ms = reserved.now_ms;
+  ASSERT_TRUE(store_.Settle(settle).ok());
+  // The reservation's bucket leaves at 60 s; the overrun stays until 110 s.
+  now_ += 15000;
+  EXPECT_EQ(Reserve(0).windows[0].remaining, 40);
+}
+
+TEST_F(LocalStoreTest, AWindowTheRequestCanNeverFitDecides) {
+  ReserveRequest fill;
+  fill.windows.push_back({"c:day", 1000, 24 * 60 * kMinute, 990});
+  ASSERT_TRUE(store_.Reserve(fill)->allowed);
+  ReserveRequest request;
+  request.windows.push_back({"c:day", 1000, 24 * 60 * kMinute, 50});
+  request.windows.push_back({"c:model", 20, kMinute, 50});
+  absl::StatusOr<ReserveResult> result = store_.Reserve(request);
+  ASSERT_TRUE(result.ok());
+  EXPECT_FALSE(result->allowed);
+  EXPECT_TRUE(result->too_large);
+  EXPECT_EQ(result->denied, 1);
 }
 
 TEST_F(LocalStoreTest, AllOrNothingAcrossWindows) {

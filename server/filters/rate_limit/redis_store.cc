@@ -100,7 +100,10 @@ for i = 1, n do
         end
       end
     end
-    if allowed or after > retry then
+    -- A window the request can never fit decides.
+    local b = big and 1 or 0
+    if allowed or (b == 1 and too_large == 0) or
+        (b == too_large and after > retry) then
       denied, retry, too_large = i - 1, after, big and 1 or 0
     end
     allowed = false
@@ -166,16 +169,17 @@ for i = 1, n do
     local reserved = math.floor(reserved_at / width)
     local w = redis.call('HGET', key, 'w')
     if w and tonumber(w) ~= window_ms then redis.call('DEL', key) end
-    -- The reservation's bucket, if it is still in the window.
+    -- Spent now: counted now. A refund: from the reservation's bucket,
+    -- if it is still in the window.
     local at = false
-    if reserved > current - B then
-      at = redis.call('HGET', key, int(reserved))
-    end
-    if at then
-      redis.call('HSET', key, int(reserved),
-                 int(math.max(0, tonumber(at) + delta)))
-    elseif delta > 0 then
+    if delta > 0 then
       redis.call('HINCRBY', key, int(current), int(delta))
+    elseif reserved > current - B then
+      at = redis.call('HGET', key, int(reserved))
+      if at then
+        redis.call('HSET', key, int(reserved),
+                   int(math.max(0, tonumber(at) + delta)))
+      end
     end
     if at or delta > 0 then
       redis.call('HSET', key, 'w', int(window_ms))
@@ -319,6 +323,7 @@ void RedisLimitStore::Answered() {
   down_ = false;
   retry_at_ = absl::InfinitePast();
   failures_in_a_row_ = 0;
+  last_answer_ = absl::Now();
 }
 
 absl::Status RedisLimitStore::ConnectionFailed(absl::string_view what,
@@ -351,8 +356,13 @@ absl::Status RedisLimitStore::CallFailed(Connection connection, bool timed_out,
   absl::Status status = Unavailable(what, why);
   absl::MutexLock lock(&mu_);
   // Only this connection is dropped; the idle ones may be fine. A failed
-  // probe, or a third failure in a row, backs off.
-  if (++failures_in_a_row_ >= kFailuresInARow || down_) BackOff(what, why);
+  // probe, or a third failure in a row, backs off; but not timeouts while
+  // Redis answered within the back-off (one stall times out every call in
+  // flight at once, and is over when they fail).
+  bool answering = timed_out && absl::Now() - last_answer_ < kBackoff;
+  if (down_ || (++failures_in_a_row_ >= kFailuresInARow && !answering)) {
+    BackOff(what, why);
+  }
   return status;
 }
 

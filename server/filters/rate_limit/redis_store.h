@@ -169,6 +169,9 @@ class RedisLimitStore : public LimitStore {
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   int failures_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
+  // The last reply of any kind: timeouts right after one are a stall, not
+  // an outage.
+  absl::Time last_answer_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // SCRIPT LOAD's answer for each script; empty until the first call.
   std::array<std::string, kScriptCount> sha_ ABSL_GUARDED_BY(mu_);
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
