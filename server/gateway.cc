@@ -470,6 +470,12 @@ absl::Status Gateway::CheckListing(const GatewaySnapshot& snapshot,
   return status;
 }
 
+absl::Status Gateway::Authenticate(const RequestContext& ctx) const {
+  RequestContext probe;
+  probe.api_key = ctx.api_key;
+  return CheckListing(*snapshot(), probe);
+}
+
 absl::StatusOr<v1::ListModelsResponse> Gateway::ListModels(
     RequestContext* ctx) const {
   RequestContext local_ctx;

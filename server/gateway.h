@@ -54,6 +54,9 @@ class Gateway {
       RequestContext* ctx = nullptr) const;
   absl::StatusOr<v1::Model> FindModel(const std::string& id,
                                       RequestContext* ctx = nullptr) const;
+  // Who is calling (the auth filter alone), for a front door that must
+  // answer before a request reaches the chain (a body that does not parse).
+  absl::Status Authenticate(const RequestContext& ctx) const;
 
   std::shared_ptr<const GatewaySnapshot> snapshot() const;
   void SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot);

@@ -254,6 +254,9 @@ TEST_F(GatewayTest, UnknownKeysAndModelsAreRefusedBeforeAnyUpstreamCall) {
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(GetErrorDetails(status).code, "model_not_allowed");
   EXPECT_TRUE(Calls().empty());
+  EXPECT_EQ(gateway_->Authenticate(Caller("key-b")).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(gateway_->Authenticate(Caller("key-a")).ok());
   // "test" is the key whose SHA-256 the config lists.
   RequestContext hashed = Caller("test");
   EXPECT_TRUE(gateway_->Create(Chat("o1"), nullptr, &hashed).ok());

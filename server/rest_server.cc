@@ -333,19 +333,26 @@ void RestServer::HandleModel(const httplib::Request& req,
   res.set_content(ListModelsToJson(one)["data"][0].dump(), "application/json");
 }
 
+absl::Status RestServer::UnlessUnknownCaller(const RequestContext& ctx,
+                                             absl::Status body_error) const {
+  absl::Status caller = gateway_->Authenticate(ctx);
+  return caller.ok() ? body_error : caller;
+}
+
 void RestServer::HandleEmbeddings(const httplib::Request& req,
                                   httplib::Response& res) {
   size_t limit = gateway_->snapshot()->config.limits.max_body_bytes;
   if (req.body.size() > limit) return WriteError(res, BodyTooLarge(limit));
+  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::EmbeddingsRequest> request =
       ParseEmbeddingsRequest(req.body);
-  if (!request.ok()) return WriteError(res, request.status());
+  if (!request.ok())
+    return WriteError(res, UnlessUnknownCaller(ctx, request.status()));
   bool base64 = request->encoding_format() == "base64";
   auto cancel = std::make_shared<CancelToken>();
   std::unique_ptr<DisconnectWatch::Registration> watch =
       disconnect_watch_->WatchHttp(req, [cancel] { cancel->Cancel(); });
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::EmbeddingsResponse> response =
       gateway_->Embed(std::move(*request), cancel.get(), &ctx);
   SetCallHeaders(res, ctx);
@@ -361,7 +368,10 @@ void RestServer::HandleChat(const httplib::Request& req,
   if (req.body.size() > limit) return WriteError(res, BodyTooLarge(limit));
   absl::StatusOr<v1::ChatCompletionRequest> request =
       ParseChatRequest(req.body);
-  if (!request.ok()) return WriteError(res, request.status());
+  if (!request.ok()) {
+    return WriteError(res,
+                      UnlessUnknownCaller(ContextOf(req), request.status()));
+  }
   if (request->stream()) return StreamChat(req, std::move(*request), res);
 
   auto cancel = std::make_shared<CancelToken>();

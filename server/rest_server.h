@@ -33,6 +33,10 @@ class RestServer {
 
  private:
   void HandleChat(const httplib::Request& req, httplib::Response& res);
+  // A body that does not parse: its error, unless the caller has no valid
+  // key, who learns only that (401), as from OpenAI.
+  absl::Status UnlessUnknownCaller(const RequestContext& ctx,
+                                   absl::Status body_error) const;
   void HandleModels(const httplib::Request& req, httplib::Response& res);
   void HandleModel(const httplib::Request& req, httplib::Response& res);
   // The Origin check and CORS headers; true when it answered the request
