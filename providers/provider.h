@@ -43,9 +43,11 @@ struct ProviderConfig {
   std::vector<std::string> models;
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration read_timeout = absl::Seconds(300);  // max silence ("idle")
-  // Enforced by the gateway core; zero = none.
+  // Enforced by the gateway core; zero = none. A whole call (a stream
+  // included) is bounded by default: an endless upstream stream must not
+  // hold a client and an upstream connection forever.
   absl::Duration first_byte_timeout = absl::ZeroDuration();
-  absl::Duration total_timeout = absl::ZeroDuration();
+  absl::Duration total_timeout = absl::Minutes(30);
   ContextConfig context;
   std::string ca_file;  // extra CA bundle for TLS verification
   std::map<std::string, std::string> options;  // type-specific scalar keys

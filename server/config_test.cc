@@ -250,6 +250,17 @@ shutdown: {grace: 5s}
 
 constexpr char kEcho[] = "providers: [{name: a, type: echo}]\n";
 
+TEST(Config, AWholeCallIsBoundedByDefault) {
+  absl::StatusOr<GatewayConfig> config = ParseConfig(R"(
+providers:
+  - {name: a, type: echo}
+  - {name: b, type: echo, timeouts: {total: 0}}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->providers[0].total_timeout, absl::Minutes(30));
+  EXPECT_EQ(config->providers[1].total_timeout, absl::ZeroDuration());
+}
+
 TEST(Config, ConsumersLimitsRedisAndAdmin) {
   absl::StatusOr<GatewayConfig> config = ParseConfig(std::string(kEcho) + R"(
 consumers:

@@ -19,6 +19,8 @@ constexpr char kChatService[] = "aigw.v1.ChatCompletions";
 // The largest request the gRPC server accepts; limits.max_body_bytes of the
 // current config is checked per call (grpc_service.cc).
 constexpr int kMaxGrpcMessageBytes = 64 << 20;
+constexpr int kMaxGrpcStreamsPerConnection = 100;
+constexpr int kGrpcIdleConnectionMs = 5 * 60 * 1000;
 
 // Old listeners finish their in-flight work off the reloading thread.
 template <typename T>
@@ -86,6 +88,17 @@ absl::StatusOr<Listeners::Grpc> Listeners::StartGrpc(
   builder.RegisterService(grpc.service.get());
   builder.RegisterService(grpc.reflection.get());
   builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  // One HTTP/2 connection may not hold unbounded calls; a connection with
+  // no call for a while is closed (clients reconnect on their next call);
+  // clients may ping no more often than every 10 s without calls in
+  // flight (more is a flood: the connection is closed after 2 strikes).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kMaxGrpcStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             kGrpcIdleConnectionMs);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   grpc.server = builder.BuildAndStart();
   if (grpc.server == nullptr || grpc.port == 0) {
     return absl::UnavailableError(

@@ -263,3 +263,26 @@ test('server reflection serves the file descriptor declaring aigw.v1.ChatComplet
   assert.ok(declaring, 'no descriptor declares aigw.v1.ChatCompletions');
   assert.ok(declaring.includes('ChatCompletionChunk') && declaring.includes('ListModels'));
 });
+
+test('one HTTP/2 connection holds at most 100 calls at once; the rest wait their turn and all complete', async () => {
+  const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+  let sampling = true;
+  let most = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+      const active = Number(text.match(/^aigw_streams_active (\d+)$/m)?.[1] ?? 0);
+      most = Math.max(most, active);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  const results = await Promise.all(Array.from({ length: 120 }, () => readStream(userRequest('echo', words))));
+  sampling = false;
+  await sampler;
+  for (const { chunks, error } of results) {
+    assert.equal(error, null);
+    assert.equal(streamText(chunks).trim(), words);
+  }
+  assert.ok(most <= 100, `${most} streams were in flight on one connection`);
+  assert.ok(most >= 50, `only ${most} streams ran at once`);
+});
