@@ -8,15 +8,31 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/elastic_thread_pool.h"
 #include "server/filters/auth/config.h"
 #include "server/http_listener.h"
 
 namespace aigw {
+namespace {
+
+constexpr size_t kMaxAdminConnections = 256;
+constexpr int kAdminReadTimeoutSeconds = 5;
+
+}  // namespace
 
 AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
                          ReloadFn reload)
     : metrics_(metrics), gateway_(gateway), reload_(std::move(reload)) {
-  server_.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // Probes must get through while slow or idle connections sit on the
+  // port: a thread per connection (up to a cap, released when idle), a
+  // short read timeout for a request that dribbles in, and no long
+  // keep-alive. (A liveness probe that times out restarts the pod.)
+  server_.new_task_queue = [] {
+    return new ElasticThreadPool(kMaxAdminConnections, absl::Seconds(10));
+  };
+  server_.set_read_timeout(kAdminReadTimeoutSeconds, 0);
+  server_.set_write_timeout(kAdminReadTimeoutSeconds, 0);
+  server_.set_keep_alive_timeout(2);
   server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -2,6 +2,7 @@
 // handling of bad configs and flags.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,6 +26,41 @@ test('GET /healthz is 200', async () => {
   const response = await fetch(`${gateway.adminUrl}/healthz`);
   assert.equal(response.status, 200);
   await response.text();
+});
+
+test('slow and idle connections cannot starve /healthz; one that dribbles its request is closed', async () => {
+  const { port, hostname } = new URL(gateway.adminUrl);
+  const sockets = [];
+  for (let i = 0; i < 16; i++) {
+    const socket = net.connect(Number(port), hostname);
+    socket.on('error', () => {});
+    socket.resume(); // read, so that the server's close is seen
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // never finished
+    sockets.push(socket);
+  }
+  const idle = net.connect(Number(port), hostname); // says nothing at all
+  idle.on('error', () => {});
+  sockets.push(idle);
+  try {
+    for (let i = 0; i < 10; i++) {
+      const started = Date.now();
+      const response = await fetch(`${gateway.adminUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+      assert.equal(response.status, 200);
+      await response.text();
+      assert.ok(Date.now() - started < 1000, `/healthz took ${Date.now() - started} ms`);
+    }
+    const closed = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 9000);
+      sockets[0].once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    assert.ok(closed, 'a connection that never finished its request was still open after 9 s');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
 });
 
 test('GET /readyz is 200 once the listening line is printed', async () => {
