@@ -38,6 +38,19 @@ std::string DroppedParamLabel(absl::string_view param) {
   return "other";
 }
 
+// A counter family with two labels, from its map.
+void AppendCounter(
+    std::string* out, absl::string_view name, absl::string_view help,
+    std::pair<absl::string_view, absl::string_view> labels,
+    const std::map<std::pair<std::string, std::string>, uint64_t>& counts) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name,
+                  " counter\n");
+  for (const auto& [key, n] : counts) {
+    absl::StrAppend(out, name, "{", labels.first, "=\"", key.first, "\",",
+                    labels.second, "=\"", key.second, "\"} ", n, "\n");
+  }
+}
+
 }  // namespace
 
 void Metrics::RecordRequest(const std::string& provider, bool stream,
@@ -123,31 +136,18 @@ std::string Metrics::RenderPrometheus() const {
                       "\",kind=\"", kind, "\"} ", n, "\n");
     }
   }
-  absl::StrAppend(&out,
-                  "# HELP aigw_upstream_attempts_total Upstream calls by "
-                  "provider and result (retries and fallbacks included).\n"
-                  "# TYPE aigw_upstream_attempts_total counter\n");
-  for (const auto& [key, n] : attempts_) {
-    absl::StrAppend(&out, "aigw_upstream_attempts_total{provider=\"", key.first,
-                    "\",result=\"", key.second, "\"} ", n, "\n");
-  }
-  absl::StrAppend(&out,
-                  "# HELP aigw_dropped_params_total Request fields left out "
-                  "because the provider cannot express them "
-                  "(unsupported_params: drop).\n"
-                  "# TYPE aigw_dropped_params_total counter\n");
-  for (const auto& [key, n] : dropped_params_) {
-    absl::StrAppend(&out, "aigw_dropped_params_total{provider=\"", key.first,
-                    "\",param=\"", key.second, "\"} ", n, "\n");
-  }
-  absl::StrAppend(&out,
-                  "# HELP aigw_rate_limited_total Requests refused by a "
-                  "consumer limit, by consumer and limit type.\n"
-                  "# TYPE aigw_rate_limited_total counter\n");
-  for (const auto& [key, n] : rate_limited_) {
-    absl::StrAppend(&out, "aigw_rate_limited_total{consumer=\"", key.first,
-                    "\",type=\"", key.second, "\"} ", n, "\n");
-  }
+  AppendCounter(&out, "aigw_upstream_attempts_total",
+                "Upstream calls by provider and result (retries and "
+                "fallbacks included).",
+                {"provider", "result"}, attempts_);
+  AppendCounter(&out, "aigw_dropped_params_total",
+                "Request fields left out because the provider cannot "
+                "express them (unsupported_params: drop).",
+                {"provider", "param"}, dropped_params_);
+  AppendCounter(&out, "aigw_rate_limited_total",
+                "Requests refused by a consumer limit, by consumer and limit "
+                "type.",
+                {"consumer", "type"}, rate_limited_);
   absl::StrAppend(
       &out,
       "# HELP aigw_limit_store_errors_total Failed calls to the limit store "
