@@ -163,6 +163,24 @@ std::string Metrics::RenderPrometheus() const {
                   "# HELP aigw_streams_active Streaming responses in flight.\n"
                   "# TYPE aigw_streams_active gauge\naigw_streams_active ",
                   streams_active_.load(), "\n");
+  absl::StrAppend(&out,
+                  "# HELP aigw_connections_active Client connections open on "
+                  "the REST and gRPC listeners.\n"
+                  "# TYPE aigw_connections_active gauge\n"
+                  "aigw_connections_active ",
+                  connections_active_.load(), "\n");
+  // Every reason from the start, so rate() sees the first refusal.
+  absl::StrAppend(&out,
+                  "# HELP aigw_protection_rejected_total Connections and "
+                  "requests refused or closed by connection protection, by "
+                  "reason.\n"
+                  "# TYPE aigw_protection_rejected_total counter\n");
+  for (size_t i = 0; i < kRejectReasonCount; ++i) {
+    absl::StrAppend(&out, "aigw_protection_rejected_total{reason=\"",
+                    RejectReasonName(static_cast<RejectReason>(i)), "\"} ",
+                    protection_rejected_[i].load(std::memory_order_relaxed),
+                    "\n");
+  }
   return out;
 }
 

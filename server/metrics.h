@@ -2,6 +2,7 @@
 #ifndef AIGW_SERVER_METRICS_H_
 #define AIGW_SERVER_METRICS_H_
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <string>
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/aigw/v1/chat.pb.h"
+#include "server/protection/reject_reason.h"
 
 namespace aigw {
 
@@ -36,6 +38,15 @@ class Metrics {
   bool RecordLimitStoreOk();
   void StreamOpened() { streams_active_.fetch_add(1); }
   void StreamClosed() { streams_active_.fetch_sub(1); }
+  // Client connections open on the REST and gRPC listeners.
+  void ConnectionOpened() { connections_active_.fetch_add(1); }
+  void ConnectionClosed() { connections_active_.fetch_sub(1); }
+  // A connection or request refused or ended by connection protection.
+  // Lock-free: it is counted per refused accept under a flood.
+  void RecordProtectionRejected(RejectReason reason) {
+    protection_rejected_[static_cast<size_t>(reason)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
 
   std::string RenderPrometheus() const;
 
@@ -64,6 +75,8 @@ class Metrics {
   std::atomic<uint64_t> limit_store_errors_{0};
   std::atomic<bool> limit_store_degraded_{false};
   std::atomic<int64_t> streams_active_{0};
+  std::atomic<int64_t> connections_active_{0};
+  std::array<std::atomic<uint64_t>, kRejectReasonCount> protection_rejected_{};
 };
 
 }  // namespace aigw
