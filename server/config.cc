@@ -133,11 +133,11 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
   if (root.IsNull()) return KeyError("providers", "required");
   absl::Status duplicates = CheckDuplicateKeys(root, "");
   if (!duplicates.ok()) return duplicates;
-  absl::Status status =
-      CheckKeys(root, "",
-                {"listen", "limits", "providers", "routes", "fallback",
-                 "retries", "circuit_breaker", "unsupported_params", "cors",
-                 "shutdown", "consumers", "redis", "admin"});
+  absl::Status status = CheckKeys(
+      root, "",
+      {"listen", "limits", "providers", "routes", "fallback", "retries",
+       "circuit_breaker", "unsupported_params", "cors", "shutdown", "consumers",
+       "redis", "admin", "protection", "threads"});
   if (!status.ok()) return status;
 
   if (root["listen"]) {
@@ -169,6 +169,8 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
     config.shutdown = *shutdown;
   }
   status = ParseConsumers(root, &config);
+  if (!status.ok()) return status;
+  status = ParseProtection(root, &config);
   if (!status.ok()) return status;
   const YAML::Node& providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {

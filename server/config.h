@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "providers/provider.h"
+#include "server/protection/cidr_set.h"
 
 namespace aigw {
 
@@ -113,6 +114,31 @@ struct ShutdownConfig {
   absl::Duration grace = absl::Seconds(30);
 };
 
+// `protection:` guards the listeners against floods, slow clients and
+// running out of descriptors or memory (server/protection/ holds the
+// pieces). Counts of 0 mean no cap.
+struct ProtectionConfig {
+  int64_t max_connections = 20000;  // all client connections together
+  int64_t max_connections_per_ip = 256;
+  int64_t max_streams_per_ip = 128;       // requests and streams in flight
+  double requests_per_ip_per_second = 0;  // 0 = off; else a token bucket
+  // The bucket's size; ParseConfig fills in max(1, rate rounded up) when
+  // it is not written.
+  double requests_per_ip_burst = 1;
+  absl::Duration head_timeout = absl::Seconds(10);   // request line + headers
+  absl::Duration body_timeout = absl::Seconds(30);   // the whole body
+  absl::Duration idle_timeout = absl::Seconds(60);   // keep-alive, no request
+  absl::Duration write_timeout = absl::Seconds(30);  // no byte accepted
+  CidrSet trusted_proxies;  // X-Forwarded-For is believed only from these
+  // Load shedding: new connections and requests are refused while open
+  // descriptors are at shed_fd_ratio of RLIMIT_NOFILE, or resident memory
+  // at shed_memory_ratio of max_memory (0 = the cgroup's memory limit; no
+  // limit known: no memory shedding). A ratio of 0 turns that check off.
+  double shed_fd_ratio = 0.9;
+  int64_t max_memory = 0;  // bytes
+  double shed_memory_ratio = 0.9;
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   LimitsConfig limits;
@@ -126,6 +152,10 @@ struct GatewayConfig {
   std::vector<ConsumerConfig> consumers;  // empty: an open gateway
   RedisConfig redis;
   AdminConfig admin;
+  ProtectionConfig protection;
+  // I/O threads, 1..256; `threads: auto` (the default) is resolved by
+  // ParseConfig to the CPUs this process may use (UsableCpuCount).
+  int threads = 1;
 };
 
 // Built in: serves the echo provider so the gateway answers out of the box.

@@ -56,6 +56,8 @@ absl::StatusOr<UnsupportedParams> ParseUnsupportedParams(
     const YAML::Node& node, const std::string& key);
 // consumers, limits, redis and admin.
 absl::Status ParseConsumers(const YAML::Node& root, GatewayConfig* config);
+// protection and threads.
+absl::Status ParseProtection(const YAML::Node& root, GatewayConfig* config);
 // routes, fallback, retries, circuit_breaker; provider names are checked
 // against `config->providers`.
 absl::Status ParseRouting(const YAML::Node& root, GatewayConfig* config);
