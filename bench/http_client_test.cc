@@ -99,5 +99,25 @@ TEST(PercentileTest, NearestRank) {
   EXPECT_EQ(Percentile({}, 0.5), -1);
 }
 
+TEST(BuildPostTest, HeadersAndLength) {
+  std::string req =
+      BuildPost("127.0.0.1", 8080, "/v1/x", "{\"a\":1}",
+                "X-DashScope-SSE: enable\nAccept: text/event-stream");
+  const std::string start = "POST /v1/x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n";
+  EXPECT_EQ(req.compare(0, start.size(), start), 0);
+  EXPECT_NE(req.find("\r\nContent-Length: 7\r\n"), std::string::npos);
+  EXPECT_NE(req.find("\r\nX-DashScope-SSE: enable\r\n"), std::string::npos);
+  EXPECT_NE(req.find("\r\nAccept: text/event-stream\r\n\r\n{\"a\":1}"),
+            std::string::npos);
+}
+
+TEST(ParseFlagsTest, RepeatedFlagsJoinWithNewline) {
+  const char* argv[] = {"tool", "--header=A: 1", "--header=B: 2", "--quick"};
+  std::map<std::string, std::string> flags;
+  ASSERT_TRUE(ParseFlags(4, const_cast<char**>(argv), &flags));
+  EXPECT_EQ(flags["header"], "A: 1\nB: 2");
+  EXPECT_EQ(flags["quick"], "true");
+}
+
 }  // namespace
 }  // namespace bench
