@@ -1,11 +1,12 @@
-// The one interface every provider adapter implements. The gateway core has
-// already validated the request and mapped `request.model` to the upstream
-// model name; adapters translate to their upstream's protocol and stream
-// canonical chunks back.
+// The one interface every provider adapter implements: a translator
+// without I/O. The adapter builds the upstream request from the canonical
+// one and turns upstream bytes into canonical chunks; the data plane
+// (server/net) connects, pools, times out, retries and cancels.
 #ifndef AIGW_PROVIDERS_PROVIDER_H_
 #define AIGW_PROVIDERS_PROVIDER_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,9 +15,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/aigw/v1/chat.pb.h"
-#include "providers/common/cancel_token.h"
+#include "providers/upstream_request.h"
 
 namespace aigw {
+
+class KeyRing;
 
 // A standing chat context: text prepended as the first system message of
 // every request (used by the gateway core, not by adapters).
@@ -58,34 +61,89 @@ struct ProviderConfig {
 class ChunkSink {
  public:
   virtual ~ChunkSink() = default;
-  // Delivers one chunk; false means the consumer is gone and the provider
-  // must stop (and release its upstream connection).
+  // Delivers one chunk; false means the consumer is gone and the decoder
+  // must stop.
   virtual bool Write(v1::ChatCompletionChunk chunk) = 0;
 };
 
+// Turns an upstream's streamed body into canonical chunks, whatever the
+// byte boundaries.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // The next bytes of the body; false once the sink refused a chunk or the
+  // stream carried an error (see error()).
+  virtual bool Feed(absl::string_view bytes) = 0;
+  // The body ended: OK, or what it lacked (no finish, a cut-off event).
+  virtual absl::Status Finish() = 0;
+  // An error event inside a 2xx stream (rate limit, bad key): it says more
+  // than the HTTP status.
+  virtual const absl::Status& error() const = 0;
+  virtual bool client_gone() const = 0;
+};
+
+// Filled by the adapter while it translates, read by the core once the
+// call is made: request fields left out under `unsupported_params: drop`.
 struct CallContext {
-  CancelToken* cancel = nullptr;  // never null inside a provider call
-  // Filled by the adapter, read by the front door once the call is made:
-  // request fields left out under `unsupported_params: drop`, and upstream
-  // response headers worth relaying to the client (x-ratelimit-*).
   std::vector<std::string> dropped_params;
+  // Upstream response headers worth relaying to the client (x-ratelimit-*),
+  // filled by the data plane.
   std::vector<std::pair<std::string, std::string>> upstream_headers;
 };
+
+// An answer made without an upstream (the echo provider): its chunks, in
+// order, chunk i sent `delays[i]` after the one before (no entry: at once),
+// then `status`.
+struct LocalAnswer {
+  std::vector<v1::ChatCompletionChunk> chunks;
+  std::vector<absl::Duration> delays;
+  absl::Status status;
+};
+
+// The endpoint of a provider's base_url ("" = `default_base_url`; both ""
+// is an error). Errors name the config key: "base_url: ...".
+absl::StatusOr<UpstreamEndpoint> EndpointFor(
+    const ProviderConfig& config, absl::string_view default_base_url);
 
 class Provider {
  public:
   virtual ~Provider() = default;
-  // Streams the answer chunk by chunk: the role in the first chunk, exactly
-  // one finish_reason per choice, and a last chunk carrying usage (the core
-  // strips it when the client did not ask for it).
-  virtual absl::Status Stream(const v1::ChatCompletionRequest& request,
-                              CallContext& ctx, ChunkSink& sink) = 0;
-  virtual absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) = 0;
+
+  // Where requests go; null for a provider that answers locally (Local*).
+  virtual const UpstreamEndpoint* endpoint() const = 0;
+  // The provider's API keys (null: none), leased per attempt by the core.
+  virtual KeyRing* keys() { return nullptr; }
+
+  // Adapters with an upstream implement the Chat* translators (the
+  // defaults answer Internal).
+  // The upstream request for a chat call with `key` ("" when none is free:
+  // a request the upstream cannot take is still a 400). `stream` is what
+  // the answer is read as; the adapter always asks for usage.
+  virtual absl::StatusOr<UpstreamRequest> ChatRequest(
+      const v1::ChatCompletionRequest& request, bool stream,
+      absl::string_view key, CallContext& ctx);
+  // Whether a non-streamed answer is asked for and read as a stream too
+  // (an upstream whose streamed form is the one worth decoding).
+  virtual bool completes_by_streaming() const { return false; }
+  // The decoder of a streamed chat answer, writing to `sink`. The role in
+  // the first chunk, exactly one finish_reason per choice, and a last chunk
+  // carrying usage (the core strips it when the client did not ask).
+  virtual std::unique_ptr<StreamDecoder> ChatDecoder(
+      const v1::ChatCompletionRequest& request, ChunkSink& sink);
+  // A non-streamed chat answer's 2xx body.
+  virtual absl::StatusOr<v1::ChatCompletion> ChatAnswer(
+      const v1::ChatCompletionRequest& request, absl::string_view body);
+
   // Embeddings, always as floats (the REST front door encodes base64).
-  // Providers without an embeddings API keep this default: a clear 400.
-  virtual absl::StatusOr<v1::EmbeddingsResponse> Embed(
-      const v1::EmbeddingsRequest& request, CallContext& ctx);
+  // Providers without an embeddings API keep these defaults: a clear 400.
+  virtual absl::StatusOr<UpstreamRequest> EmbeddingsRequest(
+      const v1::EmbeddingsRequest& request, absl::string_view key);
+  virtual absl::StatusOr<v1::EmbeddingsResponse> EmbeddingsAnswer(
+      const v1::EmbeddingsRequest& request, absl::string_view body);
+
+  // For providers without an upstream (endpoint() null).
+  virtual absl::StatusOr<LocalAnswer> LocalChat(
+      const v1::ChatCompletionRequest& request);
 };
 
 }  // namespace aigw

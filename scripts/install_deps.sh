@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   bazel-bootstrap g++ protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libabsl-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
-  libyaml-cpp-dev libre2-dev libhiredis-dev
+  libyaml-cpp-dev libre2-dev libhiredis-dev libboost1.81-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl redis-server)

@@ -21,8 +21,11 @@ constexpr int kAdminReadTimeoutSeconds = 5;
 }  // namespace
 
 AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
-                         ReloadFn reload)
-    : metrics_(metrics), gateway_(gateway), reload_(std::move(reload)) {
+                         ProtectionState* protection, ReloadFn reload)
+    : metrics_(metrics),
+      gateway_(gateway),
+      protection_(protection),
+      reload_(std::move(reload)) {
   // Probes must get through while slow or idle connections sit on the
   // port: a thread per connection (up to a cap, released when idle), a
   // short read timeout for a request that dribbles in, and no long
@@ -42,6 +45,16 @@ AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
       res.status = 503;
       res.set_content("not ready\n", "text/plain");
       return;
+    }
+    if (protection_ != nullptr) {
+      if (std::optional<LoadShedder::Pressure> pressure =
+              protection_->load().Overloaded()) {
+        res.status = 503;
+        res.set_content(absl::StrCat("not ready: shedding load (",
+                                     PressureName(*pressure), ")\n"),
+                        "text/plain");
+        return;
+      }
     }
     // Stale standing contexts still serve (200, reported); one that
     // never loaded makes its requests fail (503).

@@ -14,6 +14,7 @@
 #include "httplib.h"
 #include "server/gateway.h"
 #include "server/metrics.h"
+#include "server/protection/protection_state.h"
 
 namespace aigw {
 
@@ -21,7 +22,9 @@ class AdminServer {
  public:
   using ReloadFn = std::function<absl::Status()>;
 
-  AdminServer(const Metrics* metrics, const Gateway* gateway, ReloadFn reload);
+  // `protection` (may be null): /readyz says 503 while it sheds load.
+  AdminServer(const Metrics* metrics, const Gateway* gateway,
+              ProtectionState* protection, ReloadFn reload);
   ~AdminServer();
 
   absl::StatusOr<int> Bind(const std::string& host_port);
@@ -36,6 +39,7 @@ class AdminServer {
 
   const Metrics* const metrics_;
   const Gateway* const gateway_;
+  ProtectionState* const protection_;
   const ReloadFn reload_;
   std::atomic<bool> ready_{false};
   httplib::Server server_;

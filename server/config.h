@@ -130,6 +130,10 @@ struct ProtectionConfig {
   absl::Duration idle_timeout = absl::Seconds(60);   // keep-alive, no request
   absl::Duration write_timeout = absl::Seconds(30);  // no byte accepted
   CidrSet trusted_proxies;  // X-Forwarded-For is believed only from these
+  // Clients on loopback (a sidecar's own app, local tools) are not held to
+  // the per-IP caps and request rate: behind one address they are every
+  // client there is. The global cap, timeouts and shedding still apply.
+  bool exempt_loopback = true;
   // Load shedding: new connections and requests are refused while open
   // descriptors are at shed_fd_ratio of RLIMIT_NOFILE, or resident memory
   // at shed_memory_ratio of max_memory (0 = the cgroup's memory limit; no

@@ -11,6 +11,7 @@
 #include "server/filters/filter_chain.h"
 #include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
+#include "server/upstream_call.h"
 
 namespace aigw {
 namespace {
@@ -121,17 +122,18 @@ class ArmedTimer {
 // Presents the provider's chunks as the client expects them: the model name
 // it asked for, and the usage chunk only when it asked for usage. Every
 // chunk passes the filters first; one that refuses it ends the stream.
+// Chunks wait in `pending` until the core flushes them to the client.
 class ClientChunkSink : public ChunkSink {
  public:
-  ClientChunkSink(ChunkSink& out, FilterChain& chain, std::string model,
-                  bool include_usage, std::function<void()> on_first)
-      : out_(out),
-        chain_(chain),
+  ClientChunkSink(FilterChain& chain, std::string model, bool include_usage,
+                  std::function<void()> on_first)
+      : chain_(chain),
         model_(std::move(model)),
         include_usage_(include_usage),
         on_first_(std::move(on_first)) {}
 
   bool Write(v1::ChatCompletionChunk chunk) override {
+    if (gone_) return false;
     verdict_ = chain_.OnChunk(chunk);
     if (!verdict_.ok()) return false;
     if (chunk.has_usage()) {
@@ -143,23 +145,39 @@ class ClientChunkSink : public ChunkSink {
       chunk.clear_usage();
     }
     chunk.set_model(model_);
-    if (!wrote_.exchange(true)) on_first_();
-    return out_.Write(std::move(chunk));
+    pending_.push_back(std::move(chunk));
+    return true;
   }
 
-  bool wrote() const { return wrote_.load(); }
+  // Hands what is pending to `writer`; false once the client is gone.
+  boost::asio::awaitable<bool> Flush(StreamWriter& writer) {
+    if (gone_) co_return false;
+    if (pending_.empty()) co_return true;
+    if (!wrote_) {
+      wrote_ = true;
+      on_first_();
+    }
+    bool delivered = co_await writer.Write(pending_);
+    pending_.clear();
+    if (!delivered) gone_ = true;
+    co_return delivered;
+  }
+
+  // Whether the client got (or is getting) bytes: no retry after that.
+  bool wrote() const { return wrote_ || !pending_.empty(); }
   bool has_usage() const { return has_usage_; }
   const v1::Usage& usage() const { return usage_; }
   // What the filters said of the last chunk (not OK: the stream must end).
   const absl::Status& verdict() const { return verdict_; }
 
  private:
-  ChunkSink& out_;
   FilterChain& chain_;
   const std::string model_;
   const bool include_usage_;
   std::function<void()> on_first_;
-  std::atomic<bool> wrote_{false};
+  std::vector<v1::ChatCompletionChunk> pending_;
+  bool wrote_ = false;
+  bool gone_ = false;
   v1::Usage usage_;
   bool has_usage_ = false;
   absl::Status verdict_;
@@ -219,12 +237,12 @@ void Gateway::SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot) {
   snapshot_ = std::move(snapshot);
 }
 
-absl::Status Gateway::RunAttempts(
+boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
     const GatewaySnapshot& snapshot,
     const absl::StatusOr<std::vector<Candidate>>& plan,
     const std::string& model, CancelToken* cancel, CallInfo* info,
     const AttemptFn& attempt) {
-  if (!plan.ok()) return plan.status();
+  if (!plan.ok()) co_return plan.status();
   const RetryConfig& retries = snapshot.config.retries;
   absl::Time give_up = clock_() + retries.budget;
   absl::Status last = absl::UnavailableError("no provider was tried");
@@ -235,7 +253,7 @@ absl::Status Gateway::RunAttempts(
     size_t tries_here = std::max<size_t>(1, backend.config.api_keys.size());
     for (size_t k = 0; k < tries_here; ++k) {
       if (info->attempts >= retries.max_attempts || clock_() > give_up) {
-        return last;
+        co_return last;
       }
       // A standing context that never loaded fails this candidate without
       // counting as an upstream attempt or a provider failure.
@@ -269,7 +287,7 @@ absl::Status Gateway::RunAttempts(
       bool committed = false;
       absl::Status status;
       try {
-        status = attempt(candidate, *contexts, *token, &committed);
+        status = co_await attempt(candidate, *contexts, *token, &committed);
       } catch (const std::exception& e) {
         // No exception may cross into the front doors (or off a fiber).
         status = absl::InternalError(
@@ -295,11 +313,11 @@ absl::Status Gateway::RunAttempts(
       } else {
         backend.breaker->RecordSuccess();  // it answered, even if with a 4xx
       }
-      if (status.ok()) return status;
+      if (status.ok()) co_return status;
       last = status;
       if ((cancel != nullptr && cancel->cancelled()) || committed ||
           !Retryable(status)) {
-        return status;
+        co_return status;
       }
       std::fprintf(stderr, "aigw: %s via provider '%s' failed: %s\n",
                    model.c_str(), backend.config.name.c_str(),
@@ -307,12 +325,12 @@ absl::Status Gateway::RunAttempts(
       if (!KeySpecific(status)) break;
     }
   }
-  return last;
+  co_return last;
 }
 
-absl::StatusOr<v1::ChatCompletion> Gateway::Create(
-    v1::ChatCompletionRequest request, CancelToken* cancel,
-    RequestContext* ctx) {
+boost::asio::awaitable<absl::StatusOr<v1::ChatCompletion>> Gateway::Create(
+    v1::ChatCompletionRequest request, boost::asio::io_context& loop,
+    CancelToken* cancel, RequestContext* ctx) {
   InFlight in_flight(in_flight_);
   RequestContext local_ctx;
   if (ctx == nullptr) ctx = &local_ctx;
@@ -328,22 +346,24 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
   v1::ChatCompletion completion;
   absl::Status status = chain.Begin();
   if (status.ok()) {
-    status = RunAttempts(
+    status = co_await RunAttempts(
         *snapshot, plan, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
-            CancelToken& token, bool*) {
+            CancelToken& token, bool*) -> boost::asio::awaitable<absl::Status> {
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext call{&token};
+          CallContext call;
+          UpstreamTarget target{candidate.backend->provider.get(),
+                                candidate.backend->pool, &loop, &token};
           absl::StatusOr<v1::ChatCompletion> answer =
-              candidate.backend->provider->Complete(upstream, call);
+              co_await CallComplete(target, upstream, call);
           // A relayed 429 keeps the upstream's x-ratelimit-* headers.
           info->upstream_headers = call.upstream_headers;
-          if (!answer.ok()) return answer.status();
+          if (!answer.ok()) co_return answer.status();
           completion = std::move(*answer);
           SetAnswered(candidate, call, info);
-          return absl::OkStatus();
+          co_return absl::OkStatus();
         });
   }
   if (status.ok()) {
@@ -354,12 +374,13 @@ absl::StatusOr<v1::ChatCompletion> Gateway::Create(
       info->answer_tokens_estimate = AnswerTokens(completion);
   }
   chain.End(status);
-  if (!status.ok()) return status;
-  return completion;
+  if (!status.ok()) co_return status;
+  co_return completion;
 }
 
-absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                             CancelToken* cancel, RequestContext* ctx) {
+boost::asio::awaitable<absl::Status> Gateway::Stream(
+    v1::ChatCompletionRequest request, StreamWriter& writer,
+    boost::asio::io_context& loop, CancelToken* cancel, RequestContext* ctx) {
   InFlight in_flight(in_flight_);
   RequestContext local_ctx;
   if (ctx == nullptr) ctx = &local_ctx;
@@ -373,34 +394,46 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
   CallInfo* info = &ctx->info;
   absl::Status status = chain.Begin();
   if (status.ok()) {
-    status = RunAttempts(
+    status = co_await RunAttempts(
         *snapshot, plan, request.model(), cancel, info,
         [&](const Candidate& candidate, const ContextTexts& contexts,
-            CancelToken& token, bool* committed) {
+            CancelToken& token,
+            bool* committed) -> boost::asio::awaitable<absl::Status> {
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext call{&token};
+          CallContext call;
           // The adapter has translated the request (and the upstream sent
           // its headers) before the first chunk.
-          ClientChunkSink client_sink(sink, chain, request.model(),
+          ClientChunkSink client_sink(chain, request.model(),
                                       request.stream_options().include_usage(),
                                       [info, &candidate, &call] {
                                         SetAnswered(candidate, call, info);
                                       });
           uint64_t first_byte_timer = 0;
+          std::shared_ptr<std::atomic<bool>> wrote_flag;
           absl::Duration limit = candidate.backend->config.first_byte_timeout;
           if (limit > absl::ZeroDuration()) {
-            first_byte_timer =
-                timer_.Arm(absl::Now() + limit, [&client_sink, &token, limit] {
-                  if (client_sink.wrote()) return;
+            // The timer's thread reads only the token and a flag.
+            wrote_flag = std::make_shared<std::atomic<bool>>(false);
+            first_byte_timer = timer_.Arm(
+                absl::Now() + limit, [wrote = wrote_flag, &token, limit] {
+                  if (wrote->load()) return;
                   token.Cancel(UpstreamTimeout(absl::StrCat(
                       "no first byte within ", absl::FormatDuration(limit))));
                 });
           }
           ArmedTimer first_byte(timer_, first_byte_timer);
+          UpstreamTarget target{candidate.backend->provider.get(),
+                                candidate.backend->pool, &loop, &token};
+          FlushFn flush = [&]() -> boost::asio::awaitable<bool> {
+            if (wrote_flag != nullptr && client_sink.wrote()) {
+              wrote_flag->store(true);
+            }
+            co_return co_await client_sink.Flush(writer);
+          };
           absl::Status result =
-              candidate.backend->provider->Stream(upstream, call, client_sink);
+              co_await CallStream(target, upstream, call, client_sink, flush);
           if (!client_sink.wrote()) {
             info->upstream_headers = call.upstream_headers;
           }
@@ -411,17 +444,18 @@ absl::Status Gateway::Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
           // stream's, whatever the adapter made of the refused write.
           if (!client_sink.verdict().ok()) {
             *committed = true;
-            return client_sink.verdict();
+            co_return client_sink.verdict();
           }
-          return result;
+          co_return result;
         });
   }
   chain.End(status);
-  return status;
+  co_return status;
 }
 
-absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
-    v1::EmbeddingsRequest request, CancelToken* cancel, RequestContext* ctx) {
+boost::asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> Gateway::Embed(
+    v1::EmbeddingsRequest request, boost::asio::io_context& loop,
+    CancelToken* cancel, RequestContext* ctx) {
   InFlight in_flight(in_flight_);
   RequestContext local_ctx;
   if (ctx == nullptr) ctx = &local_ctx;
@@ -436,20 +470,22 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
   v1::EmbeddingsResponse response;
   absl::Status status = chain.Begin();
   if (status.ok()) {
-    status =
-        RunAttempts(*snapshot, plan, request.model(), cancel, info,
-                    [&](const Candidate& candidate, const ContextTexts&,
-                        CancelToken& token, bool*) {
-                      v1::EmbeddingsRequest upstream = request;
-                      upstream.set_model(candidate.upstream_model);
-                      CallContext call{&token};
-                      absl::StatusOr<v1::EmbeddingsResponse> answer =
-                          candidate.backend->provider->Embed(upstream, call);
-                      if (!answer.ok()) return answer.status();
-                      response = std::move(*answer);
-                      SetAnswered(candidate, call, info);
-                      return absl::OkStatus();
-                    });
+    status = co_await RunAttempts(
+        *snapshot, plan, request.model(), cancel, info,
+        [&](const Candidate& candidate, const ContextTexts&, CancelToken& token,
+            bool*) -> boost::asio::awaitable<absl::Status> {
+          v1::EmbeddingsRequest upstream = request;
+          upstream.set_model(candidate.upstream_model);
+          CallContext call;
+          UpstreamTarget target{candidate.backend->provider.get(),
+                                candidate.backend->pool, &loop, &token};
+          absl::StatusOr<v1::EmbeddingsResponse> answer =
+              co_await CallEmbed(target, upstream, call);
+          if (!answer.ok()) co_return answer.status();
+          response = std::move(*answer);
+          SetAnswered(candidate, call, info);
+          co_return absl::OkStatus();
+        });
   }
   if (status.ok()) {
     response.set_model(request.model());
@@ -457,8 +493,8 @@ absl::StatusOr<v1::EmbeddingsResponse> Gateway::Embed(
     info->has_usage = response.has_usage();
   }
   chain.End(status);
-  if (!status.ok()) return status;
-  return response;
+  if (!status.ok()) co_return status;
+  co_return response;
 }
 
 absl::Status Gateway::CheckListing(const GatewaySnapshot& snapshot,

@@ -5,6 +5,8 @@
 #define AIGW_SERVER_GATEWAY_H_
 
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +28,17 @@ namespace aigw {
 // The standing contexts to prepend for one candidate (the route's first).
 using ContextTexts = std::vector<std::shared_ptr<const std::string>>;
 
+// A front door's side of a stream.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Sends `chunks` (what one upstream read decoded) to the client and
+  // returns once they are handed to its socket; false: the client is gone.
+  // The first call comes after ctx->info says who answered.
+  virtual boost::asio::awaitable<bool> Write(
+      std::vector<v1::ChatCompletionChunk>& chunks) = 0;
+};
+
 class Gateway {
  public:
   // `clock` bounds the retry budget (tests pass a fake one).
@@ -34,21 +47,25 @@ class Gateway {
           Clock clock = absl::Now);
 
   // Each request runs through the snapshot's filter chain (auth,
-  // validation, limits, accounting) around the route plan. `cancel` (may
-  // be null) is cancelled by the front door when its client leaves; `ctx`
-  // (may be null) carries who is calling in and what was decided out.
-  absl::StatusOr<v1::ChatCompletion> Create(v1::ChatCompletionRequest request,
-                                            CancelToken* cancel,
-                                            RequestContext* ctx = nullptr);
-  // Streams chunks to `sink`. `ctx->info.provider` and the filters' headers
-  // are set before the first chunk is written. Failures before the first
+  // validation, limits, accounting) around the route plan, on `loop` (the
+  // caller's event loop: every upstream exchange of the request runs
+  // there). `cancel` (may be null) is cancelled when the client leaves;
+  // `ctx` (may be null) carries who is calling in and what was decided out.
+  boost::asio::awaitable<absl::StatusOr<v1::ChatCompletion>> Create(
+      v1::ChatCompletionRequest request, boost::asio::io_context& loop,
+      CancelToken* cancel, RequestContext* ctx = nullptr);
+  // Streams chunks to `writer`. `ctx->info.provider` and the filters'
+  // headers are set before the first write. Failures before the first
   // chunk are retried on other keys and providers; after it, the stream
   // ends with the error.
-  absl::Status Stream(v1::ChatCompletionRequest request, ChunkSink& sink,
-                      CancelToken* cancel, RequestContext* ctx = nullptr);
-  absl::StatusOr<v1::EmbeddingsResponse> Embed(v1::EmbeddingsRequest request,
-                                               CancelToken* cancel,
-                                               RequestContext* ctx = nullptr);
+  boost::asio::awaitable<absl::Status> Stream(v1::ChatCompletionRequest request,
+                                              StreamWriter& writer,
+                                              boost::asio::io_context& loop,
+                                              CancelToken* cancel,
+                                              RequestContext* ctx = nullptr);
+  boost::asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> Embed(
+      v1::EmbeddingsRequest request, boost::asio::io_context& loop,
+      CancelToken* cancel, RequestContext* ctx = nullptr);
   // The models the caller may use (all of them on an open gateway).
   absl::StatusOr<v1::ListModelsResponse> ListModels(
       RequestContext* ctx = nullptr) const;
@@ -66,15 +83,16 @@ class Gateway {
  private:
   // One upstream call to `candidate` under `token` (cancelled on client
   // exit or timeout). `*committed` becomes true once the client got bytes.
-  using AttemptFn = std::function<absl::Status(
+  using AttemptFn = std::function<boost::asio::awaitable<absl::Status>(
       const Candidate& candidate, const ContextTexts& contexts,
       CancelToken& token, bool* committed)>;
 
   // `plan` is PlanFor's answer for `model` (its error is returned).
-  absl::Status RunAttempts(const GatewaySnapshot& snapshot,
-                           const absl::StatusOr<std::vector<Candidate>>& plan,
-                           const std::string& model, CancelToken* cancel,
-                           CallInfo* info, const AttemptFn& attempt);
+  boost::asio::awaitable<absl::Status> RunAttempts(
+      const GatewaySnapshot& snapshot,
+      const absl::StatusOr<std::vector<Candidate>>& plan,
+      const std::string& model, CancelToken* cancel, CallInfo* info,
+      const AttemptFn& attempt);
 
   // The filters a model listing passes (auth): ctx.consumer is who asks.
   absl::Status CheckListing(const GatewaySnapshot& snapshot,

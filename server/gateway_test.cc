@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <deque>
 #include <map>
 #include <string>
@@ -14,6 +16,7 @@
 #include "providers/common/api_error.h"
 #include "providers/registry.h"
 #include "server/snapshot_testing.h"
+#include "server/upstream_call_testing.h"
 
 namespace aigw {
 namespace {
@@ -39,38 +42,42 @@ Scripts& Script() {
   return *scripts;
 }
 
+// A provider without an upstream: the core plays its LocalAnswer, the
+// step's chunks and then its status.
 class ScriptedProvider : public Provider {
  public:
   explicit ScriptedProvider(std::string name) : name_(std::move(name)) {}
 
-  absl::StatusOr<v1::ChatCompletion> Complete(const v1::ChatCompletionRequest&,
-                                              CallContext&) override {
-    Step step = Next();
-    if (!step.status.ok()) return step.status;
-    v1::ChatCompletion completion;
-    auto* choice = completion.add_choices();
-    choice->mutable_message()->set_role("assistant");
-    choice->mutable_message()->set_content(Words(step.words));
-    choice->set_finish_reason("stop");
-    if (step.usage) SetUsage(step, completion.mutable_usage());
-    return completion;
-  }
+  const UpstreamEndpoint* endpoint() const override { return nullptr; }
 
-  absl::Status Stream(const v1::ChatCompletionRequest&, CallContext&,
-                      ChunkSink& sink) override {
+  absl::StatusOr<LocalAnswer> LocalChat(
+      const v1::ChatCompletionRequest& request) override {
     Step step = Next();
+    LocalAnswer answer;
+    if (!request.stream()) {
+      // A whole answer: one chunk the core assembles, usage only if the
+      // step reports it.
+      if (!step.status.ok()) return step.status;
+      v1::ChatCompletionChunk chunk;
+      v1::ChunkChoice* choice = chunk.add_choices();
+      choice->mutable_delta()->set_role("assistant");
+      choice->mutable_delta()->set_content(Words(step.words));
+      choice->set_finish_reason("stop");
+      if (step.usage) SetUsage(step, chunk.mutable_usage());
+      answer.chunks.push_back(std::move(chunk));
+      return answer;
+    }
     for (int i = 0; i < step.words; ++i) {
       v1::ChatCompletionChunk chunk;
       chunk.add_choices()->mutable_delta()->set_content("word ");
-      if (!sink.Write(std::move(chunk))) {
-        return absl::CancelledError("the client is gone");
-      }
+      answer.chunks.push_back(std::move(chunk));
     }
-    if (!step.status.ok()) return step.status;
+    answer.status = step.status;
+    if (!step.status.ok()) return answer;
     v1::ChatCompletionChunk last;
     SetUsage(step, last.mutable_usage());
-    sink.Write(std::move(last));
-    return absl::OkStatus();
+    answer.chunks.push_back(std::move(last));
+    return answer;
   }
 
  private:
@@ -106,11 +113,15 @@ const ProviderRegistration kScripted(
       return std::make_unique<ScriptedProvider>(config.name);
     });
 
-class CollectingSink : public ChunkSink {
+// A client that reads everything it is sent.
+class CollectingSink : public StreamWriter {
  public:
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    chunks.push_back(std::move(chunk));
-    return true;
+  boost::asio::awaitable<bool> Write(
+      std::vector<v1::ChatCompletionChunk>& batch) override {
+    for (v1::ChatCompletionChunk& chunk : batch) {
+      chunks.push_back(std::move(chunk));
+    }
+    co_return true;
   }
   std::vector<v1::ChatCompletionChunk> chunks;
 };
@@ -160,6 +171,24 @@ class GatewayTest : public ::testing::Test {
     return "";
   }
 
+  // The gateway's calls, run to completion on the test's own event loop.
+  absl::StatusOr<v1::ChatCompletion> Create(v1::ChatCompletionRequest request,
+                                            RequestContext* ctx = nullptr) {
+    return RunBlocking(
+        loop_, gateway_->Create(std::move(request), loop_, nullptr, ctx));
+  }
+  absl::Status Stream(v1::ChatCompletionRequest request, StreamWriter& writer,
+                      RequestContext* ctx = nullptr) {
+    return RunBlocking(loop_, gateway_->Stream(std::move(request), writer,
+                                               loop_, nullptr, ctx));
+  }
+  absl::StatusOr<v1::EmbeddingsResponse> Embed(v1::EmbeddingsRequest request,
+                                               RequestContext* ctx = nullptr) {
+    return RunBlocking(
+        loop_, gateway_->Embed(std::move(request), loop_, nullptr, ctx));
+  }
+
+  boost::asio::io_context loop_{1};
   Metrics metrics_;
   std::unique_ptr<Gateway> gateway_;
 };
@@ -177,8 +206,7 @@ TEST_F(GatewayTest, UnavailableFallsBackToTheNextProvider) {
   Start(kTwoProviders);
   Then("main", {absl::UnavailableError("down")});
   RequestContext ctx;
-  absl::StatusOr<v1::ChatCompletion> answer =
-      gateway_->Create(Chat("gpt-4o"), nullptr, &ctx);
+  absl::StatusOr<v1::ChatCompletion> answer = Create(Chat("gpt-4o"), &ctx);
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main", "backup"}));
   EXPECT_EQ(ctx.info.provider, "backup");
@@ -190,7 +218,7 @@ TEST_F(GatewayTest, KeyFailureTriesTheSameProviderWithItsNextKey) {
   Start(kTwoProviders);
   Then("main", {absl::UnauthenticatedError("bad key")});
   RequestContext ctx;
-  ASSERT_TRUE(gateway_->Create(Chat("gpt-4o"), nullptr, &ctx).ok());
+  ASSERT_TRUE(Create(Chat("gpt-4o"), &ctx).ok());
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main", "main"}));
   EXPECT_EQ(ctx.info.provider, "main");
 }
@@ -198,8 +226,7 @@ TEST_F(GatewayTest, KeyFailureTriesTheSameProviderWithItsNextKey) {
 TEST_F(GatewayTest, ClientErrorsAreNotRetried) {
   Start(kTwoProviders);
   Then("main", {InvalidRequest("no", "messages", "invalid")});
-  absl::StatusOr<v1::ChatCompletion> answer =
-      gateway_->Create(Chat("gpt-4o"), nullptr);
+  absl::StatusOr<v1::ChatCompletion> answer = Create(Chat("gpt-4o"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
 }
@@ -209,8 +236,7 @@ TEST_F(GatewayTest, NoAttemptStartsAfterTheRetryBudget) {
   // The first call takes (fake) 11 s: the 10 s budget is spent.
   Then("main",
        {absl::UnavailableError("slow and down"), 0, 5, absl::Seconds(11)});
-  absl::StatusOr<v1::ChatCompletion> answer =
-      gateway_->Create(Chat("gpt-4o"), nullptr);
+  absl::StatusOr<v1::ChatCompletion> answer = Create(Chat("gpt-4o"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
 }
@@ -219,7 +245,7 @@ TEST_F(GatewayTest, StreamFailureAfterTheFirstChunkIsNotRetried) {
   Start(kTwoProviders);
   Then("main", {absl::UnavailableError("broke"), 2});
   CollectingSink sink;
-  absl::Status status = gateway_->Stream(Chat("gpt-4o"), sink, nullptr);
+  absl::Status status = Stream(Chat("gpt-4o"), sink);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
   EXPECT_EQ(sink.chunks.size(), 2u);
@@ -242,15 +268,14 @@ limits: {default_max_tokens: 100}
 TEST_F(GatewayTest, UnknownKeysAndModelsAreRefusedBeforeAnyUpstreamCall) {
   Start(kConsumers);
   RequestContext none;
-  EXPECT_EQ(gateway_->Create(Chat("gpt-4o"), nullptr, &none).status().code(),
+  EXPECT_EQ(Create(Chat("gpt-4o"), &none).status().code(),
             absl::StatusCode::kUnauthenticated);
   RequestContext wrong = Caller("key-b");
-  absl::Status status =
-      gateway_->Create(Chat("gpt-4o"), nullptr, &wrong).status();
+  absl::Status status = Create(Chat("gpt-4o"), &wrong).status();
   EXPECT_EQ(GetErrorDetails(status).code, "invalid_api_key");
   EXPECT_EQ(GetErrorDetails(status).http_status, 401);
   RequestContext other_model = Caller("key-a");
-  status = gateway_->Create(Chat("o1"), nullptr, &other_model).status();
+  status = Create(Chat("o1"), &other_model).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(GetErrorDetails(status).code, "model_not_allowed");
   EXPECT_TRUE(Calls().empty());
@@ -259,7 +284,7 @@ TEST_F(GatewayTest, UnknownKeysAndModelsAreRefusedBeforeAnyUpstreamCall) {
   EXPECT_TRUE(gateway_->Authenticate(Caller("key-a")).ok());
   // "test" is the key whose SHA-256 the config lists.
   RequestContext hashed = Caller("test");
-  EXPECT_TRUE(gateway_->Create(Chat("o1"), nullptr, &hashed).ok());
+  EXPECT_TRUE(Create(Chat("o1"), &hashed).ok());
   EXPECT_EQ(hashed.consumer->config.name, "team-b");
 }
 
@@ -289,13 +314,11 @@ TEST_F(GatewayTest, ReservationIsSettledToTheRealUsage) {
   // Reserves ~10 + 900, uses 5 + 3: the next 900 fits only if settled.
   for (int i = 0; i < 3; ++i) {
     RequestContext ctx = Caller("key-a");
-    ASSERT_TRUE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok())
-        << "request " << i;
+    ASSERT_TRUE(Create(Chat("gpt-4o", 900), &ctx).ok()) << "request " << i;
     EXPECT_EQ(Header(ctx, "x-ratelimit-limit-tokens"), "1000");
   }
   RequestContext too_big = Caller("key-a");
-  absl::Status status =
-      gateway_->Create(Chat("gpt-4o", 1000), nullptr, &too_big).status();
+  absl::Status status = Create(Chat("gpt-4o", 1000), &too_big).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorDetails(status).type, "tokens");
   EXPECT_EQ(GetErrorDetails(status).code, "rate_limit_exceeded");
@@ -308,10 +331,10 @@ TEST_F(GatewayTest, FailedCallReleasesItsReservation) {
   for (int i = 0; i < 3; ++i) {
     Then("main", {InvalidRequest("refused upstream", "", "")});
     RequestContext ctx = Caller("key-a");
-    EXPECT_FALSE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok());
+    EXPECT_FALSE(Create(Chat("gpt-4o", 900), &ctx).ok());
   }
   RequestContext ctx = Caller("key-a");
-  EXPECT_TRUE(gateway_->Create(Chat("gpt-4o", 900), nullptr, &ctx).ok());
+  EXPECT_TRUE(Create(Chat("gpt-4o", 900), &ctx).ok());
 }
 
 TEST_F(GatewayTest, CutEndsAStreamThatOutgrowsTheBudget) {
@@ -321,7 +344,7 @@ TEST_F(GatewayTest, CutEndsAStreamThatOutgrowsTheBudget) {
   Then("main", {absl::OkStatus(), 1000});
   CollectingSink sink;
   RequestContext ctx = Caller("key-a");
-  absl::Status status = gateway_->Stream(Chat("gpt-4o"), sink, nullptr, &ctx);
+  absl::Status status = Stream(Chat("gpt-4o"), sink, &ctx);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorDetails(status).code, "rate_limit_exceeded");
   EXPECT_GT(sink.chunks.size(), 100u);
@@ -335,10 +358,10 @@ providers:
   - {name: main, type: scripted}
 limits: {default: {requests_per_minute: 2}}
 )");
-  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr).ok());
-  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr).ok());
+  EXPECT_TRUE(Create(Chat("m")).ok());
+  EXPECT_TRUE(Create(Chat("m")).ok());
   RequestContext ctx;
-  absl::Status status = gateway_->Create(Chat("m"), nullptr, &ctx).status();
+  absl::Status status = Create(Chat("m"), &ctx).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorDetails(status).type, "requests");
   EXPECT_GT(GetErrorDetails(status).retry_after_ms, 0);
@@ -355,11 +378,11 @@ consumers:
   - {name: a, api_keys: [key-a], limits: {tokens_per_day: 1000}}
 )");
   RequestContext ctx = Caller("key-a");
-  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr, &ctx).ok());
+  EXPECT_TRUE(Create(Chat("m"), &ctx).ok());
   EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-tokens"), "0");
   // Settled to the real 8 tokens: the next one reserves what is left.
   RequestContext next = Caller("key-a");
-  EXPECT_TRUE(gateway_->Create(Chat("m"), nullptr, &next).ok());
+  EXPECT_TRUE(Create(Chat("m"), &next).ok());
   EXPECT_EQ(Header(next, "x-ratelimit-remaining-tokens"), "0");
 }
 
@@ -370,14 +393,12 @@ TEST_F(GatewayTest, AnswerWithoutUsageIsChargedItsEstimate) {
   for (int i = 0; i < 2; ++i) {
     Then("main", {absl::OkStatus(), 400, 5, absl::ZeroDuration(), false});
     RequestContext ctx = Caller("key-a");
-    absl::Status status =
-        gateway_->Create(Chat("gpt-4o", 450), nullptr, &ctx).status();
+    absl::Status status = Create(Chat("gpt-4o", 450), &ctx).status();
     ASSERT_TRUE(status.ok()) << status;
   }
   RequestContext third = Caller("key-a");
-  EXPECT_EQ(
-      gateway_->Create(Chat("gpt-4o", 500), nullptr, &third).status().code(),
-      absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Create(Chat("gpt-4o", 500), &third).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(GatewayTest, CutWithoutATokenBudgetLetsTheStreamFinish) {
@@ -396,8 +417,22 @@ limits: {default_max_tokens: 2}
   Then("main", {absl::OkStatus(), 50});
   CollectingSink sink;
   RequestContext ctx = Caller("key-a");
-  EXPECT_TRUE(gateway_->Stream(Chat("m"), sink, nullptr, &ctx).ok());
+  EXPECT_TRUE(Stream(Chat("m"), sink, &ctx).ok());
   EXPECT_EQ(sink.chunks.size(), 50u);
+}
+
+TEST_F(GatewayTest, EmbeddingsFromAProviderWithoutThemAreAClear400) {
+  Start(kTwoProviders);
+  v1::EmbeddingsRequest request;
+  request.set_model("text-embedding-3-small");
+  request.add_input("hello");
+  RequestContext ctx;
+  absl::StatusOr<v1::EmbeddingsResponse> answer = Embed(request, &ctx);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetErrorDetails(answer.status()).code, "embeddings_not_supported");
+  EXPECT_EQ(GetErrorDetails(answer.status()).http_status, 400);
+  EXPECT_EQ(ctx.info.attempts, 1);  // a client error is not retried
+  EXPECT_TRUE(Calls().empty());
 }
 
 TEST(GatewayConfig, AKeyListedPlainAndAsItsHashIsAConfigError) {

@@ -1,5 +1,11 @@
 #include "server/grpc_service.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -15,7 +21,7 @@ namespace {
 
 // Who is calling: `authorization: Bearer KEY` metadata (also `x-api-key`
 // and `api-key`, as the REST front door takes them), and from where.
-RequestContext ContextOf(const grpc::ServerContext* context) {
+RequestContext ContextOf(const grpc::ServerContextBase* context) {
   RequestContext ctx;
   ctx.peer = context->peer();
   const auto& metadata = context->client_metadata();
@@ -35,7 +41,8 @@ RequestContext ContextOf(const grpc::ServerContext* context) {
 
 // As REST's x-aigw-provider and x-aigw-attempts headers, in the response's
 // initial metadata (it must be added before the first message).
-void AddCallMetadata(grpc::ServerContext* context, const RequestContext& ctx) {
+void AddCallMetadata(grpc::ServerContextBase* context,
+                     const RequestContext& ctx) {
   const CallInfo& info = ctx.info;
   if (!info.provider.empty()) {
     context->AddInitialMetadata("x-aigw-provider", info.provider);
@@ -52,30 +59,6 @@ void AddCallMetadata(grpc::ServerContext* context, const RequestContext& ctx) {
     context->AddInitialMetadata(name, value);
   }
 }
-
-class WriterSink : public ChunkSink {
- public:
-  WriterSink(grpc::ServerContext* context,
-             grpc::ServerWriter<v1::ChatCompletionChunk>* writer,
-             const RequestContext* ctx)
-      : context_(context), writer_(writer), ctx_(ctx) {}
-  bool Write(v1::ChatCompletionChunk chunk) override {
-    if (first_) {
-      first_ = false;
-      AddCallMetadata(context_, *ctx_);
-    }
-    if (!broken_ && !writer_->Write(chunk)) broken_ = true;
-    return !broken_;
-  }
-  bool broken() const { return broken_; }
-
- private:
-  grpc::ServerContext* const context_;
-  grpc::ServerWriter<v1::ChatCompletionChunk>* const writer_;
-  const RequestContext* const ctx_;
-  bool first_ = true;
-  bool broken_ = false;
-};
 
 // limits.max_body_bytes of the current config, for gRPC requests too (the
 // server's own message limit is only the fixed ceiling).
@@ -94,7 +77,8 @@ grpc::Status CheckSize(const Gateway& gateway,
 // trailing metadata: the gateway's error code, `retry-after` (seconds)
 // when the upstream, a cool-down or a limit says when to come back, and a
 // limited consumer's x-ratelimit-* values.
-grpc::Status ToGrpc(grpc::ServerContext* context, const absl::Status& status,
+grpc::Status ToGrpc(grpc::ServerContextBase* context,
+                    const absl::Status& status,
                     const RequestContext* ctx = nullptr) {
   if (status.ok()) return grpc::Status::OK;
   if (ctx != nullptr) {
@@ -114,82 +98,216 @@ grpc::Status ToGrpc(grpc::ServerContext* context, const absl::Status& status,
                       std::string(status.message()));
 }
 
+// A unary call run on an event loop. It lives until gRPC says it is done;
+// the coroutine finishes it, and a client that cancels cancels the
+// upstream request.
+class UnaryCall : public grpc::ServerUnaryReactor {
+ public:
+  UnaryCall() = default;
+  void OnCancel() override { cancel->Cancel(); }
+  void OnDone() override { delete this; }
+
+  const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+};
+
+// Runs `call` (a coroutine answering StatusOr<Response>) for a unary RPC.
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* RunUnary(Gateway* gateway, IoLoops* loops,
+                                   Drain* drain,
+                                   grpc::CallbackServerContext* context,
+                                   const google::protobuf::Message& request,
+                                   Response* response, Call call) {
+  auto* reactor = new UnaryCall();
+  grpc::Status size = CheckSize(*gateway, request);
+  if (!size.ok()) {
+    reactor->Finish(size);
+    return reactor;
+  }
+  boost::asio::io_context& loop = loops->Next();
+  std::shared_ptr<CancelToken> cancel = reactor->cancel;
+  boost::asio::co_spawn(
+      loop,
+      [reactor, context, response, cancel, drain, &loop,
+       call = std::move(call)]() -> boost::asio::awaitable<void> {
+        std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
+        RequestContext ctx = ContextOf(context);
+        absl::StatusOr<Response> result =
+            co_await call(loop, cancel.get(), &ctx);
+        drained.reset();
+        if (EndedByShutdown(*cancel)) {
+          reactor->Finish(ToGrpc(context, ServerShutdownError()));
+          co_return;
+        }
+        if (cancel->cancelled()) {
+          reactor->Finish(grpc::Status::CANCELLED);
+          co_return;
+        }
+        AddCallMetadata(context, ctx);
+        if (!result.ok()) {
+          reactor->Finish(ToGrpc(context, result.status(), &ctx));
+          co_return;
+        }
+        *response = *std::move(result);
+        reactor->Finish(grpc::Status::OK);
+      },
+      boost::asio::detached);
+  return reactor;
+}
+
+// A server stream: each batch of chunks is written one message at a time,
+// the next only after gRPC took the last (its flow control is the
+// backpressure that pauses the upstream read).
+class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
+                   public StreamWriter {
+ public:
+  StreamCall(grpc::CallbackServerContext* context,
+             boost::asio::io_context& loop, absl::Duration write_timeout)
+      : context_(context),
+        loop_(loop),
+        write_timeout_(write_timeout),
+        event_(std::make_shared<boost::asio::steady_timer>(loop)) {}
+
+  void OnWriteDone(bool ok) override {
+    boost::asio::post(loop_, [this, ok] {
+      write_ok_ = ok;
+      write_pending_ = false;
+      event_->cancel();
+    });
+  }
+  void OnCancel() override { cancel->Cancel(); }
+  void OnDone() override { delete this; }
+
+  boost::asio::awaitable<bool> Write(
+      std::vector<v1::ChatCompletionChunk>& chunks) override {
+    for (v1::ChatCompletionChunk& chunk : chunks) {
+      if (broken_) co_return false;
+      if (first_) {
+        first_ = false;
+        AddCallMetadata(context_, *ctx);
+      }
+      message_ = std::move(chunk);
+      write_pending_ = true;
+      StartWrite(&message_);
+      event_->expires_after(absl::ToChronoNanoseconds(write_timeout_));
+      auto [ec] = co_await event_->async_wait(
+          boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (write_pending_) {
+        // The client accepted nothing for write_timeout: the call ends
+        // (its pending write completes, not ok, before OnDone).
+        timed_out_ = true;
+        context_->TryCancel();
+        cancel->Cancel();
+        while (write_pending_) {
+          event_->expires_after(std::chrono::seconds(60));
+          co_await event_->async_wait(
+              boost::asio::as_tuple(boost::asio::use_awaitable));
+        }
+      }
+      if (!write_ok_ || timed_out_) broken_ = true;
+    }
+    co_return !broken_;
+  }
+
+  bool broken() const { return broken_; }
+  bool timed_out() const { return timed_out_; }
+
+  const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+  const RequestContext* ctx = nullptr;
+
+ private:
+  grpc::CallbackServerContext* const context_;
+  boost::asio::io_context& loop_;
+  const absl::Duration write_timeout_;
+  std::shared_ptr<boost::asio::steady_timer> event_;
+  v1::ChatCompletionChunk message_;
+  bool write_pending_ = false;
+  bool write_ok_ = true;
+  bool first_ = true;
+  bool broken_ = false;
+  bool timed_out_ = false;
+};
+
 }  // namespace
 
-grpc::Status ChatCompletionsService::Create(
-    grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
-    v1::ChatCompletion* response) {
-  return Unary(context, *request, response,
-               [&](CancelToken* cancel, RequestContext* ctx) {
-                 return gateway_->Create(*request, cancel, ctx);
-               });
+grpc::ServerUnaryReactor* ChatCompletionsService::Create(
+    grpc::CallbackServerContext* context,
+    const v1::ChatCompletionRequest* request, v1::ChatCompletion* response) {
+  Gateway* gateway = gateway_;
+  return RunUnary(gateway_, loops_, drain_, context, *request, response,
+                  [gateway, request](boost::asio::io_context& loop,
+                                     CancelToken* cancel, RequestContext* ctx) {
+                    return gateway->Create(*request, loop, cancel, ctx);
+                  });
 }
 
-grpc::Status ChatCompletionsService::Stream(
-    grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
-    grpc::ServerWriter<v1::ChatCompletionChunk>* writer) {
-  grpc::Status size = CheckSize(*gateway_, *request);
-  if (!size.ok()) return size;
-  auto cancel = std::make_shared<CancelToken>();
-  std::unique_ptr<DisconnectWatch::Registration> watch =
-      WatchCall(context, cancel);
-  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  RequestContext ctx = ContextOf(context);
-  WriterSink sink(context, writer, &ctx);
-  absl::Status status = gateway_->Stream(*request, sink, cancel.get(), &ctx);
-  // Still running when the shutdown grace ran out: the client is told so.
-  if (EndedByShutdown(*cancel) && !sink.broken()) {
-    return ToGrpc(context, ServerShutdownError());
-  }
-  if (cancel->cancelled() || sink.broken()) return grpc::Status::CANCELLED;
-  return ToGrpc(context, status, &ctx);
-}
-
-grpc::Status ChatCompletionsService::Embeddings(
-    grpc::ServerContext* context, const v1::EmbeddingsRequest* request,
+grpc::ServerUnaryReactor* ChatCompletionsService::Embeddings(
+    grpc::CallbackServerContext* context, const v1::EmbeddingsRequest* request,
     v1::EmbeddingsResponse* response) {
-  return Unary(context, *request, response,
-               [&](CancelToken* cancel, RequestContext* ctx) {
-                 return gateway_->Embed(*request, cancel, ctx);
-               });
+  Gateway* gateway = gateway_;
+  return RunUnary(gateway_, loops_, drain_, context, *request, response,
+                  [gateway, request](boost::asio::io_context& loop,
+                                     CancelToken* cancel, RequestContext* ctx) {
+                    return gateway->Embed(*request, loop, cancel, ctx);
+                  });
 }
 
-template <typename Response, typename Call>
-grpc::Status ChatCompletionsService::Unary(
-    grpc::ServerContext* context, const google::protobuf::Message& request,
-    Response* response, const Call& call) {
-  grpc::Status size = CheckSize(*gateway_, request);
-  if (!size.ok()) return size;
-  auto cancel = std::make_shared<CancelToken>();
-  std::unique_ptr<DisconnectWatch::Registration> watch =
-      WatchCall(context, cancel);
-  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  RequestContext ctx = ContextOf(context);
-  absl::StatusOr<Response> result = call(cancel.get(), &ctx);
-  if (EndedByShutdown(*cancel)) return ToGrpc(context, ServerShutdownError());
-  if (cancel->cancelled()) return grpc::Status::CANCELLED;
-  AddCallMetadata(context, ctx);
-  if (!result.ok()) return ToGrpc(context, result.status(), &ctx);
-  *response = *std::move(result);
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::ChatCompletionChunk>*
+ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
+                               const v1::ChatCompletionRequest* request) {
+  boost::asio::io_context& loop = loops_->Next();
+  auto* call = new StreamCall(context, loop, write_timeout_);
+  grpc::Status size = CheckSize(*gateway_, *request);
+  if (!size.ok()) {
+    call->Finish(size);
+    return call;
+  }
+  Gateway* gateway = gateway_;
+  Drain* drain = drain_;
+  boost::asio::co_spawn(
+      loop,
+      [call, context, request, gateway, drain,
+       &loop]() -> boost::asio::awaitable<void> {
+        std::shared_ptr<CancelToken> cancel = call->cancel;
+        std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
+        RequestContext ctx = ContextOf(context);
+        call->ctx = &ctx;
+        absl::Status status =
+            co_await gateway->Stream(*request, *call, loop, cancel.get(), &ctx);
+        drained.reset();
+        // Still running when the shutdown grace ran out: the client is
+        // told so.
+        if (EndedByShutdown(*cancel) && !call->broken()) {
+          call->Finish(ToGrpc(context, ServerShutdownError()));
+        } else if (call->timed_out()) {
+          call->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                    "the client read nothing for too long"));
+        } else if (cancel->cancelled() || call->broken()) {
+          call->Finish(grpc::Status::CANCELLED);
+        } else {
+          if (!status.ok() || call->broken()) {
+            call->Finish(ToGrpc(context, status, &ctx));
+          } else {
+            call->Finish(grpc::Status::OK);
+          }
+        }
+      },
+      boost::asio::detached);
+  return call;
 }
 
-std::unique_ptr<DisconnectWatch::Registration>
-ChatCompletionsService::WatchCall(grpc::ServerContext* context,
-                                  std::shared_ptr<CancelToken> cancel) {
-  return disconnect_watch_->WatchProbe(
-      [context] { return context->IsCancelled(); },
-      [cancel = std::move(cancel)] { cancel->Cancel(); });
-}
-
-grpc::Status ChatCompletionsService::ListModels(
-    grpc::ServerContext* context, const v1::ListModelsRequest*,
+grpc::ServerUnaryReactor* ChatCompletionsService::ListModels(
+    grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RequestContext ctx = ContextOf(context);
   absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
-  if (!models.ok()) return ToGrpc(context, models.status(), &ctx);
-  *response = *std::move(models);
-  return grpc::Status::OK;
+  if (!models.ok()) {
+    reactor->Finish(ToGrpc(context, models.status(), &ctx));
+  } else {
+    *response = *std::move(models);
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
 }
 
 }  // namespace aigw

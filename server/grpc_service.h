@@ -1,47 +1,51 @@
-// The aigw.v1 gRPC front door: the same Gateway calls as REST, with errors
-// as gRPC status codes (the Status codes already are gRPC's).
+// The aigw.v1 gRPC front door on gRPC's callback API: the same Gateway
+// calls as REST, run on the data plane's event loops, with errors as gRPC
+// status codes (the Status codes already are gRPC's). A stream in flight
+// holds no thread; a slow reader pauses the upstream read, and one that
+// accepts nothing for `write_timeout` is cancelled.
 #ifndef AIGW_SERVER_GRPC_SERVICE_H_
 #define AIGW_SERVER_GRPC_SERVICE_H_
 
+#include <grpcpp/grpcpp.h>
+
+#include "absl/time/time.h"
 #include "proto/aigw/v1/chat.grpc.pb.h"
-#include "server/disconnect_watch.h"
 #include "server/drain.h"
 #include "server/gateway.h"
+#include "server/net/io_loops.h"
 
 namespace aigw {
 
-class ChatCompletionsService final : public v1::ChatCompletions::Service {
+class ChatCompletionsService final
+    : public v1::ChatCompletions::CallbackService {
  public:
-  ChatCompletionsService(Gateway* gateway, DisconnectWatch* disconnect_watch,
-                         Drain* drain)
-      : gateway_(gateway), disconnect_watch_(disconnect_watch), drain_(drain) {}
+  ChatCompletionsService(Gateway* gateway, IoLoops* loops, Drain* drain,
+                         absl::Duration write_timeout = absl::Seconds(30))
+      : gateway_(gateway),
+        loops_(loops),
+        drain_(drain),
+        write_timeout_(write_timeout) {}
 
-  grpc::Status Create(grpc::ServerContext* context,
-                      const v1::ChatCompletionRequest* request,
-                      v1::ChatCompletion* response) override;
-  grpc::Status Stream(
-      grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
-      grpc::ServerWriter<v1::ChatCompletionChunk>* writer) override;
-  grpc::Status Embeddings(grpc::ServerContext* context,
-                          const v1::EmbeddingsRequest* request,
-                          v1::EmbeddingsResponse* response) override;
-  grpc::Status ListModels(grpc::ServerContext* context,
-                          const v1::ListModelsRequest* request,
-                          v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* context,
+                                   const v1::ChatCompletionRequest* request,
+                                   v1::ChatCompletion* response) override;
+  grpc::ServerWriteReactor<v1::ChatCompletionChunk>* Stream(
+      grpc::CallbackServerContext* context,
+      const v1::ChatCompletionRequest* request) override;
+  grpc::ServerUnaryReactor* Embeddings(
+      grpc::CallbackServerContext* context,
+      const v1::EmbeddingsRequest* request,
+      v1::EmbeddingsResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(
+      grpc::CallbackServerContext* context,
+      const v1::ListModelsRequest* request,
+      v1::ListModelsResponse* response) override;
 
  private:
-  // A unary call: size check, cancellation on client exit, metadata, status.
-  template <typename Response, typename Call>
-  grpc::Status Unary(grpc::ServerContext* context,
-                     const google::protobuf::Message& request,
-                     Response* response, const Call& call);
-  // Cancels the call's upstream request when its client cancels.
-  std::unique_ptr<DisconnectWatch::Registration> WatchCall(
-      grpc::ServerContext* context, std::shared_ptr<CancelToken> cancel);
-
   Gateway* const gateway_;
-  DisconnectWatch* const disconnect_watch_;
+  IoLoops* const loops_;
   Drain* const drain_;
+  const absl::Duration write_timeout_;
 };
 
 }  // namespace aigw

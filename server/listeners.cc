@@ -31,11 +31,12 @@ void RetireInBackground(std::unique_ptr<T> old) {
 
 }  // namespace
 
-Listeners::Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch,
-                     Drain* drain, Metrics* metrics,
+Listeners::Listeners(Gateway* gateway, IoLoops* loops, Drain* drain,
+                     ProtectionState* protection, Metrics* metrics,
                      AdminServer::ReloadFn reload)
     : gateway_(gateway),
-      disconnect_watch_(disconnect_watch),
+      loops_(loops),
+      protection_(protection),
       drain_(drain),
       metrics_(metrics),
       reload_(std::move(reload)) {}
@@ -44,7 +45,8 @@ Listeners::~Listeners() { Stop(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<RestServer>> Listeners::StartRest(
     const std::string& address, int* port) {
-  auto rest = std::make_unique<RestServer>(gateway_, disconnect_watch_, drain_);
+  auto rest = std::make_unique<RestServer>(gateway_, loops_, drain_,
+                                           protection_, metrics_);
   absl::StatusOr<int> bound = rest->Bind(address);
   if (!bound.ok()) {
     return absl::UnavailableError(
@@ -57,7 +59,8 @@ absl::StatusOr<std::unique_ptr<RestServer>> Listeners::StartRest(
 
 absl::StatusOr<std::unique_ptr<AdminServer>> Listeners::StartAdmin(
     const std::string& address, int* port) {
-  auto admin = std::make_unique<AdminServer>(metrics_, gateway_, reload_);
+  auto admin =
+      std::make_unique<AdminServer>(metrics_, gateway_, protection_, reload_);
   absl::StatusOr<int> bound = admin->Bind(address);
   if (!bound.ok()) {
     return absl::UnavailableError(
@@ -72,7 +75,8 @@ absl::StatusOr<Listeners::Grpc> Listeners::StartGrpc(
     const std::string& address) {
   Grpc grpc;
   grpc.service = std::make_unique<ChatCompletionsService>(
-      gateway_, disconnect_watch_, drain_);
+      gateway_, loops_, drain_,
+      gateway_->snapshot()->config.protection.write_timeout);
   // list_services of reflection v1; v1alpha (the library's plugin) lists
   // the same from the server.
   grpc.reflection = std::make_unique<ReflectionV1Service>(

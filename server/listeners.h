@@ -16,12 +16,13 @@
 #include "absl/synchronization/mutex.h"
 #include "server/admin_server.h"
 #include "server/config.h"
-#include "server/disconnect_watch.h"
 #include "server/drain.h"
 #include "server/gateway.h"
 #include "server/grpc_reflection_v1.h"
 #include "server/grpc_service.h"
 #include "server/metrics.h"
+#include "server/net/io_loops.h"
+#include "server/protection/protection_state.h"
 #include "server/rest_server.h"
 
 namespace grpc {
@@ -32,8 +33,9 @@ namespace aigw {
 
 class Listeners {
  public:
-  Listeners(Gateway* gateway, DisconnectWatch* disconnect_watch, Drain* drain,
-            Metrics* metrics, AdminServer::ReloadFn reload);
+  Listeners(Gateway* gateway, IoLoops* loops, Drain* drain,
+            ProtectionState* protection, Metrics* metrics,
+            AdminServer::ReloadFn reload);
   ~Listeners();
 
   absl::Status Start(const ListenConfig& listen);
@@ -65,7 +67,8 @@ class Listeners {
   absl::StatusOr<Grpc> StartGrpc(const std::string& address);
 
   Gateway* const gateway_;
-  DisconnectWatch* const disconnect_watch_;
+  IoLoops* const loops_;
+  ProtectionState* const protection_;
   Drain* const drain_;
   Metrics* const metrics_;
   const AdminServer::ReloadFn reload_;

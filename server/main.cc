@@ -6,6 +6,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -17,11 +22,13 @@
 #include "server/admin_server.h"
 #include "server/config.h"
 #include "server/config_reloader.h"
-#include "server/disconnect_watch.h"
 #include "server/drain.h"
 #include "server/gateway.h"
 #include "server/listeners.h"
 #include "server/metrics.h"
+#include "server/net/io_loops.h"
+#include "server/protection/protection_state.h"
+#include "server/protection/system_resources.h"
 
 namespace {
 
@@ -164,10 +171,38 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
-  aigw::DisconnectWatch disconnect_watch;
+  // The data plane's event loops (threads: auto = one per core; read at
+  // start only); they run until the process exits.
+  aigw::RaiseOpenFileLimit();
+  static aigw::IoLoops* loops =
+      new aigw::IoLoops(gateway.snapshot()->config.threads);
+  loops->Start();
+  // Connection protection, kept across reloads: sampled (descriptors,
+  // memory, the offender log) and retuned to the current config once a
+  // second.
+  static aigw::ProtectionState* protection =
+      new aigw::ProtectionState(gateway.snapshot()->config.protection);
+  boost::asio::co_spawn(
+      loops->at(0),
+      [&gateway]() -> boost::asio::awaitable<void> {
+        boost::asio::steady_timer tick(
+            co_await boost::asio::this_coro::executor);
+        const aigw::GatewaySnapshot* applied = nullptr;
+        for (;;) {
+          std::shared_ptr<const aigw::GatewaySnapshot> now = gateway.snapshot();
+          if (now.get() != applied) {
+            protection->Apply(now->config.protection);
+            applied = now.get();
+          }
+          protection->Tick(absl::Now());
+          tick.expires_after(std::chrono::seconds(1));
+          co_await tick.async_wait(boost::asio::use_awaitable);
+        }
+      },
+      boost::asio::detached);
   aigw::Drain drain;
   aigw::ConfigReloader* reloader = nullptr;
-  aigw::Listeners listeners(&gateway, &disconnect_watch, &drain, &metrics,
+  aigw::Listeners listeners(&gateway, loops, &drain, protection, &metrics,
                             [&] { return reloader->Reload("POST /reload"); });
   aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners,
                                        &state, &metrics);

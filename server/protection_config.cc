@@ -124,8 +124,17 @@ absl::Status ParseProtectionSection(const YAML::Node& node,
       {"max_connections", "max_connections_per_ip", "max_streams_per_ip",
        "requests_per_ip_per_second", "requests_per_ip_burst", "head_timeout",
        "body_timeout", "idle_timeout", "write_timeout", "trusted_proxies",
-       "shed_fd_ratio", "max_memory", "shed_memory_ratio"});
+       "shed_fd_ratio", "max_memory", "shed_memory_ratio", "exempt_loopback"});
   if (!status.ok()) return status;
+  if (node["exempt_loopback"]) {
+    const YAML::Node& value = node["exempt_loopback"];
+    std::string text = value.IsScalar() ? value.Scalar() : "";
+    if (text != "true" && text != "false") {
+      return absl::InvalidArgumentError(
+          "protection.exempt_loopback: must be true or false");
+    }
+    protection->exempt_loopback = text == "true";
+  }
   const std::pair<const char*, int64_t*> counts[] = {
       {"max_connections", &protection->max_connections},
       {"max_connections_per_ip", &protection->max_connections_per_ip},

@@ -3,8 +3,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "providers/common/http_client_pool.h"
 #include "providers/registry.h"
+#include "providers/upstream_request.h"
 #include "server/config.h"
 #include "server/config_yaml.h"
 #include "server/model_mapper.h"

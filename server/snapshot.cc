@@ -41,6 +41,37 @@ absl::StatusOr<std::shared_ptr<ContextSource>> MaybeContext(
   return ContextSource::Create(config, where);
 }
 
+// The connection pool of an adapter with an upstream (null: none), shared
+// with the snapshot before when the reload kept its origin, CA file and
+// timeouts: its kept-alive connections stay warm.
+absl::StatusOr<std::shared_ptr<UpstreamPool>> PoolFor(
+    const ProviderConfig& config, const Provider& provider,
+    StateRegistry& state) {
+  const UpstreamEndpoint* endpoint = provider.endpoint();
+  if (endpoint == nullptr) return std::shared_ptr<UpstreamPool>();
+  UpstreamOptions options;
+  options.connect_timeout = config.connect_timeout;
+  options.read_timeout = config.read_timeout;
+  options.ca_file = config.ca_file;
+  std::string id =
+      absl::StrCat("pool/", endpoint->origin, "/", options.ca_file, "/",
+                   absl::FormatDuration(options.connect_timeout), "/",
+                   absl::FormatDuration(options.read_timeout));
+  absl::Status error;
+  std::shared_ptr<UpstreamPool> pool = state.GetOrCreate<UpstreamPool>(
+      id, [&]() -> std::shared_ptr<UpstreamPool> {
+        absl::StatusOr<std::shared_ptr<UpstreamPool>> made =
+            UpstreamPool::Create(*endpoint, options);
+        if (!made.ok()) {
+          error = made.status();
+          return nullptr;
+        }
+        return *made;
+      });
+  if (!error.ok()) return error;
+  return pool;
+}
+
 // The breaker of `provider`, shared with the snapshot before when the
 // reload kept the provider's upstream and the breaker settings.
 std::shared_ptr<CircuitBreaker> BreakerFor(const ProviderConfig& provider,
@@ -153,8 +184,15 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
     absl::StatusOr<std::shared_ptr<ContextSource>> context = MaybeContext(
         provider_config.context, where + ".context", previous_sources);
     if (!context.ok()) return context.status();
+    absl::StatusOr<std::shared_ptr<UpstreamPool>> pool =
+        PoolFor(provider_config, **provider, state);
+    if (!pool.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".", pool.status().message()));
+    }
     auto backend = std::make_unique<Backend>();
     backend->config = provider_config;
+    backend->pool = std::move(*pool);
     backend->mapper = std::move(*mapper);
     backend->provider = std::move(*provider);
     backend->breaker =

@@ -18,6 +18,7 @@
 #include "server/filters/filter_chain.h"
 #include "server/metrics.h"
 #include "server/model_mapper.h"
+#include "server/net/upstream_client.h"
 #include "server/state_registry.h"
 
 namespace aigw {
@@ -26,6 +27,9 @@ struct Backend {
   ProviderConfig config;
   ModelMapper mapper;
   std::unique_ptr<Provider> provider;
+  // Its upstream's connections (null: a local provider). Shared with the
+  // previous snapshot when the reload kept origin, CA file and timeouts.
+  std::shared_ptr<UpstreamPool> pool;
   // Shared with the previous snapshot's backend when a reload kept the
   // provider's upstream and the breaker settings: a reload does not close
   // an open breaker.

@@ -39,11 +39,11 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateClaude(
   }
   absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
   if (!keys.ok()) return keys.status();
-  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
-      MakeUpstreamPool(config, kDefaultBaseUrl);
-  if (!pool.ok()) return pool.status();
-  return std::make_unique<ClaudeProvider>(std::move(*pool), std::move(*keys),
-                                          std::move(version),
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      EndpointFor(config, kDefaultBaseUrl);
+  if (!endpoint.ok()) return endpoint.status();
+  return std::make_unique<ClaudeProvider>(std::move(*endpoint),
+                                          std::move(*keys), std::move(version),
                                           config.unsupported_params);
 }
 
@@ -51,60 +51,42 @@ const ProviderRegistration kRegistration("claude", CreateClaude);
 
 }  // namespace
 
-ClaudeProvider::ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
+ClaudeProvider::ClaudeProvider(UpstreamEndpoint endpoint,
                                std::unique_ptr<KeyRing> keys,
                                std::string anthropic_version,
                                UnsupportedParams unsupported_params)
-    : pool_(std::move(pool)),
+    : endpoint_(std::move(endpoint)),
       keys_(std::move(keys)),
       anthropic_version_(std::move(anthropic_version)),
       unsupported_params_(unsupported_params) {}
 
-UpstreamRequest ClaudeProvider::MakeRequest(std::string body, bool stream,
-                                            const KeyRing::Lease& key) {
-  return ClaudeHttpRequest(pool_->endpoint().path_prefix, key.key,
-                           anthropic_version_, std::move(body), stream);
-}
-
-absl::Status ClaudeProvider::Stream(const v1::ChatCompletionRequest& request,
-                                    CallContext& ctx, ChunkSink& sink) {
+absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
+    const v1::ChatCompletionRequest& request, bool stream,
+    absl::string_view key, CallContext& ctx) {
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
-  (*body)["stream"] = true;
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  if (!key.ok()) return key.status();
-
-  ClaudeStreamDecoder decoder(sink, absl::ToUnixSeconds(absl::Now()));
-  // An error event inside the stream (rate_limit_error,
-  // authentication_error) is what the key ring is told about.
-  absl::Status status = keys_->ReportAndRedact(
-      *key,
-      pool_->SendStream(MakeRequest(JsonText(*body), /*stream=*/true, *key),
-                        decoder, ctx.cancel));
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return status;
+  if (stream) (*body)["stream"] = true;
+  return ClaudeHttpRequest(endpoint_.path_prefix, key, anthropic_version_,
+                           JsonText(*body), stream);
 }
 
-absl::StatusOr<v1::ChatCompletion> ClaudeProvider::Complete(
-    const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
-  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
-  if (!body.ok()) return body.status();
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> response = keys_->ReportAndRedact(
-      *key,
-      pool_->SendForBody(MakeRequest(JsonText(*body), /*stream=*/false, *key),
-                         ctx.cancel));
-  if (!response.ok()) return response.status();
-  json message = json::parse(*response, nullptr, false);
-  if (message.is_discarded())
+std::unique_ptr<StreamDecoder> ClaudeProvider::ChatDecoder(
+    const v1::ChatCompletionRequest&, ChunkSink& sink) {
+  return std::make_unique<ClaudeStreamDecoder>(
+      sink, absl::ToUnixSeconds(absl::Now()));
+}
+
+absl::StatusOr<v1::ChatCompletion> ClaudeProvider::ChatAnswer(
+    const v1::ChatCompletionRequest&, absl::string_view body) {
+  json message = json::parse(body, nullptr, false);
+  if (message.is_discarded()) {
     return MalformedUpstream("the answer is not JSON");
+  }
   ChatAssembler assembler;
   absl::Status decoded =
       DecodeClaudeMessage(message, absl::ToUnixSeconds(absl::Now()), assembler);
-  if (!decoded.ok()) return RedactSecrets(decoded, keys_->keys());
+  if (!decoded.ok()) return decoded;
   return assembler.Build();
 }
 

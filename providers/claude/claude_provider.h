@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "providers/common/http_client_pool.h"
 #include "providers/common/key_ring.h"
 #include "providers/provider.h"
 
@@ -15,22 +14,25 @@ namespace aigw {
 
 class ClaudeProvider : public Provider {
  public:
-  ClaudeProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::unique_ptr<KeyRing> keys, std::string anthropic_version,
+  ClaudeProvider(UpstreamEndpoint endpoint, std::unique_ptr<KeyRing> keys,
+                 std::string anthropic_version,
                  UnsupportedParams unsupported_params);
 
-  absl::Status Stream(const v1::ChatCompletionRequest& request,
-                      CallContext& ctx, ChunkSink& sink) override;
-  // Asks for a non-streaming answer and replays it through the stream
-  // decoder's event handling into a ChatAssembler.
-  absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
+  const UpstreamEndpoint* endpoint() const override { return &endpoint_; }
+  KeyRing* keys() override { return keys_.get(); }
+  absl::StatusOr<UpstreamRequest> ChatRequest(
+      const v1::ChatCompletionRequest& request, bool stream,
+      absl::string_view key, CallContext& ctx) override;
+  std::unique_ptr<StreamDecoder> ChatDecoder(
+      const v1::ChatCompletionRequest& request, ChunkSink& sink) override;
+  // A non-streaming answer replayed through the stream decoder's event
+  // handling into a ChatAssembler.
+  absl::StatusOr<v1::ChatCompletion> ChatAnswer(
+      const v1::ChatCompletionRequest& request,
+      absl::string_view body) override;
 
  private:
-  UpstreamRequest MakeRequest(std::string body, bool stream,
-                              const KeyRing::Lease& key);
-
-  std::unique_ptr<HttpClientPool> pool_;
+  const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
   const std::string anthropic_version_;
   const UnsupportedParams unsupported_params_;

@@ -15,6 +15,7 @@
 #include "httplib.h"
 #include "providers/common/api_error.h"
 #include "providers/registry.h"
+#include "server/upstream_call_testing.h"
 
 namespace aigw {
 namespace {
@@ -185,16 +186,17 @@ TEST(ClaudeProvider, RateLimitedKeyIsSkippedByTheNextRequest) {
        R"("message":"Number of requests has exceeded your rate limit"}})"});
   std::unique_ptr<Provider> provider = TwoKeyProvider(upstream);
   ASSERT_NE(provider, nullptr);
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  absl::Status status = provider->Stream(Hello(), ctx, sink);
+  absl::Status status = data_plane.Stream(Hello(), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(),
             "Number of requests has exceeded your rate limit");
-  EXPECT_TRUE(provider->Stream(Hello(), ctx, sink).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello(), ctx, sink, &cancel).ok());
   absl::StatusOr<v1::ChatCompletion> completion =
-      provider->Complete(Hello(), ctx);
+      data_plane.Complete(Hello(), ctx, &cancel);
   ASSERT_TRUE(completion.ok()) << completion.status();
   EXPECT_EQ(completion->choices(0).message().content(), "Hi");
   EXPECT_EQ(upstream.keys(),
@@ -212,14 +214,15 @@ TEST(ClaudeProvider, RateLimitErrorEventCoolsTheKeyDownAndHidesIt) {
   upstream.AnswerFor("sk-ant-key-1", {200, "text/event-stream", stream});
   std::unique_ptr<Provider> provider = TwoKeyProvider(upstream);
   ASSERT_NE(provider, nullptr);
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  absl::Status status = provider->Stream(Hello(), ctx, sink);
+  absl::Status status = data_plane.Stream(Hello(), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(), "rate limited for key [redacted]");
-  EXPECT_TRUE(provider->Stream(Hello(), ctx, sink).ok());
-  EXPECT_TRUE(provider->Stream(Hello(), ctx, sink).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello(), ctx, sink, &cancel).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello(), ctx, sink, &cancel).ok());
   EXPECT_EQ(upstream.keys(),
             (std::vector<std::string>{"sk-ant-key-1", "sk-ant-key-2",
                                       "sk-ant-key-2"}));

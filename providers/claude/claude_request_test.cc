@@ -430,10 +430,10 @@ TEST(ClaudeRequest, HttpRequestCarriesOnlyTheProviderKey) {
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.path, "/proxy/v1/messages");
   EXPECT_EQ(request.body, "{}");
-  httplib::Headers expected = {{"x-api-key", "sk-ant-1"},
-                               {"anthropic-version", "2023-06-01"},
-                               {"content-type", "application/json"},
-                               {"accept", "text/event-stream"}};
+  HeaderMap expected = {{"x-api-key", "sk-ant-1"},
+                        {"anthropic-version", "2023-06-01"},
+                        {"content-type", "application/json"},
+                        {"accept", "text/event-stream"}};
   EXPECT_EQ(request.headers, expected);
   EXPECT_EQ(ClaudeHttpRequest("", "k", "v", "", false).path, "/v1/messages");
   EXPECT_EQ(

@@ -18,7 +18,7 @@
 
 namespace aigw {
 
-class ClaudeStreamDecoder {
+class ClaudeStreamDecoder final : public StreamDecoder {
  public:
   // `created` stamps every chunk (Claude sends no timestamp).
   ClaudeStreamDecoder(ChunkSink& sink, int64_t created)
@@ -26,16 +26,16 @@ class ClaudeStreamDecoder {
 
   // Decodes the events completed by `bytes`; false means stop reading
   // (an error, or the sink's consumer is gone).
-  bool Feed(absl::string_view bytes);
+  bool Feed(absl::string_view bytes) override;
   // Call at the end of the body: an unterminated last event is decoded and
   // a stream cut before message_stop is an error.
-  absl::Status Finish();
+  absl::Status Finish() override;
 
   // Handles one event object (`{"type":"content_block_delta",...}`).
   bool HandleEvent(const nlohmann::json& event);
 
-  const absl::Status& error() const { return error_; }
-  bool client_gone() const { return client_gone_; }
+  const absl::Status& error() const override { return error_; }
+  bool client_gone() const override { return client_gone_; }
 
  private:
   struct ToolBlock {

@@ -100,34 +100,6 @@ class PooledClient final : public Client, public UpstreamConnection {
 
 }  // namespace
 
-absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url) {
-  size_t scheme_end = base_url.find("://");
-  if (scheme_end == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", base_url, "' is not an http(s) URL"));
-  }
-  absl::string_view scheme = base_url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", base_url, "' must start with http:// or https://"));
-  }
-  absl::string_view rest = base_url.substr(scheme_end + 3);
-  size_t slash = rest.find('/');
-  absl::string_view host = rest.substr(0, slash);
-  if (host.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", base_url, "' has no host"));
-  }
-  UpstreamEndpoint endpoint;
-  endpoint.origin = absl::StrCat(scheme, "://", host);
-  if (slash != absl::string_view::npos) {
-    absl::string_view path = rest.substr(slash);
-    while (absl::EndsWith(path, "/")) path.remove_suffix(1);
-    endpoint.path_prefix = std::string(path);
-  }
-  return endpoint;
-}
-
 HttpPoolOptions PoolOptionsFor(const ProviderConfig& config) {
   HttpPoolOptions options;
   options.connect_timeout = config.connect_timeout;
@@ -203,6 +175,13 @@ absl::Status HttpClientPool::Send(
     const UpstreamRequest& request,
     const std::function<bool(absl::string_view)>& on_body,
     CancelToken* cancel) {
+  return Send(request, on_body, cancel, nullptr);
+}
+
+absl::Status HttpClientPool::Send(
+    const UpstreamRequest& request,
+    const std::function<bool(absl::string_view)>& on_body, CancelToken* cancel,
+    std::vector<std::pair<std::string, std::string>>* rate_limit_headers) {
   std::unique_ptr<UpstreamConnection> connection = Acquire();
   int status = 0;
   int64_t retry_after_ms = -1;
@@ -213,15 +192,16 @@ absl::Status HttpClientPool::Send(
   httplib::Request req;
   req.method = request.method;
   req.path = request.path;
-  req.headers = request.headers;
+  req.headers =
+      httplib::Headers(request.headers.begin(), request.headers.end());
   req.body = request.body;
   req.response_handler = [&](const httplib::Response& response) {
     status = response.status;
     retry_after_ms = RetryAfterMs(response.get_header_value("Retry-After"));
-    if (request.rate_limit_headers != nullptr) {
+    if (rate_limit_headers != nullptr) {
       for (const auto& [name, value] : response.headers) {
         if (absl::StartsWithIgnoreCase(name, "x-ratelimit-")) {
-          request.rate_limit_headers->emplace_back(name, value);
+          rate_limit_headers->emplace_back(name, value);
         }
       }
     }
@@ -315,16 +295,9 @@ absl::StatusOr<std::string> HttpClientPool::SendForBody(
 
 absl::StatusOr<std::unique_ptr<HttpClientPool>> MakeUpstreamPool(
     const ProviderConfig& config, absl::string_view default_base_url) {
-  if (config.base_url.empty() && default_base_url.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "base_url: the ", config.type, " provider needs its base URL"));
-  }
-  absl::StatusOr<UpstreamEndpoint> endpoint = ParseBaseUrl(
-      config.base_url.empty() ? default_base_url : config.base_url);
-  if (!endpoint.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("base_url: ", endpoint.status().message()));
-  }
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      EndpointFor(config, default_base_url);
+  if (!endpoint.ok()) return endpoint.status();
   return std::make_unique<HttpClientPool>(std::move(*endpoint),
                                           PoolOptionsFor(config));
 }

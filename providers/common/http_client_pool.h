@@ -18,16 +18,9 @@
 #include "httplib.h"
 #include "providers/common/cancel_token.h"
 #include "providers/provider.h"
+#include "providers/upstream_request.h"
 
 namespace aigw {
-
-struct UpstreamEndpoint {
-  std::string origin;       // scheme://host:port
-  std::string path_prefix;  // path part of the base URL, no trailing '/'
-};
-
-// Splits "https://host[:port][/path]" into origin and path.
-absl::StatusOr<UpstreamEndpoint> ParseBaseUrl(absl::string_view base_url);
 
 struct HttpPoolOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
@@ -43,17 +36,6 @@ HttpPoolOptions PoolOptionsFor(const ProviderConfig& config);
 // One kept-alive upstream connection (defined in http_client_pool.cc).
 class UpstreamConnection;
 
-struct UpstreamRequest {
-  std::string method = "POST";
-  std::string path;  // full path, query included
-  httplib::Headers headers;
-  std::string body;
-  // When set, receives the response's x-ratelimit-* headers (OpenAI's
-  // rate-limit report, relayed to the client).
-  std::vector<std::pair<std::string, std::string>>* rate_limit_headers =
-      nullptr;
-};
-
 class HttpClientPool {
  public:
   HttpClientPool(UpstreamEndpoint endpoint, HttpPoolOptions options);
@@ -67,6 +49,12 @@ class HttpClientPool {
   absl::Status Send(const UpstreamRequest& request,
                     const std::function<bool(absl::string_view)>& on_body,
                     CancelToken* cancel);
+  // Also hands the response's x-ratelimit-* headers to `rate_limit_headers`.
+  absl::Status Send(
+      const UpstreamRequest& request,
+      const std::function<bool(absl::string_view)>& on_body,
+      CancelToken* cancel,
+      std::vector<std::pair<std::string, std::string>>* rate_limit_headers);
 
   // Sends `request` for a non-streamed answer: the whole 2xx body, errors as
   // Send returns them. A body over `max_bytes` is a malformed answer (502),

@@ -7,7 +7,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "providers/common/chat_assembler.h"
 #include "providers/registry.h"
 
 namespace aigw {
@@ -56,8 +55,10 @@ const ProviderRegistration kRegistration("echo", CreateEcho);
 
 }  // namespace
 
-absl::Status EchoProvider::Stream(const v1::ChatCompletionRequest& request,
-                                  CallContext& ctx, ChunkSink& sink) {
+absl::StatusOr<LocalAnswer> EchoProvider::LocalChat(
+    const v1::ChatCompletionRequest& request) {
+  LocalAnswer answer;
+  std::vector<v1::ChatCompletionChunk>& out = answer.chunks;
   std::string text;
   for (const v1::Message& message : request.messages()) {
     if (message.role() == "user") text = MessageText(message);
@@ -84,23 +85,20 @@ absl::Status EchoProvider::Stream(const v1::ChatCompletionRequest& request,
   v1::ChatCompletionChunk first = delta_chunk();
   first.mutable_choices(0)->mutable_delta()->set_role("assistant");
   first.mutable_choices(0)->mutable_delta()->set_content("");
-  if (!sink.Write(std::move(first))) return absl::CancelledError("client left");
+  out.push_back(std::move(first));
 
   for (size_t i = 0; i < words.size(); ++i) {
-    if (delay_ > absl::ZeroDuration() && !ctx.cancel->SleepFor(delay_)) {
-      return absl::CancelledError("client left");
-    }
     v1::ChatCompletionChunk chunk = delta_chunk();
     chunk.mutable_choices(0)->mutable_delta()->set_content(
         i == 0 ? words[i] : absl::StrCat(" ", words[i]));
-    if (!sink.Write(std::move(chunk))) {
-      return absl::CancelledError("client left");
-    }
+    answer.delays.resize(out.size(), absl::ZeroDuration());
+    answer.delays.push_back(delay_);
+    out.push_back(std::move(chunk));
   }
 
   v1::ChatCompletionChunk last = delta_chunk();
   last.mutable_choices(0)->set_finish_reason(truncated ? "length" : "stop");
-  if (!sink.Write(std::move(last))) return absl::CancelledError("client left");
+  out.push_back(std::move(last));
 
   v1::ChatCompletionChunk usage = base;
   int prompt = CountPromptTokens(request);
@@ -108,16 +106,8 @@ absl::Status EchoProvider::Stream(const v1::ChatCompletionRequest& request,
   usage.mutable_usage()->set_prompt_tokens(prompt);
   usage.mutable_usage()->set_completion_tokens(completion);
   usage.mutable_usage()->set_total_tokens(prompt + completion);
-  if (!sink.Write(std::move(usage))) return absl::CancelledError("client left");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<v1::ChatCompletion> EchoProvider::Complete(
-    const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  ChatAssembler assembler;
-  absl::Status status = Stream(request, ctx, assembler);
-  if (!status.ok()) return status;
-  return assembler.Build();
+  out.push_back(std::move(usage));
+  return answer;
 }
 
 }  // namespace aigw

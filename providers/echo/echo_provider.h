@@ -16,10 +16,9 @@ class EchoProvider : public Provider {
  public:
   explicit EchoProvider(absl::Duration delay) : delay_(delay) {}
 
-  absl::Status Stream(const v1::ChatCompletionRequest& request,
-                      CallContext& ctx, ChunkSink& sink) override;
-  absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
+  const UpstreamEndpoint* endpoint() const override { return nullptr; }
+  absl::StatusOr<LocalAnswer> LocalChat(
+      const v1::ChatCompletionRequest& request) override;
 
  private:
   const absl::Duration delay_;

@@ -43,82 +43,57 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateGemini(
   }
   absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
   if (!keys.ok()) return keys.status();
-  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
-      MakeUpstreamPool(config, kDefaultBaseUrl);
-  if (!pool.ok()) return pool.status();
-  return std::make_unique<GeminiProvider>(std::move(*pool), std::move(*keys),
-                                          std::move(api_version),
-                                          config.unsupported_params);
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      EndpointFor(config, kDefaultBaseUrl);
+  if (!endpoint.ok()) return endpoint.status();
+  return std::make_unique<GeminiProvider>(
+      std::move(*endpoint), std::move(*keys), std::move(api_version),
+      config.unsupported_params);
 }
 
 const ProviderRegistration kRegistration("gemini", CreateGemini);
 
 }  // namespace
 
-GeminiProvider::GeminiProvider(std::unique_ptr<HttpClientPool> pool,
+GeminiProvider::GeminiProvider(UpstreamEndpoint endpoint,
                                std::unique_ptr<KeyRing> keys,
                                std::string api_version,
                                UnsupportedParams unsupported_params)
-    : pool_(std::move(pool)),
+    : endpoint_(std::move(endpoint)),
       keys_(std::move(keys)),
-      endpoint_{pool_->endpoint().path_prefix, std::move(api_version)},
+      gemini_{endpoint_.path_prefix, std::move(api_version)},
       unsupported_params_(unsupported_params) {}
 
-absl::Status GeminiProvider::Stream(const v1::ChatCompletionRequest& request,
-                                    CallContext& ctx, ChunkSink& sink) {
-  // A request Gemini cannot take is a 400 even when no key is free.
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
+absl::StatusOr<UpstreamRequest> GeminiProvider::ChatRequest(
+    const v1::ChatCompletionRequest& request, bool stream,
+    absl::string_view key, CallContext& ctx) {
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
-  absl::StatusOr<UpstreamRequest> upstream =
-      GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
-                        /*stream=*/true, policy);
-  if (!upstream.ok()) return upstream.status();
-  if (!key.ok()) return key.status();
-  GeminiStreamDecoder decoder(sink, request.model());
-  // An error event inside the stream ({"error":{"code":429,...}}) is what
-  // the key ring is told about.
-  absl::Status status = keys_->ReportAndRedact(
-      *key, pool_->SendStream(*upstream, decoder, ctx.cancel));
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return status;
+  return GeminiChatRequest(request, gemini_, std::string(key), stream, policy);
 }
 
-// The non-streaming answer goes through the stream decoder too, folded into
-// one completion by the ChatAssembler: one decoding of Gemini's response.
-absl::StatusOr<v1::ChatCompletion> GeminiProvider::Complete(
-    const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
-  absl::StatusOr<UpstreamRequest> upstream =
-      GeminiChatRequest(request, endpoint_, key.ok() ? key->key : "",
-                        /*stream=*/false, policy);
-  if (!upstream.ok()) return upstream.status();
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> body =
-      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
-  if (!body.ok()) return body.status();
+std::unique_ptr<StreamDecoder> GeminiProvider::ChatDecoder(
+    const v1::ChatCompletionRequest& request, ChunkSink& sink) {
+  return std::make_unique<GeminiStreamDecoder>(sink, request.model());
+}
+
+absl::StatusOr<v1::ChatCompletion> GeminiProvider::ChatAnswer(
+    const v1::ChatCompletionRequest& request, absl::string_view body) {
   ChatAssembler assembler;
   GeminiStreamDecoder decoder(assembler, request.model());
-  decoder.FeedWhole(*body);
+  decoder.FeedWhole(body);
   absl::Status status = decoder.Finish();
-  if (!status.ok()) return RedactSecrets(status, keys_->keys());
+  if (!status.ok()) return status;
   return assembler.Build();
 }
 
-absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::Embed(
-    const v1::EmbeddingsRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  absl::StatusOr<UpstreamRequest> upstream =
-      GeminiEmbedRequest(request, endpoint_, key.ok() ? key->key : "");
-  if (!upstream.ok()) return upstream.status();
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> body =
-      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
-  if (!body.ok()) return body.status();
-  absl::StatusOr<v1::EmbeddingsResponse> response =
-      EmbeddingsFromGemini(*body, request);
-  if (!response.ok()) return RedactSecrets(response.status(), keys_->keys());
-  return response;
+absl::StatusOr<UpstreamRequest> GeminiProvider::EmbeddingsRequest(
+    const v1::EmbeddingsRequest& request, absl::string_view key) {
+  return GeminiEmbedRequest(request, gemini_, std::string(key));
+}
+
+absl::StatusOr<v1::EmbeddingsResponse> GeminiProvider::EmbeddingsAnswer(
+    const v1::EmbeddingsRequest& request, absl::string_view body) {
+  return EmbeddingsFromGemini(body, request);
 }
 
 }  // namespace aigw

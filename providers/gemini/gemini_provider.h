@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 
-#include "providers/common/http_client_pool.h"
 #include "providers/common/key_ring.h"
 #include "providers/gemini/gemini_request.h"
 #include "providers/provider.h"
@@ -17,21 +16,30 @@ namespace aigw {
 
 class GeminiProvider : public Provider {
  public:
-  GeminiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::unique_ptr<KeyRing> keys, std::string api_version,
-                 UnsupportedParams unsupported_params);
+  GeminiProvider(UpstreamEndpoint endpoint, std::unique_ptr<KeyRing> keys,
+                 std::string api_version, UnsupportedParams unsupported_params);
 
-  absl::Status Stream(const v1::ChatCompletionRequest& request,
-                      CallContext& ctx, ChunkSink& sink) override;
-  absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
-  absl::StatusOr<v1::EmbeddingsResponse> Embed(
-      const v1::EmbeddingsRequest& request, CallContext& ctx) override;
+  const UpstreamEndpoint* endpoint() const override { return &endpoint_; }
+  KeyRing* keys() override { return keys_.get(); }
+  absl::StatusOr<UpstreamRequest> ChatRequest(
+      const v1::ChatCompletionRequest& request, bool stream,
+      absl::string_view key, CallContext& ctx) override;
+  std::unique_ptr<StreamDecoder> ChatDecoder(
+      const v1::ChatCompletionRequest& request, ChunkSink& sink) override;
+  // The non-streaming answer goes through the stream decoder too, folded
+  // into one completion: one decoding of Gemini's response.
+  absl::StatusOr<v1::ChatCompletion> ChatAnswer(
+      const v1::ChatCompletionRequest& request,
+      absl::string_view body) override;
+  absl::StatusOr<UpstreamRequest> EmbeddingsRequest(
+      const v1::EmbeddingsRequest& request, absl::string_view key) override;
+  absl::StatusOr<v1::EmbeddingsResponse> EmbeddingsAnswer(
+      const v1::EmbeddingsRequest& request, absl::string_view body) override;
 
  private:
-  std::unique_ptr<HttpClientPool> pool_;
+  const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
-  const GeminiEndpoint endpoint_;
+  const GeminiEndpoint gemini_;
   const UnsupportedParams unsupported_params_;
 };
 

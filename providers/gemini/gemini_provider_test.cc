@@ -16,6 +16,7 @@
 #include "providers/common/chat_assembler.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/registry.h"
+#include "server/upstream_call_testing.h"
 
 namespace aigw {
 namespace {
@@ -164,18 +165,20 @@ TEST(GeminiProvider, StreamCompleteAndEmbedReachTheirPathsWithKeysInTurn) {
   config.options["api_version"] = "v1alpha";
   auto provider = ProviderRegistry::Global().Create(config);
   ASSERT_TRUE(provider.ok()) << provider.status();
+  TestUpstream data_plane(**provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
 
   Collector sink;
-  ASSERT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
+  ASSERT_TRUE(
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel).ok());
   v1::ChatCompletion streamed = sink.assembler.Build();
   EXPECT_EQ(streamed.choices(0).message().content(), "Hi there");
   EXPECT_EQ(streamed.id(), "chatcmpl-s1");
   EXPECT_EQ(sink.chunks.back().usage().total_tokens(), 5);
 
   absl::StatusOr<v1::ChatCompletion> whole =
-      (*provider)->Complete(Chat("gemini-2.5-flash"), ctx);
+      data_plane.Complete(Chat("gemini-2.5-flash"), ctx, &cancel);
   ASSERT_TRUE(whole.ok()) << whole.status();
   EXPECT_EQ(whole->choices(0).message().content(), "Whole");
   EXPECT_EQ(whole->choices(0).finish_reason(), "length");
@@ -185,7 +188,7 @@ TEST(GeminiProvider, StreamCompleteAndEmbedReachTheirPathsWithKeysInTurn) {
   embed.set_model("text-embedding-004");
   embed.add_input("x");
   absl::StatusOr<v1::EmbeddingsResponse> vectors =
-      (*provider)->Embed(embed, ctx);
+      data_plane.Embed(embed, ctx, &cancel);
   ASSERT_TRUE(vectors.ok()) << vectors.status();
   EXPECT_EQ(vectors->data(0).embedding_size(), 2);
 
@@ -205,15 +208,16 @@ TEST(GeminiProvider, UpstreamErrorKeepsStatusAndMessageWithKeysRedacted) {
   FakeGemini fake;
   auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
   ASSERT_TRUE(provider.ok());
+  TestUpstream data_plane(**provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   absl::StatusOr<v1::ChatCompletion> whole =
-      (*provider)->Complete(Chat("broken"), ctx);
+      data_plane.Complete(Chat("broken"), ctx, &cancel);
   ASSERT_FALSE(whole.ok());
   EXPECT_EQ(GetErrorDetails(whole.status()).http_status, 400);
   EXPECT_EQ(whole.status().message(), "API key not valid: [redacted]");
   Collector sink;
-  absl::Status status = (*provider)->Stream(Chat("broken"), ctx, sink);
+  absl::Status status = data_plane.Stream(Chat("broken"), ctx, sink, &cancel);
   EXPECT_EQ(status.message(), "API key not valid: [redacted]");
   EXPECT_TRUE(sink.chunks.empty());
 }
@@ -227,15 +231,17 @@ TEST(GeminiProvider, RateLimitedKeyIsSkippedByTheNextRequest) {
        R"((e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}})"});
   auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
   ASSERT_TRUE(provider.ok());
+  TestUpstream data_plane(**provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   Collector sink;
   absl::Status status =
-      (*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink);
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorDetails(status).http_status, 429);
-  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
-  EXPECT_TRUE((*provider)->Complete(Chat("gemini-2.5-flash"), ctx).ok());
+  EXPECT_TRUE(
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel).ok());
+  EXPECT_TRUE(data_plane.Complete(Chat("gemini-2.5-flash"), ctx, &cancel).ok());
   EXPECT_EQ(fake.keys(),
             (std::vector<std::string>{"key-one-secret", "key-two-secret",
                                       "key-two-secret"}));
@@ -250,15 +256,18 @@ TEST(GeminiProvider, RateLimitErrorInsideTheStreamCoolsTheKeyDown) {
        "for key-one-secret\", \"status\": \"RESOURCE_EXHAUSTED\"}}\r\n\r\n"});
   auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
   ASSERT_TRUE(provider.ok());
+  TestUpstream data_plane(**provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   Collector sink;
   absl::Status status =
-      (*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink);
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(), "Quota exceeded for [redacted]");
-  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
-  EXPECT_TRUE((*provider)->Stream(Chat("gemini-2.5-flash"), ctx, sink).ok());
+  EXPECT_TRUE(
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel).ok());
+  EXPECT_TRUE(
+      data_plane.Stream(Chat("gemini-2.5-flash"), ctx, sink, &cancel).ok());
   EXPECT_EQ(fake.keys(),
             (std::vector<std::string>{"key-one-secret", "key-two-secret",
                                       "key-two-secret"}));
@@ -268,17 +277,19 @@ TEST(GeminiProvider, BadRequestsFailBeforeAnyUpstreamCall) {
   FakeGemini fake;
   auto provider = ProviderRegistry::Global().Create(Config(fake.base_url()));
   ASSERT_TRUE(provider.ok());
+  TestUpstream data_plane(**provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   Collector sink;
-  EXPECT_EQ(GetErrorDetails((*provider)->Stream(Chat("../x"), ctx, sink)).param,
+  EXPECT_EQ(GetErrorDetails(data_plane.Stream(Chat("../x"), ctx, sink, &cancel))
+                .param,
             "model");
   v1::ChatCompletionRequest request = Chat("gemini-2.5-flash");
   (*request.mutable_extra()->mutable_fields())["reasoning_effort"]
       .set_string_value("enormous");
-  EXPECT_EQ(
-      GetErrorDetails((*provider)->Complete(request, ctx).status()).http_status,
-      400);
+  EXPECT_EQ(GetErrorDetails(data_plane.Complete(request, ctx, &cancel).status())
+                .http_status,
+            400);
   EXPECT_TRUE(fake.paths().empty());
 }
 

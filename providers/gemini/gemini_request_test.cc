@@ -339,9 +339,9 @@ TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {
   EXPECT_EQ(
       stream->path,
       "/proxy/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse");
-  httplib::Headers expected = {{"x-goog-api-key", "AIza-key"},
-                               {"Content-Type", "application/json"},
-                               {"Accept", "text/event-stream"}};
+  HeaderMap expected = {{"x-goog-api-key", "AIza-key"},
+                        {"Content-Type", "application/json"},
+                        {"Accept", "text/event-stream"}};
   EXPECT_EQ(stream->headers, expected);
   EXPECT_EQ(
       json::parse(stream->body),

@@ -25,22 +25,22 @@
 
 namespace aigw {
 
-class GeminiStreamDecoder {
+class GeminiStreamDecoder final : public StreamDecoder {
  public:
   // `model` names the model in chunks until Gemini reports its modelVersion.
   GeminiStreamDecoder(ChunkSink& sink, std::string model);
 
   // Decodes the SSE events completed by `bytes`; false means stop reading
   // (an error, or the sink's consumer is gone).
-  bool Feed(absl::string_view bytes);
+  bool Feed(absl::string_view bytes) override;
   // Decodes a whole non-streaming answer (one GenerateContentResponse).
   bool FeedWhole(absl::string_view body);
   // Call at the end of the body: flushes an unterminated last event, fails
   // if a started choice never finished, then sends the usage chunk.
-  absl::Status Finish();
+  absl::Status Finish() override;
 
-  const absl::Status& error() const { return error_; }
-  bool client_gone() const { return client_gone_; }
+  const absl::Status& error() const override { return error_; }
+  bool client_gone() const override { return client_gone_; }
 
  private:
   bool Drain();

@@ -28,99 +28,82 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
   absl::StatusOr<std::unique_ptr<KeyRing>> keys =
       MakeKeyRing(config, key_required);
   if (!keys.ok()) return keys.status();
-  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
-      MakeUpstreamPool(config, default_base_url);
-  if (!pool.ok()) return pool.status();
-  return std::make_unique<OpenAiProvider>(std::move(*pool), std::move(*keys),
-                                          std::move(dialect));
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      EndpointFor(config, default_base_url);
+  if (!endpoint.ok()) return endpoint.status();
+  return std::make_unique<OpenAiProvider>(std::move(*endpoint),
+                                          std::move(*keys), std::move(dialect));
 }
 
-OpenAiProvider::OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
+OpenAiProvider::OpenAiProvider(UpstreamEndpoint endpoint,
                                std::unique_ptr<KeyRing> keys,
                                OpenAiDialect dialect)
-    : pool_(std::move(pool)),
+    : endpoint_(std::move(endpoint)),
       keys_(std::move(keys)),
       dialect_(std::move(dialect)) {}
 
-UpstreamRequest OpenAiProvider::MakeRequest(absl::string_view model,
-                                            absl::string_view operation,
-                                            std::string body,
-                                            const KeyRing::Lease& key) {
+absl::StatusOr<UpstreamRequest> OpenAiProvider::MakeRequest(
+    absl::string_view model, absl::string_view operation, std::string body,
+    absl::string_view key) const {
+  if (dialect_.check_model) {
+    absl::Status valid = dialect_.check_model(model);
+    if (!valid.ok()) return valid;
+  }
   UpstreamRequest request;
-  request.path = dialect_.path(pool_->endpoint().path_prefix, model, operation);
-  if (key.index >= 0) {
+  request.path = dialect_.path(endpoint_.path_prefix, model, operation);
+  if (!key.empty()) {
     request.headers.emplace(dialect_.auth_header,
-                            absl::StrCat(dialect_.auth_prefix, key.key));
+                            absl::StrCat(dialect_.auth_prefix, key));
   }
   request.headers.emplace("Content-Type", "application/json");
   request.body = std::move(body);
   return request;
 }
 
-absl::StatusOr<json> OpenAiProvider::SendForJson(absl::string_view model,
-                                                 absl::string_view operation,
-                                                 std::string body,
-                                                 CallContext& ctx) {
-  if (dialect_.check_model) {
-    absl::Status valid = dialect_.check_model(model);
-    if (!valid.ok()) return valid;
+absl::StatusOr<UpstreamRequest> OpenAiProvider::ChatRequest(
+    const v1::ChatCompletionRequest& request, bool stream,
+    absl::string_view key, CallContext&) {
+  json body = ChatRequestToJson(request);
+  if (stream) {
+    body["stream"] = true;
+    // The gateway always asks for usage (its own accounting); the core
+    // hides the usage chunk from clients that did not ask for it.
+    body["stream_options"] = {{"include_usage", true}};
+  } else {
+    body.erase("stream");
+    body.erase("stream_options");
   }
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(model);
-  if (!key.ok()) return key.status();
-  UpstreamRequest upstream =
-      MakeRequest(model, operation, std::move(body), *key);
-  upstream.rate_limit_headers = &ctx.upstream_headers;
-  absl::StatusOr<std::string> response =
-      keys_->ReportAndRedact(*key, pool_->SendForBody(upstream, ctx.cancel));
-  if (!response.ok()) return response.status();
-  json j = json::parse(*response, nullptr, false);
+  absl::StatusOr<UpstreamRequest> upstream =
+      MakeRequest(request.model(), "chat/completions", body.dump(), key);
+  if (upstream.ok() && stream) {
+    upstream->headers.emplace("Accept", "text/event-stream");
+  }
+  return upstream;
+}
+
+std::unique_ptr<StreamDecoder> OpenAiProvider::ChatDecoder(
+    const v1::ChatCompletionRequest&, ChunkSink& sink) {
+  return std::make_unique<OpenAiStreamDecoder>(sink);
+}
+
+absl::StatusOr<v1::ChatCompletion> OpenAiProvider::ChatAnswer(
+    const v1::ChatCompletionRequest&, absl::string_view body) {
+  json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
-  return j;
+  return ChatCompletionFromJson(j);
 }
 
-absl::Status OpenAiProvider::Stream(const v1::ChatCompletionRequest& request,
-                                    CallContext& ctx, ChunkSink& sink) {
-  json body = ChatRequestToJson(request);
-  body["stream"] = true;
-  // The gateway always asks for usage (its own accounting); the core hides
-  // the usage chunk from clients that did not ask for it.
-  body["stream_options"] = {{"include_usage", true}};
-  if (dialect_.check_model) {
-    absl::Status valid = dialect_.check_model(request.model());
-    if (!valid.ok()) return valid;
-  }
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  if (!key.ok()) return key.status();
-  UpstreamRequest upstream =
-      MakeRequest(request.model(), "chat/completions", body.dump(), *key);
-  upstream.headers.emplace("Accept", "text/event-stream");
-  upstream.rate_limit_headers = &ctx.upstream_headers;
-
-  OpenAiStreamDecoder decoder(sink);
-  absl::Status status = keys_->ReportAndRedact(
-      *key, pool_->SendStream(upstream, decoder, ctx.cancel));
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return status;
+absl::StatusOr<UpstreamRequest> OpenAiProvider::EmbeddingsRequest(
+    const v1::EmbeddingsRequest& request, absl::string_view key) {
+  return MakeRequest(request.model(), "embeddings",
+                     EmbeddingsRequestToJson(request).dump(), key);
 }
 
-absl::StatusOr<v1::ChatCompletion> OpenAiProvider::Complete(
-    const v1::ChatCompletionRequest& request, CallContext& ctx) {
-  json body = ChatRequestToJson(request);
-  body.erase("stream");
-  body.erase("stream_options");
-  absl::StatusOr<json> answer =
-      SendForJson(request.model(), "chat/completions", body.dump(), ctx);
-  if (!answer.ok()) return answer.status();
-  return ChatCompletionFromJson(*answer);
-}
-
-absl::StatusOr<v1::EmbeddingsResponse> OpenAiProvider::Embed(
-    const v1::EmbeddingsRequest& request, CallContext& ctx) {
-  absl::StatusOr<json> answer =
-      SendForJson(request.model(), "embeddings",
-                  EmbeddingsRequestToJson(request).dump(), ctx);
-  if (!answer.ok()) return answer.status();
-  return EmbeddingsResponseFromJson(*answer);
+absl::StatusOr<v1::EmbeddingsResponse> OpenAiProvider::EmbeddingsAnswer(
+    const v1::EmbeddingsRequest&, absl::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
+  return EmbeddingsResponseFromJson(j);
 }
 
 }  // namespace aigw

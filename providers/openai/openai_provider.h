@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "providers/common/http_client_pool.h"
 #include "providers/common/key_ring.h"
 #include "providers/provider.h"
 
@@ -44,27 +43,31 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateOpenAiCompatible(
 
 class OpenAiProvider : public Provider {
  public:
-  OpenAiProvider(std::unique_ptr<HttpClientPool> pool,
-                 std::unique_ptr<KeyRing> keys, OpenAiDialect dialect);
+  OpenAiProvider(UpstreamEndpoint endpoint, std::unique_ptr<KeyRing> keys,
+                 OpenAiDialect dialect);
 
-  absl::Status Stream(const v1::ChatCompletionRequest& request,
-                      CallContext& ctx, ChunkSink& sink) override;
-  absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
-  absl::StatusOr<v1::EmbeddingsResponse> Embed(
-      const v1::EmbeddingsRequest& request, CallContext& ctx) override;
+  const UpstreamEndpoint* endpoint() const override { return &endpoint_; }
+  KeyRing* keys() override { return keys_.get(); }
+  absl::StatusOr<UpstreamRequest> ChatRequest(
+      const v1::ChatCompletionRequest& request, bool stream,
+      absl::string_view key, CallContext& ctx) override;
+  std::unique_ptr<StreamDecoder> ChatDecoder(
+      const v1::ChatCompletionRequest& request, ChunkSink& sink) override;
+  absl::StatusOr<v1::ChatCompletion> ChatAnswer(
+      const v1::ChatCompletionRequest& request,
+      absl::string_view body) override;
+  absl::StatusOr<UpstreamRequest> EmbeddingsRequest(
+      const v1::EmbeddingsRequest& request, absl::string_view key) override;
+  absl::StatusOr<v1::EmbeddingsResponse> EmbeddingsAnswer(
+      const v1::EmbeddingsRequest& request, absl::string_view body) override;
 
  private:
-  UpstreamRequest MakeRequest(absl::string_view model,
-                              absl::string_view operation, std::string body,
-                              const KeyRing::Lease& key);
-  // Sends and collects a whole (non-streamed) JSON answer.
-  absl::StatusOr<nlohmann::json> SendForJson(absl::string_view model,
-                                             absl::string_view operation,
-                                             std::string body,
-                                             CallContext& ctx);
+  absl::StatusOr<UpstreamRequest> MakeRequest(absl::string_view model,
+                                              absl::string_view operation,
+                                              std::string body,
+                                              absl::string_view key) const;
 
-  std::unique_ptr<HttpClientPool> pool_;
+  const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
   const OpenAiDialect dialect_;
 };

@@ -13,19 +13,19 @@
 
 namespace aigw {
 
-class OpenAiStreamDecoder {
+class OpenAiStreamDecoder final : public StreamDecoder {
  public:
   explicit OpenAiStreamDecoder(ChunkSink& sink) : sink_(sink) {}
 
   // Decodes the events completed by `bytes`; false means stop reading
   // (an error, or the sink's consumer is gone).
-  bool Feed(absl::string_view bytes);
+  bool Feed(absl::string_view bytes) override;
   // Call at the end of the body: an unterminated last event is decoded and
   // a stream cut before [DONE] or a finish_reason is an error.
-  absl::Status Finish();
+  absl::Status Finish() override;
 
-  const absl::Status& error() const { return error_; }
-  bool client_gone() const { return client_gone_; }
+  const absl::Status& error() const override { return error_; }
+  bool client_gone() const override { return client_gone_; }
 
  private:
   bool Drain();

@@ -33,11 +33,11 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
   }
   absl::StatusOr<std::unique_ptr<KeyRing>> keys = MakeKeyRing(config);
   if (!keys.ok()) return keys.status();
-  absl::StatusOr<std::unique_ptr<HttpClientPool>> pool =
-      MakeUpstreamPool(config, kDefaultBaseUrl);
-  if (!pool.ok()) return pool.status();
+  absl::StatusOr<UpstreamEndpoint> endpoint =
+      EndpointFor(config, kDefaultBaseUrl);
+  if (!endpoint.ok()) return endpoint.status();
   // A URL copied from DashScope's OpenAI or SDK docs would double the path.
-  const std::string& prefix = (*pool)->endpoint().path_prefix;
+  const std::string& prefix = endpoint->path_prefix;
   if (absl::EndsWith(prefix, "/compatible-mode/v1") ||
       absl::EndsWith(prefix, "/api/v1")) {
     return absl::InvalidArgumentError(
@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateQwen(
                      "); it appends /api/v1/... or /compatible-mode/v1/... "
                      "itself"));
   }
-  return std::make_unique<QwenProvider>(std::move(*pool), std::move(*keys),
+  return std::make_unique<QwenProvider>(std::move(*endpoint), std::move(*keys),
                                         mode, config.unsupported_params);
 }
 
@@ -54,64 +54,51 @@ const ProviderRegistration kRegistration("qwen", CreateQwen);
 
 }  // namespace
 
-QwenProvider::QwenProvider(std::unique_ptr<HttpClientPool> pool,
+QwenProvider::QwenProvider(UpstreamEndpoint endpoint,
                            std::unique_ptr<KeyRing> keys, QwenMode mode,
                            UnsupportedParams unsupported_params)
-    : pool_(std::move(pool)),
+    : endpoint_(std::move(endpoint)),
       keys_(std::move(keys)),
       mode_(mode),
       unsupported_params_(unsupported_params) {}
 
-template <typename Decoder>
-absl::Status QwenProvider::RunStream(const UpstreamRequest& upstream,
-                                     const KeyRing::Lease& key,
-                                     Decoder& decoder, CancelToken* cancel) {
-  // An error event inside the stream (a Throttling or InvalidApiKey event)
-  // is what the key ring is told about, as SendStream returns it.
-  absl::Status status =
-      keys_->ReportAndRedact(key, pool_->SendStream(upstream, decoder, cancel));
-  if (decoder.client_gone()) return absl::CancelledError("client left");
-  return status;
-}
-
-absl::Status QwenProvider::Stream(const v1::ChatCompletionRequest& request,
-                                  CallContext& ctx, ChunkSink& sink) {
-  // A request DashScope cannot take is a 400 even when no key is free.
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
+absl::StatusOr<UpstreamRequest> QwenProvider::ChatRequest(
+    const v1::ChatCompletionRequest& request, bool, absl::string_view key,
+    CallContext& ctx) {
+  // Always streamed (completes_by_streaming).
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
-  absl::StatusOr<UpstreamRequest> upstream =
-      ChatUpstreamRequest(request, mode_, pool_->endpoint().path_prefix,
-                          key.ok() ? key->key : "", policy);
-  if (!upstream.ok()) return upstream.status();
-  if (!key.ok()) return key.status();
-  if (mode_ == QwenMode::kCompatible) {
-    OpenAiStreamDecoder decoder(sink);
-    return RunStream(*upstream, *key, decoder, ctx.cancel);
-  }
-  QwenStreamDecoder decoder(sink, request.model(),
-                            absl::ToUnixSeconds(absl::Now()));
-  return RunStream(*upstream, *key, decoder, ctx.cancel);
+  return ChatUpstreamRequest(request, mode_, endpoint_.path_prefix, key,
+                             policy);
 }
 
-absl::StatusOr<v1::ChatCompletion> QwenProvider::Complete(
-    const v1::ChatCompletionRequest& request, CallContext& ctx) {
+std::unique_ptr<StreamDecoder> QwenProvider::ChatDecoder(
+    const v1::ChatCompletionRequest& request, ChunkSink& sink) {
+  if (mode_ == QwenMode::kCompatible) {
+    return std::make_unique<OpenAiStreamDecoder>(sink);
+  }
+  return std::make_unique<QwenStreamDecoder>(sink, request.model(),
+                                             absl::ToUnixSeconds(absl::Now()));
+}
+
+absl::StatusOr<v1::ChatCompletion> QwenProvider::ChatAnswer(
+    const v1::ChatCompletionRequest& request, absl::string_view body) {
   ChatAssembler assembler;
-  absl::Status status = Stream(request, ctx, assembler);
+  std::unique_ptr<StreamDecoder> decoder = ChatDecoder(request, assembler);
+  decoder->Feed(body);
+  if (!decoder->error().ok()) return decoder->error();
+  absl::Status status = decoder->Finish();
   if (!status.ok()) return status;
   return assembler.Build();
 }
 
-absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::Embed(
-    const v1::EmbeddingsRequest& request, CallContext& ctx) {
-  absl::StatusOr<KeyRing::Lease> key = keys_->Acquire(request.model());
-  absl::StatusOr<UpstreamRequest> upstream = EmbeddingsUpstreamRequest(
-      request, mode_, pool_->endpoint().path_prefix, key.ok() ? key->key : "");
-  if (!upstream.ok()) return upstream.status();
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> response =
-      keys_->ReportAndRedact(*key, pool_->SendForBody(*upstream, ctx.cancel));
-  if (!response.ok()) return response.status();
-  return EmbeddingsFromUpstream(*response, mode_, request.model());
+absl::StatusOr<UpstreamRequest> QwenProvider::EmbeddingsRequest(
+    const v1::EmbeddingsRequest& request, absl::string_view key) {
+  return EmbeddingsUpstreamRequest(request, mode_, endpoint_.path_prefix, key);
+}
+
+absl::StatusOr<v1::EmbeddingsResponse> QwenProvider::EmbeddingsAnswer(
+    const v1::EmbeddingsRequest& request, absl::string_view body) {
+  return EmbeddingsFromUpstream(body, mode_, request.model());
 }
 
 }  // namespace aigw

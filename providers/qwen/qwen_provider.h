@@ -7,7 +7,6 @@
 
 #include <memory>
 
-#include "providers/common/http_client_pool.h"
 #include "providers/common/key_ring.h"
 #include "providers/provider.h"
 #include "providers/qwen/qwen_request.h"
@@ -16,29 +15,30 @@ namespace aigw {
 
 class QwenProvider : public Provider {
  public:
-  QwenProvider(std::unique_ptr<HttpClientPool> pool,
-               std::unique_ptr<KeyRing> keys, QwenMode mode,
-               UnsupportedParams unsupported_params);
+  QwenProvider(UpstreamEndpoint endpoint, std::unique_ptr<KeyRing> keys,
+               QwenMode mode, UnsupportedParams unsupported_params);
 
-  absl::Status Stream(const v1::ChatCompletionRequest& request,
-                      CallContext& ctx, ChunkSink& sink) override;
-  // Streams upstream too and folds the chunks (ChatAssembler): one decoding
-  // path, and DashScope's stream-only models (QwQ, Qwen-Omni, Qwen3 open
-  // source thinking) answer non-streaming clients as well.
-  absl::StatusOr<v1::ChatCompletion> Complete(
-      const v1::ChatCompletionRequest& request, CallContext& ctx) override;
-  absl::StatusOr<v1::EmbeddingsResponse> Embed(
-      const v1::EmbeddingsRequest& request, CallContext& ctx) override;
+  const UpstreamEndpoint* endpoint() const override { return &endpoint_; }
+  KeyRing* keys() override { return keys_.get(); }
+  absl::StatusOr<UpstreamRequest> ChatRequest(
+      const v1::ChatCompletionRequest& request, bool stream,
+      absl::string_view key, CallContext& ctx) override;
+  // Non-streaming calls stream upstream too and fold the chunks: one
+  // decoding path, and DashScope's stream-only models (QwQ, Qwen-Omni,
+  // Qwen3 open source thinking) answer non-streaming clients as well.
+  bool completes_by_streaming() const override { return true; }
+  std::unique_ptr<StreamDecoder> ChatDecoder(
+      const v1::ChatCompletionRequest& request, ChunkSink& sink) override;
+  absl::StatusOr<v1::ChatCompletion> ChatAnswer(
+      const v1::ChatCompletionRequest& request,
+      absl::string_view body) override;
+  absl::StatusOr<UpstreamRequest> EmbeddingsRequest(
+      const v1::EmbeddingsRequest& request, absl::string_view key) override;
+  absl::StatusOr<v1::EmbeddingsResponse> EmbeddingsAnswer(
+      const v1::EmbeddingsRequest& request, absl::string_view body) override;
 
  private:
-  // Sends a streamed chat call through `decoder` (QwenStreamDecoder or
-  // OpenAiStreamDecoder, which share Feed/Finish/error/client_gone).
-  template <typename Decoder>
-  absl::Status RunStream(const UpstreamRequest& upstream,
-                         const KeyRing::Lease& key, Decoder& decoder,
-                         CancelToken* cancel);
-
-  std::unique_ptr<HttpClientPool> pool_;
+  const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
   const QwenMode mode_;
   const UnsupportedParams unsupported_params_;

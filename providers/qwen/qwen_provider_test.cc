@@ -17,6 +17,7 @@
 #include "httplib.h"
 #include "providers/common/api_error.h"
 #include "providers/registry.h"
+#include "server/upstream_call_testing.h"
 
 namespace aigw {
 namespace {
@@ -164,16 +165,17 @@ TEST(QwenProvider, NativeStreamRotatesKeysAndCompleteAssembles) {
   upstream.Answer(200, "text/event-stream", kNativeStream);
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
   ASSERT_NE(provider, nullptr);
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  ASSERT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  ASSERT_TRUE(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).ok());
   ASSERT_EQ(sink.chunks.size(), 3u);
   EXPECT_EQ(sink.chunks[0].id(), "chatcmpl-req-1");
   EXPECT_EQ(sink.chunks[2].usage().total_tokens(), 7);
 
   absl::StatusOr<v1::ChatCompletion> completion =
-      provider->Complete(Hello("qwen-plus"), ctx);
+      data_plane.Complete(Hello("qwen-plus"), ctx, &cancel);
   ASSERT_TRUE(completion.ok()) << completion.status();
   EXPECT_EQ(completion->object(), "chat.completion");
   EXPECT_EQ(completion->choices(0).message().content(), "Hi there");
@@ -203,10 +205,11 @@ TEST(QwenProvider, CompatibleModeSpeaksOpenAi) {
   std::unique_ptr<Provider> provider =
       Create(Config(upstream.url() + "/gw", "compatible"));
   ASSERT_NE(provider, nullptr);
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   absl::StatusOr<v1::ChatCompletion> completion =
-      provider->Complete(Hello("qwen-plus"), ctx);
+      data_plane.Complete(Hello("qwen-plus"), ctx, &cancel);
   ASSERT_TRUE(completion.ok()) << completion.status();
   EXPECT_EQ(completion->id(), "chatcmpl-c1");
   EXPECT_EQ(completion->choices(0).message().content(), "Yo");
@@ -224,10 +227,12 @@ TEST(QwenProvider, SseErrorBodyKeepsStatusMessageAndHidesTheKey) {
                   "\"InvalidApiKey\",\"message\":\"Invalid API-key provided: "
                   "sk-qwen-key-1\",\"request_id\":\"r\"}\n\n");
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  absl::Status status = provider->Stream(Hello("qwen-max"), ctx, sink);
+  absl::Status status =
+      data_plane.Stream(Hello("qwen-max"), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(status.message(), "Invalid API-key provided: [redacted]");
   EXPECT_EQ(GetErrorDetails(status).code, "InvalidApiKey");
@@ -248,13 +253,14 @@ TEST(QwenProvider, ThrottledKeyIsSkippedByTheNextRequest) {
                       R"({"code":"Throttling.RateQuota","message":"Requests )"
                       R"(rate limit exceeded.","request_id":"r"})"});
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  EXPECT_EQ(provider->Stream(Hello("qwen-plus"), ctx, sink).code(),
+  EXPECT_EQ(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
-  EXPECT_TRUE(provider->Complete(Hello("qwen-plus"), ctx).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).ok());
+  EXPECT_TRUE(data_plane.Complete(Hello("qwen-plus"), ctx, &cancel).ok());
   EXPECT_EQ(
       Authorizations(upstream),
       (std::vector<std::string>{"Bearer sk-qwen-key-1", "Bearer sk-qwen-key-2",
@@ -264,9 +270,10 @@ TEST(QwenProvider, ThrottledKeyIsSkippedByTheNextRequest) {
   upstream.AnswerFor("Bearer sk-qwen-key-2",
                      {429, "application/json",
                       R"({"code":"Throttling","message":"slow down"})"});
-  EXPECT_EQ(provider->Stream(Hello("qwen-plus"), ctx, sink).code(),
+  EXPECT_EQ(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).code(),
             absl::StatusCode::kResourceExhausted);
-  absl::Status exhausted = provider->Stream(Hello("qwen-plus"), ctx, sink);
+  absl::Status exhausted =
+      data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel);
   EXPECT_EQ(GetErrorDetails(exhausted).code, "keys_exhausted");
   EXPECT_EQ(upstream.seen().size(), 4u);
 }
@@ -281,14 +288,16 @@ TEST(QwenProvider, ThrottlingEventInsideTheStreamCoolsTheKeyDown) {
        "\"message\":\"Requests throttling triggered.\",\"request_id\":"
        "\"r\"}\n\n"});
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   CollectingSink sink;
-  absl::Status status = provider->Stream(Hello("qwen-plus"), ctx, sink);
+  absl::Status status =
+      data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(), "Requests throttling triggered.");
-  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
-  EXPECT_TRUE(provider->Stream(Hello("qwen-plus"), ctx, sink).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).ok());
+  EXPECT_TRUE(data_plane.Stream(Hello("qwen-plus"), ctx, sink, &cancel).ok());
   EXPECT_EQ(
       Authorizations(upstream),
       (std::vector<std::string>{"Bearer sk-qwen-key-1", "Bearer sk-qwen-key-2",
@@ -302,10 +311,11 @@ TEST(QwenProvider, JsonErrorBodyKeepsStatusAndMessage) {
       R"({"code":"Throttling.RateQuota","message":"Requests rate )"
       R"(limit exceeded, please try again later.","request_id":"r"})");
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
+  CallContext ctx;
   absl::StatusOr<v1::ChatCompletion> completion =
-      provider->Complete(Hello("qwen-max"), ctx);
+      data_plane.Complete(Hello("qwen-max"), ctx, &cancel);
   EXPECT_EQ(completion.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorDetails(completion.status()).http_status, 429);
   EXPECT_EQ(completion.status().message(),
@@ -317,9 +327,10 @@ TEST(QwenProvider, InvalidRequestNeverReachesTheUpstream) {
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
   v1::ChatCompletionRequest request = Hello("qwen-max");
   request.mutable_tool_choice()->set_mode("sometimes");
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
-  EXPECT_EQ(provider->Complete(request, ctx).status().code(),
+  CallContext ctx;
+  EXPECT_EQ(data_plane.Complete(request, ctx, &cancel).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(upstream.seen().empty());
 }
@@ -335,9 +346,10 @@ TEST(QwenProvider, DroppedParamsReachTheCallContext) {
   std::unique_ptr<Provider> provider = Create(Config(upstream.url()));
   v1::ChatCompletionRequest request = Hello("qwen-max");
   request.set_frequency_penalty(1);
+  TestUpstream data_plane(*provider);
   CancelToken cancel;
-  CallContext ctx{&cancel};
-  ASSERT_TRUE(provider->Complete(request, ctx).ok());
+  CallContext ctx;
+  ASSERT_TRUE(data_plane.Complete(request, ctx, &cancel).ok());
   EXPECT_EQ(ctx.dropped_params, std::vector<std::string>{"frequency_penalty"});
   EXPECT_EQ(upstream.seen().size(), 1u);
 }
@@ -352,9 +364,11 @@ TEST(QwenProvider, EmbedNativeAndCompatible) {
   v1::EmbeddingsRequest request;
   request.set_model("text-embedding-v3");
   request.add_input("hello");
+  TestUpstream native_plane(*native);
   CancelToken cancel;
-  CallContext ctx{&cancel};
-  absl::StatusOr<v1::EmbeddingsResponse> response = native->Embed(request, ctx);
+  CallContext ctx;
+  absl::StatusOr<v1::EmbeddingsResponse> response =
+      native_plane.Embed(request, ctx, &cancel);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->data(0).embedding(1), 0.5);
   EXPECT_EQ(response->usage().prompt_tokens(), 3);
@@ -366,7 +380,8 @@ TEST(QwenProvider, EmbedNativeAndCompatible) {
       R"("usage":{"prompt_tokens":2,"total_tokens":2}})");
   std::unique_ptr<Provider> compatible =
       Create(Config(upstream.url(), "compatible"));
-  response = compatible->Embed(request, ctx);
+  TestUpstream compatible_plane(*compatible);
+  response = compatible_plane.Embed(request, ctx, &cancel);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->data(0).embedding(0), 1.5);
 

@@ -9,8 +9,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/aigw/v1/chat.pb.h"
-#include "providers/common/http_client_pool.h"
 #include "providers/common/param_policy.h"
+#include "providers/upstream_request.h"
 
 namespace aigw {
 

@@ -22,20 +22,20 @@
 
 namespace aigw {
 
-class QwenStreamDecoder {
+class QwenStreamDecoder final : public StreamDecoder {
  public:
   // `model` and `created` stamp every chunk (the core renames the model).
   QwenStreamDecoder(ChunkSink& sink, std::string model, int64_t created);
 
   // Decodes the events completed by `bytes`; false means stop reading
   // (an error, or the sink's consumer is gone).
-  bool Feed(absl::string_view bytes);
+  bool Feed(absl::string_view bytes) override;
   // Call at the end of the body: decodes an unterminated last event, fails
   // if no choice finished, and sends the usage chunk.
-  absl::Status Finish();
+  absl::Status Finish() override;
 
-  const absl::Status& error() const { return error_; }
-  bool client_gone() const { return client_gone_; }
+  const absl::Status& error() const override { return error_; }
+  bool client_gone() const override { return client_gone_; }
 
  private:
   struct ToolCallSeen {

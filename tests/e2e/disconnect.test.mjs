@@ -5,7 +5,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { startFakeUpstream } from './fake_upstream.mjs';
 import { chatRequest, grpcClients, postChat, sseData, standardConfig, startGateway } from './harness.mjs';
 
-const CLOSE_WITHIN_MS = 1000;
+const CLOSE_WITHIN_MS = 100;
 
 let upstream;
 let gateway;
