@@ -150,7 +150,13 @@ grpc::ServerUnaryReactor* RunUnary(Gateway* gateway, IoLoops* loops,
         *response = *std::move(result);
         reactor->Finish(grpc::Status::OK);
       },
-      boost::asio::detached);
+      // Every path above finishes the call; an exception ends it too.
+      [reactor](std::exception_ptr error) {
+        if (error) {
+          reactor->Finish(
+              grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+        }
+      });
   return reactor;
 }
 
@@ -175,7 +181,10 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
     });
   }
   void OnCancel() override { cancel->Cancel(); }
-  void OnDone() override { delete this; }
+  // Its timer belongs to the loop: deleted there.
+  void OnDone() override {
+    boost::asio::post(loop_, [this] { delete this; });
+  }
 
   boost::asio::awaitable<bool> Write(
       std::vector<v1::ChatCompletionChunk>& chunks) override {
@@ -291,7 +300,13 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
           }
         }
       },
-      boost::asio::detached);
+      // Every path above finishes the call; an exception ends it too.
+      [call](std::exception_ptr error) {
+        if (error) {
+          call->Finish(
+              grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+        }
+      });
   return call;
 }
 

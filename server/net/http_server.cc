@@ -34,6 +34,8 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+// What the watch read takes at once: a whole small request.
+constexpr size_t kWatchRead = 1024;
 
 absl::string_view View(boost::core::string_view s) {
   return absl::string_view(s.data(), s.size());
@@ -189,19 +191,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>,
     }
   }
 
-  // A one-byte read that runs while a request is handled (and while the
-  // connection waits for the next one): it completes when the client
-  // closes (the request is cancelled at once) or sends a next request.
+  // A read that runs while a request is handled (and while the connection
+  // waits for the next one), into the empty buffer: it completes when the
+  // client closes (the request is cancelled at once) or sends its next
+  // request, whose first bytes it keeps (one recv, not two).
   void StartWatch() {
     watch_pending_ = true;
     watch_done_ = false;
     socket_.async_read_some(
-        asio::buffer(&watch_byte_, 1),
+        buffer_.prepare(kWatchRead),
         [self = shared_from_this()](const beast::error_code& ec, size_t n) {
           self->watch_pending_ = false;
           self->watch_done_ = true;
           self->watch_ec_ = ec;
           self->watch_got_ = n;
+          if (!ec && n > 0) self->buffer_.commit(n);
           bool left = (ec || n == 0) && ec != asio::error::operation_aborted;
           if (left && self->handling_) {
             self->client_gone_ = true;
@@ -215,13 +219,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>,
     event_.expires_at(SteadyClock::time_point::max());
     co_await event_.async_wait(kAwait);
   }
-  // What the watch read goes into the buffer, after what is there.
+  // The watch read's bytes are in the buffer already: done with it.
   void TakeWatchByte() {
-    if (watch_done_ && !watch_ec_ && watch_got_ == 1) {
-      auto space = buffer_.prepare(1);
-      *static_cast<char*>(space.data()) = watch_byte_;
-      buffer_.commit(1);
-    }
     watch_done_ = false;
     watch_got_ = 0;
   }
@@ -246,7 +245,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>,
   bool watching_ = false;
   bool timed_out_ = false;
   asio::steady_timer event_;
-  char watch_byte_ = 0;
   bool watch_pending_ = false;
   bool watch_done_ = false;
   beast::error_code watch_ec_;
@@ -259,11 +257,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>,
   bool close_after_ = false;  // this response ends the connection
   bool head_request_ = false;
   bool http10_ = false;
+  bool keep_alive_ = true;  // what the request asked for
   bool responded_ = false;
 };
 
 void HttpSession::AddConnectionHeader(HttpHeaders* headers, bool close) {
-  if (close || draining_) {
+  if (close || draining_ || !keep_alive_) {
     close_after_ = true;
     headers->emplace_back("Connection", "close");
   } else if (http10_) {
@@ -273,14 +272,21 @@ void HttpSession::AddConnectionHeader(HttpHeaders* headers, bool close) {
 
 asio::awaitable<bool> HttpSession::Write(std::string bytes) {
   if (client_gone_) co_return false;
-  Arm(limits_->write_timeout, RejectReason::kWriteTimeout);
-  auto [ec, n] =
-      co_await asio::async_write(socket_, asio::buffer(bytes), kAwait);
-  Disarm();
-  if (ec) {
-    client_gone_ = true;
-    cancel_->Cancel();
-    co_return false;
+  // write_timeout bounds a time without progress: each slice of a large
+  // answer gets the whole timeout again.
+  constexpr size_t kSlice = 64 * 1024;
+  for (size_t offset = 0; offset < bytes.size();) {
+    size_t size = std::min(kSlice, bytes.size() - offset);
+    Arm(limits_->write_timeout, RejectReason::kWriteTimeout);
+    auto [ec, n] = co_await asio::async_write(
+        socket_, asio::buffer(bytes.data() + offset, size), kAwait);
+    Disarm();
+    if (ec) {
+      client_gone_ = true;
+      cancel_->Cancel();
+      co_return false;
+    }
+    offset += n;
   }
   co_return true;
 }
@@ -290,8 +296,10 @@ asio::awaitable<bool> HttpSession::Send(HttpResponse response) {
   std::string out;
   out.reserve(256 + response.body.size());
   AddConnectionHeader(&response.headers, response.close);
-  response.headers.emplace_back("Content-Length",
-                                std::to_string(response.body.size()));
+  if (response.status != 204 && response.status != 304) {
+    response.headers.emplace_back("Content-Length",
+                                  std::to_string(response.body.size()));
+  }
   AppendHead(&out, response.status, response.headers);
   out.append("\r\n");
   if (!head_request_) out.append(response.body);
@@ -374,6 +382,10 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
     first = false;
     responded_ = false;
     close_after_ = false;
+    timed_out_ = false;
+    head_request_ = false;
+    http10_ = false;
+    keep_alive_ = true;
     cancel_ = std::make_shared<CancelToken>();
 
     RequestParser parser;
@@ -383,7 +395,7 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
         co_await http::async_read_header(socket_, buffer_, parser, kAwait);
     Disarm();
     if (head_ec) {
-      if (timed_out_) {
+      if (timed_out_ && head_ec == asio::error::operation_aborted) {
         co_await Refuse(408, "The request head did not arrive in time.");
       } else if (head_ec == http::error::header_limit) {
         Reject(RejectReason::kHeadTooLarge);
@@ -395,6 +407,7 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       } else if (head_ec != http::error::end_of_stream &&
                  head_ec != asio::error::eof &&
                  head_ec != asio::error::connection_reset &&
+                 head_ec != http::error::partial_message &&
                  head_ec != asio::error::operation_aborted) {
         Reject(RejectReason::kBadFraming);
         std::string message =
@@ -404,6 +417,9 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       break;
     }
     const http::request_header<>& head = parser.get().base();
+    http10_ = head.version() < 11;
+    head_request_ = head.method() == http::verb::head;
+    keep_alive_ = parser.get().keep_alive();
     size_t max_body = server_.handler_->MaxBodyBytes();
     HeadVerdict verdict = CheckRequestHead(parser, max_body);
     if (verdict.status != 0) {
@@ -413,8 +429,6 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       break;
     }
     parser.body_limit(max_body);
-    http10_ = head.version() < 11;
-    head_request_ = head.method() == http::verb::head;
     if (!parser.is_done()) {
       if (absl::EqualsIgnoreCase(View(head[http::field::expect]),
                                  "100-continue")) {
@@ -426,7 +440,7 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
           co_await http::async_read(socket_, buffer_, parser, kAwait);
       Disarm();
       if (body_ec) {
-        if (timed_out_) {
+        if (timed_out_ && body_ec == asio::error::operation_aborted) {
           co_await Refuse(408, "The request body did not arrive in time.");
         } else if (body_ec == http::error::body_limit) {
           {
@@ -519,7 +533,10 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       co_await Send(std::move(failure));
     }
     handling_ = false;
-    if (client_gone_ || close_after_ || !keep_alive || !responded_) break;
+    // After a failure the response may be cut mid-body: no next request.
+    if (failed || client_gone_ || close_after_ || !keep_alive || !responded_) {
+      break;
+    }
     // A pipelined request already in the buffer comes next: the watch read
     // must end first (one read at a time).
     if (watch_pending_ && buffer_.size() > 0) {

@@ -38,6 +38,15 @@ absl::string_view FramingProblem(const http::request_header<>& head) {
 
 }  // namespace
 
+void RequestParser::on_field_impl(http::field name,
+                                  boost::beast::string_view name_string,
+                                  boost::beast::string_view value,
+                                  boost::beast::error_code& ec) {
+  ec = {};
+  if (is_header_done()) return;  // a trailer field
+  get().insert(name, name_string, value);
+}
+
 void ConfigureRequestParser(RequestParser& parser) {
   parser.header_limit(static_cast<std::uint32_t>(kMaxRequestHeadBytes));
   // No body limit until the head is checked: Beast's default (1 MiB for a

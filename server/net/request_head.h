@@ -18,8 +18,19 @@ namespace aigw {
 constexpr size_t kMaxRequestHeadBytes = 64 * 1024;
 constexpr size_t kMaxRequestHeaderLines = 100;
 
-using RequestParser =
-    boost::beast::http::request_parser<boost::beast::http::string_body>;
+// Beast's request parser, except that the trailer fields of a chunked body
+// are dropped. Beast adds them to the head's fields, where they would pass
+// for header fields the head never had (X-Forwarded-For, Authorization,
+// ...; RFC 9110 6.5.1: not to be merged) and escape the header-lines cap
+// CheckRequestHead applied before the body.
+class RequestParser : public boost::beast::http::request_parser<
+                          boost::beast::http::string_body> {
+ private:
+  void on_field_impl(boost::beast::http::field name,
+                     boost::beast::string_view name_string,
+                     boost::beast::string_view value,
+                     boost::beast::error_code& ec) override;
+};
 
 // A parser with the server's head limit (the body limit is set once the
 // head is checked).

@@ -14,7 +14,9 @@ void ConfigureResponseParser(ResponseParser& parser) {
 
 int64_t RetryAfterMs(absl::string_view value) {
   double seconds = 0;
-  if (value.empty() || !absl::SimpleAtod(value, &seconds) || seconds < 0) {
+  // !(seconds >= 0) also refuses NaN ("nan" parses): min() would keep it
+  // and its cast to an integer is undefined.
+  if (value.empty() || !absl::SimpleAtod(value, &seconds) || !(seconds >= 0)) {
     return -1;
   }
   constexpr double kMaxSeconds = 24 * 3600;  // also keeps the cast defined

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -67,9 +68,10 @@ class UpstreamConnection
   std::optional<ResponseParser>& parser() { return parser_; }
   char* body_buffer() { return body_; }
 
-  auto Write(const http::request<http::string_body>& request) {
-    return secure_ ? http::async_write(*secure_, request, kAwait)
-                   : http::async_write(*plain_, request, kAwait);
+  // The request head and body in one gathered write.
+  auto Write(const std::array<asio::const_buffer, 2>& request) {
+    return secure_ ? asio::async_write(*secure_, request, kAwait)
+                   : asio::async_write(*plain_, request, kAwait);
   }
   auto ReadHeader() {
     return secure_
@@ -98,7 +100,10 @@ class UpstreamConnection
     watching_ = false;
   }
 
+  // Also lets go of the watchdog's wait, which holds the connection (and
+  // its buffers, TLS state) until it fires.
   void Close() {
+    StopWatching();
     beast::error_code ignored;
     socket().shutdown(tcp::socket::shutdown_both, ignored);
     socket().close(ignored);
@@ -250,8 +255,11 @@ UpstreamExchange::~UpstreamExchange() {
   if (cancel_ != nullptr) cancel_->ClearCanceller();
   if (connection_ == nullptr) return;
   std::optional<ResponseParser>& parser = connection_->parser();
+  // A token cancelled just now may still have its close posted: such a
+  // connection must not serve the next request.
+  bool late_cancel = cancel_ != nullptr && cancel_->cancelled();
   if (done_ && parser && parser->is_done() && parser->keep_alive() &&
-      !connection_->cancelled() && !connection_->timed_out()) {
+      !connection_->cancelled() && !connection_->timed_out() && !late_cancel) {
     pool_->PutIdle(std::move(connection_));
   } else {
     connection_->Close();
@@ -321,7 +329,7 @@ asio::awaitable<absl::Status> UpstreamExchange::Connect() {
                                                  ": cannot resolve host (",
                                                  resolve_ec.message(), ")"));
     }
-    if (c.cancelled()) co_return Failure("connect");
+    if (c.cancelled() || c.timed_out()) co_return Failure("connect");
     auto [connect_ec, endpoint] =
         co_await asio::async_connect(c.socket(), results, kAwait);
     ec = connect_ec;
@@ -353,17 +361,29 @@ asio::awaitable<absl::Status> UpstreamExchange::Start(
   if (cancel_ != nullptr && cancel_->cancelled()) {
     co_return absl::CancelledError("request cancelled before it was sent");
   }
-  http::request<http::string_body> req;
-  req.method_string(request.method);
-  req.target(request.path.empty() ? "/" : request.path);
-  req.version(11);
+  // Written by hand: the adapter's fields are already what goes out.
+  std::string out_head;
+  out_head.reserve(256);
+  absl::StrAppend(&out_head, request.method, " ",
+                  request.path.empty() ? absl::string_view("/")
+                                       : absl::string_view(request.path),
+                  " HTTP/1.1\r\n");
   absl::string_view host = pool_->endpoint().origin;
   host.remove_prefix(host.find("://") + 3);
-  req.set(http::field::host,
-          boost::core::string_view(host.data(), host.size()));
-  for (const auto& [name, value] : request.headers) req.insert(name, value);
-  req.body() = request.body;
-  req.prepare_payload();
+  absl::StrAppend(&out_head, "Host: ", host, "\r\n");
+  for (const auto& [name, value] : request.headers) {
+    if (absl::EqualsIgnoreCase(name, "Host") ||
+        absl::EqualsIgnoreCase(name, "Content-Length")) {
+      continue;
+    }
+    absl::StrAppend(&out_head, name, ": ", value, "\r\n");
+  }
+  if (!request.body.empty() || request.method != "GET") {
+    absl::StrAppend(&out_head, "Content-Length: ", request.body.size(), "\r\n");
+  }
+  out_head.append("\r\n");
+  const std::array<asio::const_buffer, 2> req = {asio::buffer(out_head),
+                                                 asio::buffer(request.body)};
 
   // A pooled connection the upstream closed meanwhile fails before any
   // byte of an answer: that one is retried once on a new connection.
@@ -376,6 +396,7 @@ asio::awaitable<absl::Status> UpstreamExchange::Start(
     }
     if (reused) WatchCancel();
     UpstreamConnection& c = *connection_;
+    c.buffer().max_size(kMaxResponseHead);  // a pooled one read a body last
     c.Arm(pool_->options().read_timeout);
     auto [write_ec, written] = co_await c.Write(req);
     beast::error_code ec = write_ec;

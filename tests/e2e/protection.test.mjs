@@ -439,6 +439,35 @@ test('gRPC: a stream whose client reads nothing ends after write_timeout, and it
   }
 });
 
+test('kept-alive upstream connections take large answer heads every time (not only when new)', async () => {
+  const upstream = await new FakeHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({
+        id: 'big', object: 'chat.completion', created: 1, model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
+      const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+      for (let i = 0; i < 60; i++) headers[`x-filler-${i}`] = 'v'.repeat(100);
+      res.writeHead(200, headers);
+      res.end(body);
+    });
+  }).start();
+  const gateway = await startGateway({
+    listen: LISTEN_ANY,
+    providers: [{ name: 'big', type: 'openai', base_url: `${upstream.origin}/v1`, api_keys: ['k'] }],
+  });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 10; i++) statuses.push((await postChat(gateway.httpUrl, chatRequest('m', 'hi'))).status);
+    assert.deepEqual(statuses, Array(10).fill(200));
+  } finally {
+    await gateway.stop();
+    await upstream.stop();
+  }
+});
+
 // ------------------------------------------------------------ TLS upstream
 
 function makeCertificate(dir) {
