@@ -2,9 +2,10 @@
 # aigw benchmark: one command, see bench/README.md.
 #
 #   bench/run.sh [--quick] [--streams=N] [--slowloris=N] [--head_timeout=S]
-#                [--wrk_seconds=S] [--cpu_seconds=S] [--syscall_seconds=S]
+#                [--wrk_seconds=S] [--cpu_seconds=S] [--cpu_rounds=K]
+#                [--syscall_seconds=S]
 #                [--requests=R] [--rounds=K] [--aigw=PATH] [--pipeline=PATH]
-#                [--no_build]
+#                [--wait_idle=S] [--out=FILE] [--no_build]
 #
 # Builds the bench tools and //server:aigw, starts event-driven mock
 # upstreams, nginx as a plain reverse proxy, aigw with an openai provider
@@ -19,26 +20,31 @@
 #      legitimate request's latency meanwhile
 #   d. RSS and threads idle and under load;  f. request pipeline CPU
 # prints a table (nginx, aigw, aigw-qwen, ratios to nginx) and writes it with
-# the raw tool output to bench/results.txt. Exit status is non-zero only if
-# something broke (a tool, a mock or nginx failed, aigw did not start or
-# answered errors under plain load); missed targets are reported as MISS.
+# the raw tool output to bench/results.txt (or --out=FILE). Exit status is
+# non-zero only if something broke (a tool, a mock or nginx failed, aigw did
+# not start or answered errors under plain load); missed targets are
+# reported as MISS.
+# Before each measurement it waits up to --wait_idle seconds (default 60,
+# 0 = never) for other processes to leave the CPUs idle (< 25 % busy).
 
 set -u -o pipefail
 
 QUICK=0
 for arg in "$@"; do [ "$arg" = --quick ] && QUICK=1; done
 if [ "$QUICK" = 1 ]; then
-  STREAMS=500 SLOWLORIS=500 WRK_SECONDS=2 CPU_SECONDS=2 SYS_SECONDS=1
+  STREAMS=500 SLOWLORIS=500 WRK_SECONDS=2 CPU_SECONDS=2 CPU_ROUNDS=1 SYS_SECONDS=1
   REQUESTS=500 ROUNDS=1 STREAM_RAMP=2 STREAM_CHUNKS=10 STREAM_CHUNK_MS=300
   SLOW_RAMP=1 PIPE_ITER=50000 REDIS_ITER=10000
 else
-  STREAMS=10000 SLOWLORIS=5000 WRK_SECONDS=8 CPU_SECONDS=5 SYS_SECONDS=3
-  REQUESTS=2000 ROUNDS=3 STREAM_RAMP=10 STREAM_CHUNKS=20 STREAM_CHUNK_MS=1000
+  STREAMS=10000 SLOWLORIS=5000 WRK_SECONDS=8 CPU_SECONDS=3 CPU_ROUNDS=3 SYS_SECONDS=3
+  REQUESTS=2000 ROUNDS=5 STREAM_RAMP=10 STREAM_CHUNKS=20 STREAM_CHUNK_MS=1000
   SLOW_RAMP=2 PIPE_ITER=300000 REDIS_ITER=100000
 fi
 HEAD_TIMEOUT=5
+WAIT_IDLE=60
 AIGW=""
 PIPELINE=""
+OUT=""
 BUILD=1
 for arg in "$@"; do
   case "$arg" in
@@ -48,14 +54,17 @@ for arg in "$@"; do
     --head_timeout=*) HEAD_TIMEOUT="${arg#*=}" ;;
     --wrk_seconds=*) WRK_SECONDS="${arg#*=}" ;;
     --cpu_seconds=*) CPU_SECONDS="${arg#*=}" ;;
+    --cpu_rounds=*) CPU_ROUNDS="${arg#*=}" ;;
     --syscall_seconds=*) SYS_SECONDS="${arg#*=}" ;;
     --requests=*) REQUESTS="${arg#*=}" ;;
     --rounds=*) ROUNDS="${arg#*=}" ;;
     --aigw=*) AIGW="${arg#*=}" ;;
     --pipeline=*) PIPELINE="${arg#*=}" ;;
+    --out=*) OUT="${arg#*=}" ;;
     --no_build) BUILD=0 ;;
+    --wait_idle=*) WAIT_IDLE="${arg#*=}" ;;
     -h | --help)
-      sed -n '2,25p' "$0"
+      sed -n '2,29p' "$0"
       exit 0
       ;;
     *)
@@ -64,7 +73,7 @@ for arg in "$@"; do
       ;;
   esac
 done
-for v in STREAMS SLOWLORIS HEAD_TIMEOUT WRK_SECONDS CPU_SECONDS SYS_SECONDS REQUESTS ROUNDS; do
+for v in STREAMS SLOWLORIS HEAD_TIMEOUT WRK_SECONDS CPU_SECONDS CPU_ROUNDS SYS_SECONDS REQUESTS ROUNDS; do
   case "${!v}" in
     '' | *[!0-9]* | 0)
       echo "run.sh: --$(echo "$v" | tr 'A-Z' 'a-z') must be a positive integer" >&2
@@ -73,8 +82,16 @@ for v in STREAMS SLOWLORIS HEAD_TIMEOUT WRK_SECONDS CPU_SECONDS SYS_SECONDS REQU
   esac
 done
 
+case "$WAIT_IDLE" in '' | *[!0-9]*)
+  echo "run.sh: --wait_idle must be a number of seconds" >&2
+  exit 2
+  ;;
+esac
+
+[ -n "$OUT" ] && case "$OUT" in /*) ;; *) OUT="$(pwd)/$OUT" ;; esac
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
+[ -n "$OUT" ] || OUT="$ROOT/bench/results.txt"
 WORK=$(mktemp -d /tmp/aigw-bench.XXXXXX)
 # nginx's workers may run as another user: they must reach their prefix.
 chmod 755 "$WORK"
@@ -413,8 +430,13 @@ start_aigw() {
   local name=$1 type=$2 mport=$3 protection=${4:-} pid port i
   {
     echo 'listen: {http: "127.0.0.1:0", grpc: "127.0.0.1:0", admin: "127.0.0.1:0"}'
-    [ -n "$protection" ] && [ "$AIGW_NO_PROTECTION" = 0 ] &&
+    # The streams phase runs at this machine's descriptor limit (2 per
+    # stream): load shedding, at 90% of it by default, would refuse the
+    # last tenth; it is told to shed only at the very end.
+    [ "$protection" = protection ] && [ "$AIGW_NO_PROTECTION" = 0 ] &&
       echo "protection: {head_timeout: ${HEAD_TIMEOUT}s}"
+    [ "$protection" = streams ] && [ "$AIGW_NO_PROTECTION" = 0 ] &&
+      echo "protection: {shed_fd_ratio: 0.999}"
     echo 'providers:'
     if [ "$type" = qwen ]; then
       printf '  - name: dashscope\n    type: qwen\n    base_url: http://127.0.0.1:%s\n    api_keys: ["k"]\n' "$mport"
@@ -440,7 +462,7 @@ start_aigw() {
   wait "$pid" 2>/dev/null
   if [ -n "$protection" ] && [ "$AIGW_NO_PROTECTION" = 0 ] &&
     grep -q "protection" "$WORK/$name.log"; then
-    note "this aigw rejects 'protection: {head_timeout: ${HEAD_TIMEOUT}s}' ($(grep -m1 protection "$WORK/$name.log" | cut -c1-100)); slowloris runs without it"
+    note "this aigw rejects 'protection: {head_timeout: ${HEAD_TIMEOUT}s}' ($(grep -m1 -o 'protection: [^(]*' "$WORK/$name.log" | sed 's/ *$//')): slowloris runs without it"
     AIGW_NO_PROTECTION=1
     start_aigw "$@"
     return $?
@@ -566,6 +588,35 @@ us_sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a < 0 || b
 
 declare -A R # results: R[figure.target]
 
+busy_pct() { # CPU busy % of the whole machine over 0.5 s
+  local c u n s i w q sq st t1 i1 t2 i2
+  read -r c u n s i w q sq st _ </proc/stat
+  t1=$((u + n + s + i + w + q + sq + st)) i1=$((i + w))
+  sleep 0.5
+  read -r c u n s i w q sq st _ </proc/stat
+  t2=$((u + n + s + i + w + q + sq + st)) i2=$((i + w))
+  [ $((t2 - t1)) -gt 0 ] || { echo 0; return; }
+  echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1)))
+}
+WAITED=0 # seconds waited so far; at most 5 x --wait_idle in a run
+wait_idle() { # wait_idle WHAT: our processes are idle now; wait for others
+  [ "$WAIT_IDLE" -gt 0 ] || return 0
+  local start b said=0
+  start=$(date +%s)
+  while b=$(busy_pct) && [ "$b" -gt 25 ]; do
+    if [ $(($(date +%s) - start)) -ge "$WAIT_IDLE" ] ||
+      [ $((WAITED + $(date +%s) - start)) -ge $((5 * WAIT_IDLE)) ]; then
+      note "the machine was ${b}% busy with other processes before $1: those numbers are noisy"
+      WAITED=$((WAITED + $(date +%s) - start))
+      return 0
+    fi
+    [ "$said" = 0 ] && log "waiting for other processes (machine ${b}% busy) before $1"
+    said=1
+    sleep 2
+  done
+  WAITED=$((WAITED + $(date +%s) - start))
+}
+
 # ---------------------------------------------------------------- run
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$LOAD_START" 'BEGIN { exit !(l > 0.7) }'; then
@@ -598,25 +649,39 @@ for t in "${TARGETS[@]}"; do
 done
 
 if [ "$HAVE_WRK" = 1 ]; then
-  # 1. CPU per proxied request at c=16 (direct: the mock's own CPU).
-  for kind in ns s; do
-    body=$BODY
-    [ "$kind" = s ] && body=$SBODY
-    for t in "${TARGETS[@]}"; do
-      up "$t" || continue
-      log "1. CPU per request ($kind) ${LABEL[$t]}: wrk -c16 ${CPU_SECONDS}s"
-      c0=$(cpu_ticks ${CPUPIDS[$t]})
-      m0=$(cpu_ticks "$M0_PID")
-      run_wrk "cpu_${kind}_$t" "http://127.0.0.1:${PORT[$t]}$PATH_V1" 16 "$CPU_SECONDS" "$body"
-      c1=$(cpu_ticks ${CPUPIDS[$t]})
-      m1=$(cpu_ticks "$M0_PID")
-      alive "$t" "CPU run" || continue
-      if [ "${WRK_REQS:-0}" -gt 0 ]; then
-        R[cpu_$kind.$t]=$(awk -v a="$c0" -v b="$c1" -v n="$WRK_REQS" -v k="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) * 1e6 / k / n }')
-        R[cpu_mock_$kind.$t]=$(awk -v a="$m0" -v b="$m1" -v n="$WRK_REQS" -v k="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) * 1e6 / k / n }')
-        R[cpu_rps_$kind.$t]=$WRK_RPS
-      fi
+  # 1. CPU per proxied request at c=16 (direct: the mock's own CPU). The
+  # targets alternate for $CPU_ROUNDS rounds (what else runs on the machine
+  # drifts); each figure is all its rounds' CPU ticks over all their requests.
+  declare -A CT CM CN CR
+  for r in $(seq 1 "$CPU_ROUNDS"); do
+    wait_idle "figure 1, round $r"
+    for kind in ns s; do
+      body=$BODY
+      [ "$kind" = s ] && body=$SBODY
+      for t in "${TARGETS[@]}"; do
+        up "$t" || continue
+        log "1. CPU per request ($kind) ${LABEL[$t]}: wrk -c16 ${CPU_SECONDS}s, round $r/$CPU_ROUNDS"
+        c0=$(cpu_ticks ${CPUPIDS[$t]})
+        m0=$(cpu_ticks "$M0_PID")
+        run_wrk "cpu_${kind}_${t}_$r" "http://127.0.0.1:${PORT[$t]}$PATH_V1" 16 "$CPU_SECONDS" "$body"
+        c1=$(cpu_ticks ${CPUPIDS[$t]})
+        m1=$(cpu_ticks "$M0_PID")
+        alive "$t" "CPU run" || continue
+        [ "${WRK_REQS:-0}" -gt 0 ] || continue
+        k="$kind.$t"
+        CT[$k]=$((${CT[$k]:-0} + c1 - c0))
+        CM[$k]=$((${CM[$k]:-0} + m1 - m0))
+        CN[$k]=$((${CN[$k]:-0} + WRK_REQS))
+        CR[$k]=$((${CR[$k]:-0} + WRK_RPS))
+      done
     done
+  done
+  for k in "${!CN[@]}"; do
+    kind=${k%%.*}
+    t=${k#*.}
+    R[cpu_$kind.$t]=$(awk -v c="${CT[$k]}" -v n="${CN[$k]}" -v k="$CLK_TCK" 'BEGIN { printf "%.1f", c * 1e6 / k / n }')
+    R[cpu_mock_$kind.$t]=$(awk -v c="${CM[$k]}" -v n="${CN[$k]}" -v k="$CLK_TCK" 'BEGIN { printf "%.1f", c * 1e6 / k / n }')
+    R[cpu_rps_$kind.$t]=$((CR[$k] / CPU_ROUNDS))
   done
 
   # 2. Syscalls per request: perf counts raw_syscalls:sys_enter of the
@@ -627,6 +692,7 @@ if [ "$HAVE_WRK" = 1 ]; then
       [ "$kind" = s ] && body=$SBODY
       for t in "${TARGETS[@]}"; do
         up "$t" || continue
+        wait_idle "figure 2 ($kind, ${LABEL[$t]})"
         log "2. syscalls per request ($kind) ${LABEL[$t]} ($SYSCALLS)"
         out="$WORK/sys_${kind}_$t.$SYSCALLS"
         count=""
@@ -658,6 +724,7 @@ if [ "$HAVE_WRK" = 1 ]; then
   # 3. Max throughput, c=64, instant mock, non-streaming.
   for t in "${TARGETS[@]}"; do
     up "$t" || continue
+    wait_idle "figure 3 (${LABEL[$t]})"
     log "3. throughput ${LABEL[$t]}: wrk -c64 ${WRK_SECONDS}s"
     run_wrk "tput_$t" "http://127.0.0.1:${PORT[$t]}$PATH_V1" 64 "$WRK_SECONDS" "$BODY"
     R[tput.$t]=$WRK_RPS
@@ -669,6 +736,7 @@ fi
 # rounds (placement on the cores dominates loopback latency); the table
 # shows the median of the rounds' percentiles.
 for r in $(seq 1 "$ROUNDS"); do
+  wait_idle "figure 4, round $r"
   for t in "${TARGETS[@]}"; do
     up "$t" || continue
     log "4. latency round $r/$ROUNDS ${LABEL[$t]}"
@@ -687,6 +755,7 @@ for t in "${TARGETS[@]}"; do
 done
 # Pinned: client, mock and gateway on the last CPU, one round.
 if [ "$NCPU" -gt 1 ] && command -v taskset >/dev/null 2>&1; then
+  wait_idle "figure 4, pinned"
   PIN="taskset -c $LAST_CPU"
   taskset -a -p -c "$LAST_CPU" "$M0_PID" >/dev/null 2>&1
   for t in "${TARGETS[@]}"; do
@@ -713,6 +782,7 @@ if [ "$HAVE_WRK" = 1 ]; then
   for t in "${TARGETS[@]}"; do
     [ "$t" = direct ] || start_target "$t" ms10 "$M10_PORT" || continue
     sleep 0.3
+    wait_idle "figure 3b (${LABEL[$t]})"
     log "3b. wrk -c64 ${WRK_SECONDS}s, 10 ms mock, ${LABEL[$t]}"
     pl=(${PIDLIST[$t]//,/ })
     sample_status "$WORK/load_$t.txt" "${pl[@]}" &
@@ -736,8 +806,9 @@ STREAM_S=$(((STREAM_CHUNKS * STREAM_CHUNK_MS + 999) / 1000))
 for t in "${TARGETS[@]}"; do
   start_mock "mock_streams_$t" --chunks="$STREAM_CHUNKS" --chunk_delay_ms="$STREAM_CHUNK_MS"
   smock=$MOCK_PID
-  if ! start_target "$t" streams "$MOCK_PORT"; then stop_pid "$smock"; continue; fi
+  if ! start_target "$t" streams "$MOCK_PORT" streams; then stop_pid "$smock"; continue; fi
   sleep 0.3
+  wait_idle "figure 5 (${LABEL[$t]})"
   log "5. $STREAMS streams via ${LABEL[$t]} (ramp ${STREAM_RAMP}s, ${STREAM_S}s each)"
   timeout $((STREAM_RAMP + STREAM_S + 90)) "$STREAMS_BIN" --port="${PORT[$t]}" --path="$PATH_V1" \
     --body_file="$SBODY" --n="$STREAMS" --ramp_seconds="$STREAM_RAMP" --connect_batch=256 \
@@ -776,9 +847,11 @@ SLOW_DURATION=$((SLOW_RAMP + HEAD_TIMEOUT + 8))
 for t in "${GWS[@]}"; do
   start_target "$t" slowloris "$M0_PORT" protection || continue
   sleep 0.3
+  wait_idle "figure 6 (${LABEL[$t]})"
   log "6. slowloris $SLOWLORIS connections via ${LABEL[$t]}"
-  run_ttfb "sl_base_$t" "${PORT[$t]}" "$BODY" --requests=1000 --warmup=100 ||
-    broke "ttfb sl_base_$t failed"
+  # Unloaded: the same window length as under load below.
+  run_ttfb "sl_base_$t" "${PORT[$t]}" "$BODY" --requests=1000000 --warmup=100 \
+    --max_seconds=$((HEAD_TIMEOUT - 1)) || broke "ttfb sl_base_$t failed"
   "$SLOWLORIS_BIN" --port="${PORT[$t]}" --n="$SLOWLORIS" --ramp_seconds="$SLOW_RAMP" \
     --interval_ms=1000 --duration_s="$SLOW_DURATION" --pid="${PIDLIST[$t]}" --label="$t" \
     >"$WORK/slowloris_$t.out" 2>&1 &
@@ -803,6 +876,8 @@ for t in "${GWS[@]}"; do
     R[sl_thr.$t]=$(field "$f" rss_kb threads_max)
   fi
   R[sl_base99.$t]=$(field "$WORK/sl_base_$t.ttfb" full_us p99)
+  R[sl_base50.$t]=$(field "$WORK/sl_base_$t.ttfb" full_us p50)
+  R[sl_load50.$t]=$(field "$WORK/sl_load_$t.ttfb" full_us p50)
   R[sl_load99.$t]=$(field "$WORK/sl_load_$t.ttfb" full_us p99)
   R[sl_load_n.$t]=$(field "$WORK/sl_load_$t.ttfb" "ttfb " requests)
   R[sl_load_err.$t]=$(field "$WORK/sl_load_$t.ttfb" "ttfb " errors)
@@ -817,6 +892,7 @@ done
 # filter chain alone, no sockets): consumer auth + limits in the local store,
 # and the Redis store against a real redis-server on loopback.
 if [ -n "$PIPELINE" ]; then
+  wait_idle "(f)"
   log "(f) request pipeline CPU per request"
   if "$PIPELINE" --iterations="$PIPE_ITER" >"$WORK/pipeline.out" 2>&1; then
     if command -v redis-server >/dev/null 2>&1; then
@@ -905,6 +981,7 @@ for t in direct nginx aigw qwen; do
     R[sl_when.$t]=$(awk -v a="$(g "sl_p50.$t")" -v b="$(g "sl_max.$t")" 'BEGIN { if (a < 0) print "-"; else printf "%.1f/%.1f", a / 1000, b / 1000 }')
   fi
   have "$(g "sl_base99.$t")" && R[sl_lat.$t]="$(g "sl_base99.$t")/$(na "$(g "sl_load99.$t")")"
+  have "$(g "sl_base50.$t")" && R[sl_lat50.$t]="$(g "sl_base50.$t")/$(na "$(g "sl_load50.$t")")"
   have "$(g "tput.$t")" && have "$(g "tput.direct")" && R[tput_pct.$t]=$(ratio_pct "$(g "tput.$t")" "$(g "tput.direct")")
   have "$(g "ms10.$t")" && have "$(g "ms10.direct")" && R[ms10_pct.$t]=$(ratio_pct "$(g "ms10.$t")" "$(g "ms10.direct")")
   have "$(g "cpu_rps_ns.$t")" && R[cpu_rps.$t]="$(g "cpu_rps_ns.$t")/$(na "$(g "cpu_rps_s.$t")")"
@@ -953,15 +1030,15 @@ MODE=full
   prow "  ... as % of direct" ms10_pct "" "" ">=95% direct" \
     "$(have "$(g ms10.aigw)" && verdict "$(g ms10.aigw) >= 0.95 * $(g ms10.direct)")" \
     "$(have "$(g ms10.qwen)" && verdict "$(g ms10.qwen) >= 0.95 * $(g ms10.direct)")"
-  lrow "4 c=1 non-stream full p50 (us)*" ns50
+  lrow "4 c=1 non-stream full p50 (us)*" ns50 "added<=nginx+60us"
   lrow "4 c=1 non-stream full p99 (us)*" ns99 "added<=nginx+60us"
-  lrow "4 c=1 stream first event p50 (us)*" s50
+  lrow "4 c=1 stream first event p50 (us)*" s50 "added<=nginx+60us"
   lrow "4 c=1 stream first event p99 (us)*" s99 "added<=nginx+60us"
   lrow "4 c=1 stream full, 10 chunks p50 (us)*" sf50
-  lrow "  pinned to 1 CPU: non-stream p50 (us)" pns50
-  lrow "  pinned to 1 CPU: non-stream p99 (us)" pns99
-  lrow "  pinned to 1 CPU: stream first ev p50" ps50
-  lrow "  pinned to 1 CPU: stream first ev p99" ps99
+  lrow "  pinned to 1 CPU: non-stream p50 (us)" pns50 "added<=nginx+60us"
+  lrow "  pinned to 1 CPU: non-stream p99 (us)" pns99 "added<=nginx+60us"
+  lrow "  pinned to 1 CPU: stream first ev p50" ps50 "added<=nginx+60us"
+  lrow "  pinned to 1 CPU: stream first ev p99" ps99 "added<=nginx+60us"
   prow "5 $STREAMS streams held/completed/failed" held3 "" "" ">=99% held, all" "$A_HELD" "$Q_HELD"
   vrow "5 RSS at plateau (MB)" s_rss_mb "aigw<=256MB" "" x "$A_RSS" "$Q_RSS"
   vrow "5 threads at plateau" s_thr "<=cores+8" "" x "$A_THR" "$Q_THR"
@@ -971,6 +1048,7 @@ MODE=full
   prow "6 closed after connect p50/max (s)" sl_when "" "" "" "" ""
   vrow "6 RSS during slowloris (MB)" sl_rss_mb "" ""
   vrow "6 threads during slowloris" sl_thr "" ""
+  prow "6 c=1 p50 unloaded/during (us)" sl_lat50 "" "" "" "" ""
   prow "6 c=1 p99 unloaded/during (us)" sl_lat "" "" "" "" ""
   vrow "d RSS idle (MB)" idle_mb "" ""
   vrow "d RSS max, c=64 10 ms mock (MB)" load_mb "" ""
@@ -999,6 +1077,6 @@ cat "$WORK/table.txt"
   echo
   echo "---- raw tool output ----"
   cat "$RAW"
-} >"$ROOT/bench/results.txt"
-log "wrote bench/results.txt"
+} >"$OUT"
+log "wrote $OUT"
 exit "$BROKEN"
