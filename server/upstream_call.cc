@@ -120,6 +120,24 @@ asio::awaitable<absl::Status> RunLocal(const UpstreamTarget& target,
   co_return status;
 }
 
+// Sends `request` and reads its whole 2xx answer; the outcome is reported
+// to the key ring.
+asio::awaitable<absl::StatusOr<std::string>> FetchBody(
+    const UpstreamTarget& target, const UpstreamRequest& request,
+    const KeyRing::Lease& lease, CallContext& call) {
+  UpstreamExchange exchange(target.pool, *target.loop, target.cancel);
+  absl::Status status = co_await exchange.Start(request);
+  call.upstream_headers = exchange.rate_limit_headers();
+  absl::StatusOr<std::string> body = std::string();
+  if (status.ok()) {
+    body = co_await exchange.ReadAll();
+    status = body.status();
+  }
+  status = Report(*target.provider, lease, status);
+  if (!status.ok()) co_return status;
+  co_return body;
+}
+
 }  // namespace
 
 asio::awaitable<absl::Status> CallStream(
@@ -182,16 +200,9 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     if (!status.ok()) co_return status;
     co_return assembler.Build();
   }
-  UpstreamExchange exchange(target.pool, *target.loop, target.cancel);
-  absl::Status status = co_await exchange.Start(*upstream);
-  call.upstream_headers = exchange.rate_limit_headers();
-  absl::StatusOr<std::string> body = std::string();
-  if (status.ok()) {
-    body = co_await exchange.ReadAll();
-    status = body.status();
-  }
-  status = Report(provider, lease, status);
-  if (!status.ok()) co_return status;
+  absl::StatusOr<std::string> body =
+      co_await FetchBody(target, *upstream, *lease, call);
+  if (!body.ok()) co_return body.status();
   absl::StatusOr<v1::ChatCompletion> answer =
       provider.ChatAnswer(request, *body);
   if (!answer.ok()) co_return Redact(provider, answer.status());
@@ -210,16 +221,9 @@ asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> CallEmbed(
   if (provider.endpoint() == nullptr || target.pool == nullptr) {
     co_return absl::InternalError("embeddings need an upstream");
   }
-  UpstreamExchange exchange(target.pool, *target.loop, target.cancel);
-  absl::Status status = co_await exchange.Start(*upstream);
-  call.upstream_headers = exchange.rate_limit_headers();
-  absl::StatusOr<std::string> body = std::string();
-  if (status.ok()) {
-    body = co_await exchange.ReadAll();
-    status = body.status();
-  }
-  status = Report(provider, lease, status);
-  if (!status.ok()) co_return status;
+  absl::StatusOr<std::string> body =
+      co_await FetchBody(target, *upstream, *lease, call);
+  if (!body.ok()) co_return body.status();
   absl::StatusOr<v1::EmbeddingsResponse> answer =
       provider.EmbeddingsAnswer(request, *body);
   if (!answer.ok()) co_return Redact(provider, answer.status());
