@@ -462,7 +462,7 @@ start_aigw() {
   wait "$pid" 2>/dev/null
   if [ -n "$protection" ] && [ "$AIGW_NO_PROTECTION" = 0 ] &&
     grep -q "protection" "$WORK/$name.log"; then
-    note "this aigw rejects 'protection: {head_timeout: ${HEAD_TIMEOUT}s}' ($(grep -m1 -o 'protection: [^(]*' "$WORK/$name.log" | sed 's/ *$//')): slowloris runs without it"
+    note "this aigw rejects the protection: key ($(grep -m1 -o 'protection: [^(]*' "$WORK/$name.log" | sed 's/ *$//')): streams and slowloris run without it (no shed_fd_ratio, no head_timeout)"
     AIGW_NO_PROTECTION=1
     start_aigw "$@"
     return $?
