@@ -319,6 +319,10 @@ TEST(Config, ConsumerErrorsNameTheKey) {
   EXPECT_NE(error("consumers: [{name: a, api_keys: []}]")
                 .find("consumers[0].api_keys"),
             std::string::npos);
+  // Found by config_fuzzer: a consumer without a name threw
+  // YAML::InvalidNode out of ParseConfig (std::terminate on load/reload).
+  EXPECT_NE(error("consumers: [{api_keys: [k]}]").find("consumers[0].name"),
+            std::string::npos);
   EXPECT_NE(error("consumers: [{name: a, api_keys: [\"sha256:abc\"]}]")
                 .find("consumers[0].api_keys[0]"),
             std::string::npos);

@@ -110,6 +110,8 @@ absl::StatusOr<ConsumerConfig> ParseConsumer(const YAML::Node& node,
       {"name", "api_keys", "models", "limits", "on_budget_exhausted"});
   if (!status.ok()) return status;
   ConsumerConfig consumer;
+  // A missing key is a zombie node: IsScalar() on it throws.
+  if (!node["name"]) return KeyError(where + ".name", "required");
   absl::StatusOr<std::string> name = Scalar(node["name"], where + ".name");
   if (!name.ok()) return name.status();
   if (name->empty()) return KeyError(where + ".name", "required");

@@ -388,6 +388,7 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
     keep_alive_ = true;
     cancel_ = std::make_shared<CancelToken>();
 
+    buffer_.max_size(kMaxRequestHeadBytes + 4096);  // a body read cut it
     RequestParser parser;
     ConfigureRequestParser(parser);
     Arm(limits_->head_timeout, RejectReason::kHeadTimeout);
@@ -429,6 +430,10 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       break;
     }
     parser.body_limit(max_body);
+    // The body is read through a few KiB at a time: Beast re-scans an open
+    // quoted chunk extension over the whole buffer on every read, which a
+    // client dribbling bytes into a 64 KiB buffer makes quadratic.
+    buffer_.max_size(std::max<size_t>(8192, buffer_.size()));
     if (!parser.is_done()) {
       if (absl::EqualsIgnoreCase(View(head[http::field::expect]),
                                  "100-continue")) {
