@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 
@@ -41,20 +42,21 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
     if (status.ok()) status = listeners_->Rebind(listen);
   }
   if (!status.ok()) {
-    std::fprintf(stderr,
-                 "aigw: reload (%s) rejected, the previous config keeps "
-                 "serving: %s\n",
-                 std::string(trigger).c_str(),
-                 std::string(status.message()).c_str());
+    Log(LogLevel::kError,
+        absl::StrCat("reload (", trigger,
+                     ") rejected, the previous config keeps serving: ",
+                     status.message()),
+        {{"trigger", trigger}, {"error", status.message()}});
     return status;
   }
   gateway_->SetSnapshot(std::move(*snapshot));
-  std::fprintf(stderr, "aigw: config reloaded (%s); listening %s\n",
-               std::string(trigger).c_str(), listeners_->Describe().c_str());
+  std::string listening = listeners_->Describe();
+  Log(LogLevel::kInfo,
+      absl::StrCat("config reloaded (", trigger, "); listening ", listening),
+      {{"trigger", trigger}, {"listening", listening}});
   if (open_gateway) {
-    std::fprintf(stderr,
-                 "aigw: no consumers configured: anyone who reaches the "
-                 "port may call\n");
+    Log(LogLevel::kWarn,
+        "no consumers configured: anyone who reaches the port may call");
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/log.h"
 #include "server/filters/filter_chain.h"
 #include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
@@ -319,9 +320,12 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
           !Retryable(status)) {
         co_return status;
       }
-      std::fprintf(stderr, "aigw: %s via provider '%s' failed: %s\n",
-                   model.c_str(), backend.config.name.c_str(),
-                   std::string(status.message()).c_str());
+      Log(LogLevel::kWarn,
+          absl::StrCat(model, " via provider '", backend.config.name,
+                       "' failed: ", status.message()),
+          {{"model", model},
+           {"provider", backend.config.name},
+           {"error", status.message()}});
       if (!KeySpecific(status)) break;
     }
   }

@@ -15,8 +15,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "providers/common/log.h"
 #include "server/admin_server.h"
 #include "server/config.h"
 #include "server/config_reloader.h"
@@ -30,12 +32,20 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: aigw [--config=PATH] [--check] [--help]
+constexpr char kUsage[] =
+    R"(usage: aigw [--config=PATH] [--check] [--log-level=LEVEL]
+            [--log-format=json|text] [--help]
 
   --config=PATH  YAML config (${VAR} and ${VAR:-default} are expanded).
                  Without it a built-in config serves the echo provider on
                  127.0.0.1:8080 (REST), :9090 (gRPC) and :9901 (admin).
   --check        Validate the config and exit (0 when valid).
+  --log-level=LEVEL
+                 debug, info (default), warn or error: the least severe
+                 lines the stderr log keeps. The listening line is always
+                 written.
+  --log-format=json|text
+                 One JSON object per stderr line (default) or plain text.
   --help         Show this help.
 
   SIGHUP, a change of the config file and POST /reload on the admin port
@@ -47,6 +57,8 @@ constexpr char kUsage[] = R"(usage: aigw [--config=PATH] [--check] [--help]
 struct Flags {
   std::string config_path;
   bool check = false;
+  aigw::LogLevel log_level = aigw::LogLevel::kInfo;
+  aigw::LogFormat log_format = aigw::LogFormat::kJson;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -61,6 +73,23 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->config_path = argv[++i];
     } else if (arg == "--check") {
       flags->check = true;
+    } else if (absl::StartsWith(arg, "--log-level=")) {
+      std::string level = arg.substr(strlen("--log-level="));
+      if (!aigw::ParseLogLevel(level, &flags->log_level)) {
+        std::fprintf(stderr,
+                     "aigw: --log-level must be debug, info, warn or error, "
+                     "not '%s'\n",
+                     level.c_str());
+        return false;
+      }
+    } else if (absl::StartsWith(arg, "--log-format=")) {
+      std::string format = arg.substr(strlen("--log-format="));
+      if (!aigw::ParseLogFormat(format, &flags->log_format)) {
+        std::fprintf(stderr,
+                     "aigw: --log-format must be json or text, not '%s'\n",
+                     format.c_str());
+        return false;
+      }
     } else {
       std::fprintf(stderr, "aigw: unknown flag '%s'\n%s", arg.c_str(), kUsage);
       return false;
@@ -70,7 +99,7 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
 }
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "aigw: %s\n", message.c_str());
+  aigw::Log(aigw::LogLevel::kError, message);
   return 1;
 }
 
@@ -92,8 +121,9 @@ bool WaitUntil(absl::Time deadline, const std::function<bool()>& done,
     timespec wait = absl::ToTimespec(std::min(left, absl::Milliseconds(20)));
     int signal_number = sigtimedwait(&signals, nullptr, &wait);
     if (signal_number == SIGTERM || signal_number == SIGINT) {
-      std::fprintf(stderr, "aigw: signal %d again, exiting now\n",
-                   signal_number);
+      aigw::Log(aigw::LogLevel::kWarn,
+                absl::StrCat("signal ", signal_number, " again, exiting now"),
+                {{"signal", signal_number}});
       ExitNow(128 + signal_number);
     }
   }
@@ -116,9 +146,11 @@ constexpr absl::Duration kFlush = absl::Milliseconds(250);
   listeners.StopAccepting(deadline + kFinalWrites);
   auto idle = [&drain] { return drain.active() == 0; };
   if (!WaitUntil(deadline, idle, signals)) {
-    std::fprintf(stderr,
-                 "aigw: shutdown grace of %s over, ending %d requests\n",
-                 absl::FormatDuration(grace).c_str(), drain.active());
+    int active = drain.active();
+    aigw::Log(aigw::LogLevel::kWarn,
+              absl::StrCat("shutdown grace of ", absl::FormatDuration(grace),
+                           " over, ending ", active, " requests"),
+              {{"grace", absl::FormatDuration(grace)}, {"requests", active}});
     drain.EndAll();
     WaitUntil(absl::Now() + kFinalWrites, idle, signals);
   }
@@ -126,6 +158,22 @@ constexpr absl::Duration kFlush = absl::Milliseconds(250);
       absl::Now() + kFlush, [&] { return listeners.StoppedServing(); },
       signals);
   ExitNow(0);
+}
+
+// Always written (whatever --log-level): tests, scripts and operators find
+// the ports with it. `described` is "http=H grpc=G admin=A".
+void LogListening(const std::string& described) {
+  std::string http, grpc, admin;
+  for (absl::string_view part : absl::StrSplit(described, ' ')) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
+    if (kv.first == "http") http = std::string(kv.second);
+    if (kv.first == "grpc") grpc = std::string(kv.second);
+    if (kv.first == "admin") admin = std::string(kv.second);
+  }
+  aigw::LogAlways(aigw::LogLevel::kInfo,
+                  absl::StrCat("aigw listening ", described),
+                  {{"http", http}, {"grpc", grpc}, {"admin", admin}});
 }
 
 }  // namespace
@@ -136,6 +184,8 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
+  aigw::SetLogLevel(flags.log_level);
+  aigw::SetLogFormat(flags.log_format);
 
   // Before any thread starts (config loading may start context fetchers):
   // threads inherit the mask, so only sigwait below sees these signals.
@@ -211,13 +261,12 @@ int main(int argc, char** argv) {
   }
   listeners.SetReady(true);
   config_reloader.WatchFile(absl::Seconds(1));
-  std::fprintf(stderr, "aigw listening %s\n", listeners.Describe().c_str());
+  LogListening(listeners.Describe());
   if (open_gateway) {
-    std::fprintf(stderr,
-                 "aigw: no consumers configured: anyone who reaches the "
-                 "port may call (add `consumers:` to require API keys)\n");
+    aigw::Log(aigw::LogLevel::kWarn,
+              "no consumers configured: anyone who reaches the port may call "
+              "(add `consumers:` to require API keys)");
   }
-  std::fflush(stderr);
 
   int signal_number = 0;
   for (;;) {
@@ -229,9 +278,10 @@ int main(int argc, char** argv) {
     break;
   }
   absl::Duration grace = gateway.snapshot()->config.shutdown.grace;
-  std::fprintf(stderr,
-               "aigw: signal %d, draining (grace %s; signal again to exit "
-               "now)\n",
-               signal_number, absl::FormatDuration(grace).c_str());
+  aigw::Log(
+      aigw::LogLevel::kInfo,
+      absl::StrCat("signal ", signal_number, ", draining (grace ",
+                   absl::FormatDuration(grace), "; signal again to exit now)"),
+      {{"signal", signal_number}, {"grace", absl::FormatDuration(grace)}});
   DrainAndExit(listeners, drain, grace, signals);
 }

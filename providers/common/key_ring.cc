@@ -1,12 +1,12 @@
 #include "providers/common/key_ring.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 namespace {
@@ -113,10 +113,10 @@ void KeyRing::Report(const Lease& lease, const absl::Status& result) {
   switch (result.code()) {
     case absl::StatusCode::kOk:
       if (key.auth.backoff != absl::ZeroDuration()) {
-        std::fprintf(stderr,
-                     "aigw: provider '%s': API key #%d accepted again; back "
-                     "in rotation\n",
-                     provider_.c_str(), lease.index + 1);
+        Log(LogLevel::kInfo,
+            absl::StrCat("provider '", provider_, "': API key #",
+                         lease.index + 1, " accepted again; back in rotation"),
+            {{"provider", provider_}, {"key_number", lease.index + 1}});
       }
       key.auth = State::Cooldown{};
       key.models.erase(lease.model);
@@ -147,10 +147,12 @@ void KeyRing::Report(const Lease& lease, const absl::Status& result) {
       key.auth.until = now + key.auth.backoff;
       // Logged by position, never by value; once, not at every probe.
       if (first) {
-        std::fprintf(stderr,
-                     "aigw: provider '%s': API key #%d rejected (401); out of "
-                     "rotation, probed again after a back-off of 1m to 30m\n",
-                     provider_.c_str(), lease.index + 1);
+        Log(LogLevel::kWarn,
+            absl::StrCat("provider '", provider_, "': API key #",
+                         lease.index + 1,
+                         " rejected (401); out of rotation, probed again "
+                         "after a back-off of 1m to 30m"),
+            {{"provider", provider_}, {"key_number", lease.index + 1}});
       }
       break;
     }

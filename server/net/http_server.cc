@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "providers/common/log.h"
 #include "server/http_listener.h"
 #include "server/net/request_head.h"
 #include "server/protection/client_address.h"
@@ -527,9 +528,12 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
     try {
       co_await server_.handler_->Handle(request, *this);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "aigw: internal error serving %s %s: %s\n",
-                   std::string(request.method()).c_str(),
-                   std::string(request.path()).c_str(), e.what());
+      Log(LogLevel::kError,
+          absl::StrCat("internal error serving ", request.method(), " ",
+                       request.path(), ": ", e.what()),
+          {{"method", request.method()},
+           {"path", request.path()},
+           {"error", e.what()}});
       failed = true;
     }
     if (failed && !responded_) {

@@ -1,7 +1,9 @@
 #include "server/net/io_loops.h"
 
-#include <cstdio>
 #include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 
@@ -28,7 +30,8 @@ void IoLoops::Start() {
           raw->context.run();
           return;
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "aigw: event loop: %s\n", e.what());
+          Log(LogLevel::kError, absl::StrCat("event loop: ", e.what()),
+              {{"error", e.what()}});
         }
       }
     });

@@ -1,34 +1,45 @@
 #include "server/protection/offender_log.h"
 
-#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 namespace {
 
-void WriteToStderr(absl::string_view line) {
-  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+void WriteToLog(const OffenderLog::Report& report) {
+  if (report.client.empty()) {
+    Log(LogLevel::kWarn, report.line, {{"held", report.held}});
+  } else {
+    Log(LogLevel::kWarn, report.line,
+        {{"client", report.client},
+         {"reason", report.reason},
+         {"held", report.held}});
+  }
 }
 
 std::string Seconds(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Seconds(d + absl::Milliseconds(500)), "s");
 }
 
-std::string Hit(const IpAddress& client, RejectReason reason) {
-  return absl::StrCat("aigw: protection: ", client.DescribeClient(), " hit ",
-                      RejectReasonName(reason));
+OffenderLog::Report Hit(const IpAddress& client, RejectReason reason) {
+  OffenderLog::Report report;
+  report.client = client.DescribeClient();
+  report.reason = RejectReasonName(reason);
+  report.line =
+      absl::StrCat("protection: ", report.client, " hit ", report.reason);
+  return report;
 }
 
 }  // namespace
 
 OffenderLog::OffenderLog(const Options& options, Sink sink)
-    : options_(options), sink_(sink ? std::move(sink) : Sink(WriteToStderr)) {}
+    : options_(options), sink_(sink ? std::move(sink) : Sink(WriteToLog)) {}
 
 void OffenderLog::Record(const IpAddress& client, RejectReason reason,
                          absl::Time now) {
-  std::string line;
+  Report report;
   {
     absl::MutexLock lock(&mu_);
     Key key{client.ClientKey(), reason};
@@ -39,25 +50,26 @@ void OffenderLog::Record(const IpAddress& client, RejectReason reason,
         return;
       }
       entries_[key].logged = now;
-      line = Hit(client, reason);
+      report = Hit(client, reason);
     } else if (now - it->second.logged < options_.interval) {
       it->second.held++;
       return;
     } else {
-      line = Hit(client, reason);
-      if (it->second.held > 0) {
-        absl::StrAppend(&line, " (and ", it->second.held,
+      report = Hit(client, reason);
+      report.held = it->second.held;
+      if (report.held > 0) {
+        absl::StrAppend(&report.line, " (and ", report.held,
                         " more times in the last ",
                         Seconds(now - it->second.logged), ")");
       }
       it->second = {now, 0};
     }
   }
-  sink_(line);
+  sink_(report);
 }
 
 void OffenderLog::Flush(absl::Time now) {
-  std::vector<std::string> lines;
+  std::vector<Report> reports;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = entries_.begin(); it != entries_.end();) {
@@ -70,21 +82,26 @@ void OffenderLog::Flush(absl::Time now) {
         entries_.erase(it++);
         continue;
       }
-      lines.push_back(absl::StrCat(Hit(it->first.first, it->first.second), " ",
-                                   entry.held, " more times in the last ",
-                                   Seconds(now - entry.logged)));
+      Report report = Hit(it->first.first, it->first.second);
+      report.held = entry.held;
+      absl::StrAppend(&report.line, " ", entry.held, " more times in the last ",
+                      Seconds(now - entry.logged));
+      reports.push_back(std::move(report));
       entry = {now, 0};
       ++it;
     }
     if (untracked_ > 0 && now - untracked_since_ >= options_.interval) {
-      lines.push_back(absl::StrCat(
-          "aigw: protection: ", untracked_,
+      Report report;
+      report.held = untracked_;
+      report.line = absl::StrCat(
+          "protection: ", untracked_,
           " more limit hits from other clients in the last ",
-          Seconds(now - untracked_since_), " (too many offenders to name)"));
+          Seconds(now - untracked_since_), " (too many offenders to name)");
+      reports.push_back(std::move(report));
       untracked_ = 0;
     }
   }
-  for (const std::string& line : lines) sink_(line);
+  for (const Report& report : reports) sink_(report);
 }
 
 size_t OffenderLog::tracked() const {

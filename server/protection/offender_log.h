@@ -4,9 +4,9 @@
 // Memory is bounded: past `max_offenders` the rest are only counted, as
 // one line per interval.
 //
-//   aigw: protection: 203.0.113.7 hit max_connections_per_ip
-//   aigw: protection: 203.0.113.7 hit max_connections_per_ip (and 41 more times
-//   in the last 10s)
+//   protection: 203.0.113.7 hit max_connections_per_ip
+//   protection: 203.0.113.7 hit max_connections_per_ip (and 41 more times in
+//   the last 10s)
 //
 // Clients are named by IpAddress::DescribeClient() (IPv6 as its /64).
 #ifndef AIGW_SERVER_PROTECTION_OFFENDER_LOG_H_
@@ -29,15 +29,21 @@ namespace aigw {
 
 class OffenderLog {
  public:
-  // Receives whole lines without the trailing newline.
-  using Sink = std::function<void(absl::string_view line)>;
+  // One line to log, and its parts as fields for the structured log.
+  struct Report {
+    std::string line;
+    std::string client;        // "" for the line about untracked clients
+    absl::string_view reason;  // "" likewise
+    uint64_t held = 0;         // hits not logged before this line
+  };
+  using Sink = std::function<void(const Report& report)>;
   struct Options {
     absl::Duration interval = absl::Seconds(10);
     size_t max_offenders = 10000;
   };
 
   OffenderLog() : OffenderLog(Options{}) {}
-  // A null sink writes to stderr.
+  // A null sink writes to the operational log (warn).
   explicit OffenderLog(const Options& options, Sink sink = nullptr);
 
   void Record(const IpAddress& client, RejectReason reason, absl::Time now);

@@ -14,17 +14,22 @@ IpAddress Ip(absl::string_view text) { return *IpAddress::Parse(text); }
 class OffenderLogTest : public ::testing::Test {
  protected:
   std::vector<std::string> lines_;
+  std::vector<OffenderLog::Report> reports_;
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
-  OffenderLog log_{
-      {absl::Seconds(10), /*max_offenders=*/3},
-      [this](absl::string_view line) { lines_.emplace_back(line); }};
+  OffenderLog log_{{absl::Seconds(10), /*max_offenders=*/3},
+                   [this](const OffenderLog::Report& report) {
+                     lines_.push_back(report.line);
+                     reports_.push_back(report);
+                   }};
 };
 
 TEST_F(OffenderLogTest, FirstHitIsLoggedAtOnce) {
   log_.Record(Ip("203.0.113.7"), RejectReason::kMaxConnectionsPerIp, now_);
   ASSERT_EQ(lines_.size(), 1u);
-  EXPECT_EQ(lines_[0],
-            "aigw: protection: 203.0.113.7 hit max_connections_per_ip");
+  EXPECT_EQ(lines_[0], "protection: 203.0.113.7 hit max_connections_per_ip");
+  EXPECT_EQ(reports_[0].client, "203.0.113.7");
+  EXPECT_EQ(reports_[0].reason, "max_connections_per_ip");
+  EXPECT_EQ(reports_[0].held, 0u);
 }
 
 TEST_F(OffenderLogTest, RepeatsAreHeldBackThenCounted) {
@@ -39,8 +44,9 @@ TEST_F(OffenderLogTest, RepeatsAreHeldBackThenCounted) {
   log_.Record(a, RejectReason::kRequestRate, now_);
   ASSERT_EQ(lines_.size(), 2u);
   EXPECT_EQ(lines_[1],
-            "aigw: protection: 203.0.113.7 hit request_rate (and 41 more "
+            "protection: 203.0.113.7 hit request_rate (and 41 more "
             "times in the last 10s)");
+  EXPECT_EQ(reports_[1].held, 41u);
 }
 
 TEST_F(OffenderLogTest, EachReasonAndClientIsItsOwnOffender) {
@@ -61,7 +67,7 @@ TEST_F(OffenderLogTest, FlushReportsHeldBackHitsOfQuietOffenders) {
   log_.Flush(now_ + absl::Seconds(11));
   ASSERT_EQ(lines_.size(), 2u);
   EXPECT_EQ(lines_[1],
-            "aigw: protection: 2001:db8:1:2::/64 hit max_streams_per_ip 2 "
+            "protection: 2001:db8:1:2::/64 hit max_streams_per_ip 2 "
             "more times in the last 11s");
   EXPECT_EQ(log_.tracked(), 1u);
   log_.Flush(now_ + absl::Seconds(30));  // nothing more to say: forgotten
@@ -85,7 +91,7 @@ TEST_F(OffenderLogTest, PastTheCapOthersAreOnlyCounted) {
   log_.Flush(now_ + absl::Seconds(10));
   ASSERT_EQ(lines_.size(), 4u);
   EXPECT_EQ(lines_[3],
-            "aigw: protection: 97 more limit hits from other clients in the "
+            "protection: 97 more limit hits from other clients in the "
             "last 10s (too many offenders to name)");
   EXPECT_EQ(log_.tracked(), 0u);  // room again
 }

@@ -384,7 +384,7 @@ describe('open gateway', () => {
       await within(2000, (async () => {
         while (!/no consumers configured/.test(open.stderr())) await sleep(10);
       })(), 'the open-gateway warning');
-      assert.match(open.stderr(), /aigw: no consumers configured: anyone who reaches the port may call/);
+      assert.match(open.stderr(), /no consumers configured: anyone who reaches the port may call/);
       for (const headers of [{}, bearer('anything-at-all'), { 'x-api-key': 'whatever' }]) {
         const response = await chat(chatRequest('m-b', 'tokens:2'), headers, open.httpUrl);
         assert.equal(response.status, 200, `${JSON.stringify(headers)}: ${await response.text()}`);

@@ -17,7 +17,8 @@ export const AIGW_BIN = process.env.AIGW_BIN || path.join(REPO_ROOT, 'bazel-bin/
 export const PROVIDER_KEYS = ['sk-fake-key-1', 'sk-fake-key-2'];
 
 const STARTUP_TIMEOUT_MS = 20_000;
-const LISTENING_LINE = /aigw listening http=(\S+) grpc=(\S+) admin=(\S+)/;
+// The values stop at a space or, in a JSON log line, at the closing quote.
+const LISTENING_LINE = /aigw listening http=([^\s"]+) grpc=([^\s"]+) admin=([^\s"]+)/;
 
 // Every aigw started by this process, with its temp dir: killed and removed on exit even if a test forgot.
 const running = new Map();
@@ -50,11 +51,12 @@ function writeTempConfig(config) {
   return { dir, file };
 }
 
-// Starts aigw and resolves once it prints its listening line.
+// Starts aigw and resolves once it prints its listening line; `args` are
+// extra flags (e.g. --log-level=error).
 // Returns {httpUrl, grpcAddr, adminUrl, stderr(), stop(), child, exited}.
-export async function startGateway(config) {
+export async function startGateway(config, { args = [] } = {}) {
   const { dir, file } = writeTempConfig(config);
-  const child = spawn(AIGW_BIN, [`--config=${file}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(AIGW_BIN, [`--config=${file}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.set(child, dir);
   let stderr = '';
   child.stderr.setEncoding('utf8');

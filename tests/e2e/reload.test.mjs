@@ -14,7 +14,7 @@ import { closedPort, deltaText, postChat, readSse, startGateway, within } from '
 
 const WORDS = 25; // words per in-flight stream
 const WORD_DELAY_MS = 250; // so a stream lasts about 6.5 s
-const RELOADED_LINE = /aigw: config reloaded \(([^)]*)\); listening http=(\S+) grpc=(\S+) admin=(\S+)/g;
+const RELOADED_LINE = /config reloaded \(([^)]*)\); listening http=([^\s"]+) grpc=([^\s"]+) admin=([^\s"]+)/g;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -275,7 +275,7 @@ for (const failure of ['http-503', 'reset', 'stall-headers', 'hang', 'http-429']
           else assertInRange(ms, 1800, 4000, 'non-streaming fallback after the idle timeout');
         }
       }
-      assert.match(gateway.stderr(), /aigw: some-model via provider 'main' failed: /);
+      assert.match(gateway.stderr(), /some-model via provider 'main' failed: /);
     });
   });
 }

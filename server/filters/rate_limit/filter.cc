@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "providers/common/api_error.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 namespace {
@@ -136,7 +136,7 @@ absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
   }
   if (!result.ok()) return StoreFailed(result.status());
   if (config_.metrics().RecordLimitStoreOk()) {
-    std::fprintf(stderr, "aigw: limit store is back; limits apply again\n");
+    Log(LogLevel::kInfo, "limit store is back; limits apply again");
   }
   SetHeaders(ctx, *result);
   if (!result->allowed) return Refused(ctx, *result, reserved_tokens_);
@@ -219,11 +219,14 @@ absl::Status RateLimitFilter::Refused(RequestContext& ctx,
 
 absl::Status RateLimitFilter::StoreFailed(const absl::Status& error) {
   if (config_.metrics().RecordLimitStoreError()) {
-    std::fprintf(
-        stderr, "aigw: limit store unavailable (%s); on_store_error: %s\n",
-        std::string(error.message()).c_str(),
-        config_.deny_on_store_error() ? "deny, limited consumers get 503"
-                                      : "allow, requests pass unlimited");
+    bool deny = config_.deny_on_store_error();
+    Log(LogLevel::kError,
+        absl::StrCat("limit store unavailable (", error.message(),
+                     "); on_store_error: ",
+                     deny ? "deny, limited consumers get 503"
+                          : "allow, requests pass unlimited"),
+        {{"error", error.message()},
+         {"on_store_error", deny ? "deny" : "allow"}});
   }
   if (!config_.deny_on_store_error()) return absl::OkStatus();
   ApiErrorSpec spec;
