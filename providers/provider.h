@@ -85,10 +85,15 @@ class StreamDecoder {
 // Filled by the adapter while it translates, read by the core once the
 // call is made: request fields left out under `unsupported_params: drop`.
 struct CallContext {
+  // Headers the gateway adds to the upstream request (x-request-id,
+  // traceparent): set before the adapter is called.
+  std::vector<std::pair<std::string, std::string>> forward_headers;
   std::vector<std::string> dropped_params;
   // Upstream response headers worth relaying to the client (x-ratelimit-*),
   // filled by the data plane.
   std::vector<std::pair<std::string, std::string>> upstream_headers;
+  // Time spent waiting for the upstream, filled by the data plane.
+  absl::Duration upstream_wait;
 };
 
 // An answer made without an upstream (the echo provider): its chunks, in

@@ -9,7 +9,9 @@ packages=(
   libyaml-cpp-dev libre2-dev libhiredis-dev libboost1.81-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl redis-server)
+  # prometheus: promtool and a real server for tests/e2e/metrics_prometheus.
+  packages+=(libgtest-dev libgmock-dev clang-format openssl wrk curl redis-server
+    prometheus)
   # Node 20+ may come from elsewhere (with its own npm); Debian's otherwise.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

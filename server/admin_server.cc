@@ -11,6 +11,8 @@
 #include "server/elastic_thread_pool.h"
 #include "server/filters/auth/config.h"
 #include "server/http_listener.h"
+#include "server/observability/build_info.h"
+#include "server/observability/process_metrics.h"
 
 namespace aigw {
 namespace {
@@ -77,10 +79,13 @@ AdminServer::AdminServer(const Metrics* metrics, const Gateway* gateway,
         res.status = status.ok() ? 200 : 400;
         res.set_content(body.dump(), "application/json");
       });
-  server_.Get("/metrics", [this](const httplib::Request&,
-                                 httplib::Response& res) {
-    res.set_content(metrics_->RenderPrometheus(), "text/plain; version=0.0.4");
-  });
+  server_.Get("/metrics",
+              [this](const httplib::Request&, httplib::Response& res) {
+                std::string text = metrics_->RenderPrometheus();
+                AppendProcessMetrics(&text);
+                AppendBuildInfo(&text);
+                res.set_content(text, "text/plain; version=0.0.4");
+              });
 }
 
 AdminServer::~AdminServer() { Stop(); }

@@ -137,7 +137,7 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
       root, "",
       {"listen", "limits", "providers", "routes", "fallback", "retries",
        "circuit_breaker", "unsupported_params", "cors", "shutdown", "consumers",
-       "redis", "admin", "protection", "threads"});
+       "redis", "admin", "protection", "threads", "observability"});
   if (!status.ok()) return status;
 
   if (root["listen"]) {
@@ -171,6 +171,8 @@ absl::StatusOr<GatewayConfig> ParseConfig(absl::string_view yaml) {
   status = ParseConsumers(root, &config);
   if (!status.ok()) return status;
   status = ParseProtection(root, &config);
+  if (!status.ok()) return status;
+  status = ParseObservability(root, &config);
   if (!status.ok()) return status;
   const YAML::Node& providers = root["providers"];
   if (!providers || !providers.IsSequence() || providers.size() == 0) {

@@ -143,6 +143,17 @@ struct ProtectionConfig {
   double shed_memory_ratio = 0.9;
 };
 
+// `observability:`. The access log is on (JSON to stdout) by default;
+// traces are exported only when an OTLP endpoint is set.
+struct ObservabilityConfig {
+  bool access_log = true;
+  std::string access_log_format = "json";  // json | text
+  std::string access_log_path = "stdout";  // stdout | stderr | a file
+  std::string otlp_endpoint;               // "" = no export
+  std::vector<std::pair<std::string, std::string>> otlp_headers;
+  double otlp_sample_ratio = 1.0;  // of traces without a sampled parent
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   LimitsConfig limits;
@@ -157,6 +168,7 @@ struct GatewayConfig {
   RedisConfig redis;
   AdminConfig admin;
   ProtectionConfig protection;
+  ObservabilityConfig observability;
   // I/O threads, 1..256; `threads: auto` (the default) is resolved by
   // ParseConfig to the CPUs this process may use (UsableCpuCount).
   int threads = 1;

@@ -41,6 +41,7 @@ absl::Status ConfigReloader::Reload(absl::string_view trigger) {
     // bind rejects the whole reload.
     if (status.ok()) status = listeners_->Rebind(listen);
   }
+  metrics_->RecordReload(status.ok(), absl::Now());
   if (!status.ok()) {
     Log(LogLevel::kError,
         absl::StrCat("reload (", trigger,

@@ -58,6 +58,8 @@ absl::StatusOr<UnsupportedParams> ParseUnsupportedParams(
 absl::Status ParseConsumers(const YAML::Node& root, GatewayConfig* config);
 // protection and threads.
 absl::Status ParseProtection(const YAML::Node& root, GatewayConfig* config);
+// `observability:` (observability_config.cc).
+absl::Status ParseObservability(const YAML::Node& root, GatewayConfig* config);
 // routes, fallback, retries, circuit_breaker; provider names are checked
 // against `config->providers`.
 absl::Status ParseRouting(const YAML::Node& root, GatewayConfig* config);

@@ -12,6 +12,7 @@
 #include "server/filters/filter_chain.h"
 #include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
+#include "server/observability/trace_context.h"
 #include "server/upstream_call.h"
 
 namespace aigw {
@@ -93,9 +94,41 @@ void AddContexts(const ContextTexts& texts,
 void SetAnswered(const Candidate& candidate, const CallContext& call,
                  CallInfo* info) {
   info->provider = candidate.backend->config.name;
+  info->provider_type = candidate.backend->config.type;
+  info->upstream_model = candidate.upstream_model;
+  info->upstream_model_label = candidate.upstream_model_label;
   info->dropped_params = call.dropped_params;
   info->upstream_headers = call.upstream_headers;
 }
+
+// The headers an attempt sends upstream: the request id, and the trace
+// context with the attempt's own span as the parent.
+std::vector<std::pair<std::string, std::string>> ForwardHeaders(
+    const RequestContext& ctx, const AttemptRecord& attempt) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!ctx.request_id.empty()) {
+    headers.emplace_back("x-request-id", ctx.request_id);
+  }
+  headers.emplace_back("traceparent",
+                       FormatTraceparent(ctx.trace.trace_id, attempt.span_id,
+                                         ctx.trace.sampled));
+  if (!ctx.trace.tracestate.empty()) {
+    headers.emplace_back("tracestate", ctx.trace.tracestate);
+  }
+  return headers;
+}
+
+// Counts a stream in flight for its whole scope (aigw_streams_active).
+class OpenStream {
+ public:
+  explicit OpenStream(Metrics* metrics) : metrics_(metrics) {
+    metrics_->StreamOpened();
+  }
+  ~OpenStream() { metrics_->StreamClosed(); }
+
+ private:
+  Metrics* const metrics_;
+};
 
 // Counts a request in flight for its whole scope.
 class InFlight {
@@ -212,11 +245,13 @@ int64_t AnswerTokens(const v1::ChatCompletion& completion) {
 }
 
 // Which of the chat request's fields the filters see.
-void Describe(const v1::ChatCompletionRequest& request, bool stream,
+void Describe(const GatewaySnapshot& snapshot,
+              const v1::ChatCompletionRequest& request, bool stream,
               RequestContext* ctx) {
   ctx->operation = Operation::kChat;
   ctx->stream = stream;
   ctx->model = request.model();
+  ctx->model_label = std::string(snapshot.ModelLabel(request.model()));
   ctx->chat = &request;
 }
 
@@ -240,10 +275,11 @@ void Gateway::SetSnapshot(std::shared_ptr<const GatewaySnapshot> snapshot) {
 
 boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
     const GatewaySnapshot& snapshot,
-    const absl::StatusOr<std::vector<Candidate>>& plan,
-    const std::string& model, CancelToken* cancel, CallInfo* info,
-    const AttemptFn& attempt) {
+    const absl::StatusOr<std::vector<Candidate>>& plan, CancelToken* cancel,
+    RequestContext* ctx, const AttemptFn& attempt) {
   if (!plan.ok()) co_return plan.status();
+  CallInfo* info = &ctx->info;
+  const std::string& model = ctx->model;
   const RetryConfig& retries = snapshot.config.retries;
   absl::Time give_up = clock_() + retries.budget;
   absl::Status last = absl::UnavailableError("no provider was tried");
@@ -285,10 +321,22 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
         });
       }
       ArmedTimer total(timer_, total_timer);
+      AttemptRecord record;
+      record.span_id = NewSpanId();
+      record.start = absl::Now();
+      record.provider = backend.config.name;
+      record.provider_type = backend.config.type;
+      record.upstream_model = candidate.upstream_model;
+      if (const UpstreamEndpoint* endpoint = backend.provider->endpoint()) {
+        record.origin = endpoint->origin;
+      }
+      CallContext call;
+      call.forward_headers = ForwardHeaders(*ctx, record);
       bool committed = false;
       absl::Status status;
       try {
-        status = co_await attempt(candidate, *contexts, *token, &committed);
+        status =
+            co_await attempt(candidate, *contexts, *token, call, &committed);
       } catch (const std::exception& e) {
         // No exception may cross into the front doors (or off a fiber).
         status = absl::InternalError(
@@ -301,8 +349,15 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       // reaches a client or a log with a provider key in it.
       status = RedactSecrets(status, backend.config.api_keys);
       metrics_->RecordAttempt(backend.config.name, status);
+      ctx->upstream_wait += call.upstream_wait;
       // Failing fast without calling the upstream uses no attempt.
-      if (NoUpstreamCall(status)) info->attempts--;
+      if (NoUpstreamCall(status)) {
+        info->attempts--;
+      } else {
+        record.end = absl::Now();
+        record.status = status;
+        info->attempt_records.push_back(std::move(record));
+      }
 
       // Every Allow() is answered, or a half-open breaker would wait for
       // its probe forever.
@@ -341,7 +396,7 @@ boost::asio::awaitable<absl::StatusOr<v1::ChatCompletion>> Gateway::Create(
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
   request.set_stream(false);
   request.clear_stream_options();
-  Describe(request, false, ctx);
+  Describe(*snapshot, request, false, ctx);
   absl::StatusOr<std::vector<Candidate>> plan =
       PlanFor(*snapshot, request.model(), Random());
   ctx->context_tokens = ContextTokens(plan);
@@ -351,13 +406,13 @@ boost::asio::awaitable<absl::StatusOr<v1::ChatCompletion>> Gateway::Create(
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status = co_await RunAttempts(
-        *snapshot, plan, request.model(), cancel, info,
+        *snapshot, plan, cancel, ctx,
         [&](const Candidate& candidate, const ContextTexts& contexts,
-            CancelToken& token, bool*) -> boost::asio::awaitable<absl::Status> {
+            CancelToken& token, CallContext& call,
+            bool*) -> boost::asio::awaitable<absl::Status> {
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext call;
           UpstreamTarget target{candidate.backend->provider.get(),
                                 candidate.backend->pool, &loop, &token};
           absl::StatusOr<v1::ChatCompletion> answer =
@@ -390,7 +445,8 @@ boost::asio::awaitable<absl::Status> Gateway::Stream(
   if (ctx == nullptr) ctx = &local_ctx;
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
   request.set_stream(true);
-  Describe(request, true, ctx);
+  Describe(*snapshot, request, true, ctx);
+  OpenStream open_stream(metrics_);
   absl::StatusOr<std::vector<Candidate>> plan =
       PlanFor(*snapshot, request.model(), Random());
   ctx->context_tokens = ContextTokens(plan);
@@ -399,19 +455,19 @@ boost::asio::awaitable<absl::Status> Gateway::Stream(
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status = co_await RunAttempts(
-        *snapshot, plan, request.model(), cancel, info,
+        *snapshot, plan, cancel, ctx,
         [&](const Candidate& candidate, const ContextTexts& contexts,
-            CancelToken& token,
+            CancelToken& token, CallContext& call,
             bool* committed) -> boost::asio::awaitable<absl::Status> {
           v1::ChatCompletionRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
           AddContexts(contexts, &upstream);
-          CallContext call;
           // The adapter has translated the request (and the upstream sent
           // its headers) before the first chunk.
           ClientChunkSink client_sink(chain, request.model(),
                                       request.stream_options().include_usage(),
-                                      [info, &candidate, &call] {
+                                      [ctx, info, &candidate, &call] {
+                                        ctx->first_chunk = absl::Now();
                                         SetAnswered(candidate, call, info);
                                       });
           uint64_t first_byte_timer = 0;
@@ -466,6 +522,7 @@ boost::asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> Gateway::Embed(
   std::shared_ptr<const GatewaySnapshot> snapshot = this->snapshot();
   ctx->operation = Operation::kEmbeddings;
   ctx->model = request.model();
+  ctx->model_label = std::string(snapshot->ModelLabel(request.model()));
   ctx->embeddings = &request;
   absl::StatusOr<std::vector<Candidate>> plan =
       PlanFor(*snapshot, request.model(), Random());
@@ -475,12 +532,11 @@ boost::asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> Gateway::Embed(
   absl::Status status = chain.Begin();
   if (status.ok()) {
     status = co_await RunAttempts(
-        *snapshot, plan, request.model(), cancel, info,
+        *snapshot, plan, cancel, ctx,
         [&](const Candidate& candidate, const ContextTexts&, CancelToken& token,
-            bool*) -> boost::asio::awaitable<absl::Status> {
+            CallContext& call, bool*) -> boost::asio::awaitable<absl::Status> {
           v1::EmbeddingsRequest upstream = request;
           upstream.set_model(candidate.upstream_model);
-          CallContext call;
           UpstreamTarget target{candidate.backend->provider.get(),
                                 candidate.backend->pool, &loop, &token};
           absl::StatusOr<v1::EmbeddingsResponse> answer =

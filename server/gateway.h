@@ -47,7 +47,7 @@ class Gateway {
           Clock clock = absl::Now);
 
   // Each request runs through the snapshot's filter chain (auth,
-  // validation, limits, accounting) around the route plan, on `loop` (the
+  // validation, limits) around the route plan, on `loop` (the
   // caller's event loop: every upstream exchange of the request runs
   // there). `cancel` (may be null) is cancelled when the client leaves;
   // `ctx` (may be null) carries who is calling in and what was decided out.
@@ -83,16 +83,19 @@ class Gateway {
  private:
   // One upstream call to `candidate` under `token` (cancelled on client
   // exit or timeout). `*committed` becomes true once the client got bytes.
+  // `call` carries the headers to forward (x-request-id, traceparent) in
+  // and the upstream's out.
   using AttemptFn = std::function<boost::asio::awaitable<absl::Status>(
       const Candidate& candidate, const ContextTexts& contexts,
-      CancelToken& token, bool* committed)>;
+      CancelToken& token, CallContext& call, bool* committed)>;
 
-  // `plan` is PlanFor's answer for `model` (its error is returned).
+  // `plan` is PlanFor's answer for ctx->model (its error is returned).
+  // Every attempt is recorded in ctx->info (its span) and its upstream wait
+  // added to ctx->upstream_wait.
   boost::asio::awaitable<absl::Status> RunAttempts(
       const GatewaySnapshot& snapshot,
-      const absl::StatusOr<std::vector<Candidate>>& plan,
-      const std::string& model, CancelToken* cancel, CallInfo* info,
-      const AttemptFn& attempt);
+      const absl::StatusOr<std::vector<Candidate>>& plan, CancelToken* cancel,
+      RequestContext* ctx, const AttemptFn& attempt);
 
   // The filters a model listing passes (auth): ctx.consumer is who asks.
   absl::Status CheckListing(const GatewaySnapshot& snapshot,

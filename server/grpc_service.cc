@@ -19,10 +19,60 @@
 namespace aigw {
 namespace {
 
+constexpr char kService[] = "/aigw.v1.ChatCompletions/";
+
+absl::string_view Metadata(const grpc::ServerContextBase* context,
+                           const char* name) {
+  const auto& metadata = context->client_metadata();
+  auto found = metadata.find(name);
+  if (found == metadata.end()) return "";
+  return absl::string_view(found->second.data(), found->second.size());
+}
+
+// The gRPC code's name as the access log shows it ("RESOURCE_EXHAUSTED").
+const char* CodeName(grpc::StatusCode code) {
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
+  int index = static_cast<int>(code);
+  return index >= 0 && index < 17 ? kNames[index] : "UNKNOWN";
+}
+
+// A gRPC status as the observer's result (the codes are the same).
+absl::Status AsStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
 // Who is calling: `authorization: Bearer KEY` metadata (also `x-api-key`
-// and `api-key`, as the REST front door takes them), and from where.
-RequestContext ContextOf(const grpc::ServerContextBase* context) {
+// and `api-key`, as the REST front door takes them), and from where; its
+// request id (sent back in the initial metadata) and trace context.
+RequestContext ContextOf(grpc::ServerContextBase* context,
+                         const RequestObserver& observer,
+                         absl::string_view method,
+                         const google::protobuf::Message& request) {
   RequestContext ctx;
+  ctx.protocol = "grpc";
+  ctx.method = absl::StrCat(kService, method);
+  ctx.bytes_in = request.ByteSizeLong();
+  observer.Begin(ctx, Metadata(context, "x-request-id"),
+                 Metadata(context, "traceparent"),
+                 Metadata(context, "tracestate"));
+  context->AddInitialMetadata("x-request-id", ctx.request_id);
   ctx.peer = context->peer();
   const auto& metadata = context->client_metadata();
   for (const char* name : {"authorization", "x-api-key", "api-key"}) {
@@ -110,16 +160,36 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
 };
 
+// The observer's record of a call answered with `reply`: `result` is the
+// gateway's (a client that left: Cancelled).
+void Observe(const RequestObserver& observer, RequestContext& ctx,
+             const absl::Status& result, const grpc::Status& reply) {
+  observer.Finish(ctx, reply.ok() ? result : AsStatus(reply),
+                  reply.ok() ? 200 : 0, CodeName(reply.error_code()));
+}
+
+// A call refused before it reached the gateway (too large).
+void ObserveRefused(const RequestObserver& observer,
+                    grpc::ServerContextBase* context, absl::string_view method,
+                    Operation operation,
+                    const google::protobuf::Message& request,
+                    const grpc::Status& reply) {
+  RequestContext ctx = ContextOf(context, observer, method, request);
+  ctx.operation = operation;
+  Observe(observer, ctx, AsStatus(reply), reply);
+}
+
 // Runs `call` (a coroutine answering StatusOr<Response>) for a unary RPC.
 template <typename Response, typename Call>
-grpc::ServerUnaryReactor* RunUnary(Gateway* gateway, IoLoops* loops,
-                                   Drain* drain,
-                                   grpc::CallbackServerContext* context,
-                                   const google::protobuf::Message& request,
-                                   Response* response, Call call) {
+grpc::ServerUnaryReactor* RunUnary(
+    Gateway* gateway, IoLoops* loops, Drain* drain,
+    const RequestObserver* observer, absl::string_view method,
+    Operation operation, grpc::CallbackServerContext* context,
+    const google::protobuf::Message& request, Response* response, Call call) {
   auto* reactor = new UnaryCall();
   grpc::Status size = CheckSize(*gateway, request);
   if (!size.ok()) {
+    ObserveRefused(*observer, context, method, operation, request, size);
     reactor->Finish(size);
     return reactor;
   }
@@ -127,28 +197,31 @@ grpc::ServerUnaryReactor* RunUnary(Gateway* gateway, IoLoops* loops,
   std::shared_ptr<CancelToken> cancel = reactor->cancel;
   boost::asio::co_spawn(
       loop,
-      [reactor, context, response, cancel, drain, &loop,
+      [reactor, context, response, cancel, drain, observer, method, operation,
+       &request, &loop,
        call = std::move(call)]() -> boost::asio::awaitable<void> {
         std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
-        RequestContext ctx = ContextOf(context);
+        RequestContext ctx = ContextOf(context, *observer, method, request);
+        ctx.operation = operation;
         absl::StatusOr<Response> result =
             co_await call(loop, cancel.get(), &ctx);
         drained.reset();
+        grpc::Status reply;
         if (EndedByShutdown(*cancel)) {
-          reactor->Finish(ToGrpc(context, ServerShutdownError()));
-          co_return;
+          reply = ToGrpc(context, ServerShutdownError());
+        } else if (cancel->cancelled()) {
+          reply = grpc::Status::CANCELLED;
+        } else {
+          AddCallMetadata(context, ctx);
+          if (!result.ok()) {
+            reply = ToGrpc(context, result.status(), &ctx);
+          } else {
+            *response = *std::move(result);
+            ctx.bytes_out = response->ByteSizeLong();
+          }
         }
-        if (cancel->cancelled()) {
-          reactor->Finish(grpc::Status::CANCELLED);
-          co_return;
-        }
-        AddCallMetadata(context, ctx);
-        if (!result.ok()) {
-          reactor->Finish(ToGrpc(context, result.status(), &ctx));
-          co_return;
-        }
-        *response = *std::move(result);
-        reactor->Finish(grpc::Status::OK);
+        Observe(*observer, ctx, result.status(), reply);
+        reactor->Finish(reply);
       },
       // Every path above finishes the call; an exception ends it too.
       [reactor](std::exception_ptr error) {
@@ -195,6 +268,8 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
         AddCallMetadata(context_, *ctx);
       }
       message_ = std::move(chunk);
+      ctx->bytes_out += message_.ByteSizeLong();
+      absl::Time from = absl::Now();
       write_pending_ = true;
       StartWrite(&message_);
       event_->expires_after(absl::ToChronoNanoseconds(write_timeout_));
@@ -212,6 +287,7 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
               boost::asio::as_tuple(boost::asio::use_awaitable));
         }
       }
+      ctx->client_wait += absl::Now() - from;
       if (!write_ok_ || timed_out_) broken_ = true;
     }
     co_return !broken_;
@@ -221,7 +297,7 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
   bool timed_out() const { return timed_out_; }
 
   const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
-  const RequestContext* ctx = nullptr;
+  RequestContext* ctx = nullptr;
 
  private:
   grpc::CallbackServerContext* const context_;
@@ -242,7 +318,8 @@ grpc::ServerUnaryReactor* ChatCompletionsService::Create(
     grpc::CallbackServerContext* context,
     const v1::ChatCompletionRequest* request, v1::ChatCompletion* response) {
   Gateway* gateway = gateway_;
-  return RunUnary(gateway_, loops_, drain_, context, *request, response,
+  return RunUnary(gateway_, loops_, drain_, observer_, "Create",
+                  Operation::kChat, context, *request, response,
                   [gateway, request](boost::asio::io_context& loop,
                                      CancelToken* cancel, RequestContext* ctx) {
                     return gateway->Create(*request, loop, cancel, ctx);
@@ -253,7 +330,8 @@ grpc::ServerUnaryReactor* ChatCompletionsService::Embeddings(
     grpc::CallbackServerContext* context, const v1::EmbeddingsRequest* request,
     v1::EmbeddingsResponse* response) {
   Gateway* gateway = gateway_;
-  return RunUnary(gateway_, loops_, drain_, context, *request, response,
+  return RunUnary(gateway_, loops_, drain_, observer_, "Embeddings",
+                  Operation::kEmbeddings, context, *request, response,
                   [gateway, request](boost::asio::io_context& loop,
                                      CancelToken* cancel, RequestContext* ctx) {
                     return gateway->Embed(*request, loop, cancel, ctx);
@@ -267,38 +345,41 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
   auto* call = new StreamCall(context, loop, write_timeout_);
   grpc::Status size = CheckSize(*gateway_, *request);
   if (!size.ok()) {
+    ObserveRefused(*observer_, context, "Stream", Operation::kChat, *request,
+                   size);
     call->Finish(size);
     return call;
   }
   Gateway* gateway = gateway_;
   Drain* drain = drain_;
+  const RequestObserver* observer = observer_;
   boost::asio::co_spawn(
       loop,
-      [call, context, request, gateway, drain,
+      [call, context, request, gateway, drain, observer,
        &loop]() -> boost::asio::awaitable<void> {
         std::shared_ptr<CancelToken> cancel = call->cancel;
         std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
-        RequestContext ctx = ContextOf(context);
+        RequestContext ctx = ContextOf(context, *observer, "Stream", *request);
+        ctx.stream = true;
         call->ctx = &ctx;
         absl::Status status =
             co_await gateway->Stream(*request, *call, loop, cancel.get(), &ctx);
         drained.reset();
+        grpc::Status reply;
         // Still running when the shutdown grace ran out: the client is
         // told so.
         if (EndedByShutdown(*cancel) && !call->broken()) {
-          call->Finish(ToGrpc(context, ServerShutdownError()));
+          reply = ToGrpc(context, ServerShutdownError());
         } else if (call->timed_out()) {
-          call->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                    "the client read nothing for too long"));
+          reply = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                               "the client read nothing for too long");
         } else if (cancel->cancelled() || call->broken()) {
-          call->Finish(grpc::Status::CANCELLED);
-        } else {
-          if (!status.ok() || call->broken()) {
-            call->Finish(ToGrpc(context, status, &ctx));
-          } else {
-            call->Finish(grpc::Status::OK);
-          }
+          reply = grpc::Status::CANCELLED;
+        } else if (!status.ok()) {
+          reply = ToGrpc(context, status, &ctx);
         }
+        Observe(*observer, ctx, status, reply);
+        call->Finish(reply);
       },
       // Every path above finishes the call; an exception ends it too.
       [call](std::exception_ptr error) {
@@ -314,14 +395,19 @@ grpc::ServerUnaryReactor* ChatCompletionsService::ListModels(
     grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
     v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  RequestContext ctx = ContextOf(context);
+  v1::ListModelsRequest empty;
+  RequestContext ctx = ContextOf(context, *observer_, "ListModels", empty);
+  ctx.operation = Operation::kListModels;
   absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
+  grpc::Status reply;
   if (!models.ok()) {
-    reactor->Finish(ToGrpc(context, models.status(), &ctx));
+    reply = ToGrpc(context, models.status(), &ctx);
   } else {
     *response = *std::move(models);
-    reactor->Finish(grpc::Status::OK);
+    ctx.bytes_out = response->ByteSizeLong();
   }
+  Observe(*observer_, ctx, models.status(), reply);
+  reactor->Finish(reply);
   return reactor;
 }
 

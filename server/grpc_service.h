@@ -13,6 +13,7 @@
 #include "server/drain.h"
 #include "server/gateway.h"
 #include "server/net/io_loops.h"
+#include "server/observability/request_observer.h"
 
 namespace aigw {
 
@@ -20,10 +21,12 @@ class ChatCompletionsService final
     : public v1::ChatCompletions::CallbackService {
  public:
   ChatCompletionsService(Gateway* gateway, IoLoops* loops, Drain* drain,
+                         const RequestObserver* observer,
                          absl::Duration write_timeout = absl::Seconds(30))
       : gateway_(gateway),
         loops_(loops),
         drain_(drain),
+        observer_(observer),
         write_timeout_(write_timeout) {}
 
   grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* context,
@@ -45,6 +48,7 @@ class ChatCompletionsService final
   Gateway* const gateway_;
   IoLoops* const loops_;
   Drain* const drain_;
+  const RequestObserver* const observer_;
   const absl::Duration write_timeout_;
 };
 

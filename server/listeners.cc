@@ -33,12 +33,14 @@ void RetireInBackground(std::unique_ptr<T> old) {
 
 Listeners::Listeners(Gateway* gateway, IoLoops* loops, Drain* drain,
                      ProtectionState* protection, Metrics* metrics,
+                     const RequestObserver* observer,
                      AdminServer::ReloadFn reload)
     : gateway_(gateway),
       loops_(loops),
       protection_(protection),
       drain_(drain),
       metrics_(metrics),
+      observer_(observer),
       reload_(std::move(reload)) {}
 
 Listeners::~Listeners() { Stop(absl::ZeroDuration()); }
@@ -46,7 +48,7 @@ Listeners::~Listeners() { Stop(absl::ZeroDuration()); }
 absl::StatusOr<std::unique_ptr<RestServer>> Listeners::StartRest(
     const std::string& address, int* port) {
   auto rest = std::make_unique<RestServer>(gateway_, loops_, drain_,
-                                           protection_, metrics_);
+                                           protection_, metrics_, observer_);
   absl::StatusOr<int> bound = rest->Bind(address);
   if (!bound.ok()) {
     return absl::UnavailableError(
@@ -75,7 +77,7 @@ absl::StatusOr<Listeners::Grpc> Listeners::StartGrpc(
     const std::string& address) {
   Grpc grpc;
   grpc.service = std::make_unique<ChatCompletionsService>(
-      gateway_, loops_, drain_,
+      gateway_, loops_, drain_, observer_,
       gateway_->snapshot()->config.protection.write_timeout);
   // list_services of reflection v1; v1alpha (the library's plugin) lists
   // the same from the server.

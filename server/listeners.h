@@ -35,7 +35,7 @@ class Listeners {
  public:
   Listeners(Gateway* gateway, IoLoops* loops, Drain* drain,
             ProtectionState* protection, Metrics* metrics,
-            AdminServer::ReloadFn reload);
+            const RequestObserver* observer, AdminServer::ReloadFn reload);
   ~Listeners();
 
   absl::Status Start(const ListenConfig& listen);
@@ -71,6 +71,7 @@ class Listeners {
   ProtectionState* const protection_;
   Drain* const drain_;
   Metrics* const metrics_;
+  const RequestObserver* const observer_;
   const AdminServer::ReloadFn reload_;
 
   mutable absl::Mutex mu_;

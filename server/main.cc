@@ -27,6 +27,9 @@
 #include "server/listeners.h"
 #include "server/metrics.h"
 #include "server/net/io_loops.h"
+#include "server/observability/access_log.h"
+#include "server/observability/otlp_exporter.h"
+#include "server/observability/request_observer.h"
 #include "server/protection/protection_state.h"
 #include "server/protection/system_resources.h"
 
@@ -103,9 +106,15 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// The access log, process-wide (kept across reloads); null until main
+// makes it.
+aigw::AccessLog* access_log = nullptr;
+
 // Leaves without running destructors: detached threads (context fetchers,
-// retiring listeners) may still be running.
+// retiring listeners) may still be running. The access log's last lines
+// are written first.
 [[noreturn]] void ExitNow(int code) {
+  if (access_log != nullptr) access_log->Flush();
   std::fflush(stderr);
   std::fflush(stdout);
   std::_Exit(code);
@@ -160,6 +169,26 @@ constexpr absl::Duration kFlush = absl::Milliseconds(250);
   ExitNow(0);
 }
 
+// `observability:` of the config serving now, applied to the access log
+// and the trace exporter.
+absl::Status ApplyObservability(const aigw::ObservabilityConfig& config,
+                                aigw::AccessLog& log,
+                                aigw::OtlpExporter& exporter) {
+  aigw::AccessLogConfig log_config;
+  log_config.enabled = config.access_log;
+  log_config.format = config.access_log_format == "text"
+                          ? aigw::LogFormat::kText
+                          : aigw::LogFormat::kJson;
+  log_config.path = config.access_log_path;
+  absl::Status status = log.Configure(log_config);
+  aigw::OtlpConfig otlp;
+  otlp.endpoint = config.otlp_endpoint;
+  otlp.headers = config.otlp_headers;
+  otlp.sample_ratio = config.otlp_sample_ratio;
+  exporter.Configure(otlp);
+  return status;
+}
+
 // Always written (whatever --log-level): tests, scripts and operators find
 // the ports with it. `described` is "http=H grpc=G admin=A".
 void LogListening(const std::string& described) {
@@ -184,6 +213,8 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
+  aigw::SetLogLevel(flags.log_level);
+  aigw::SetLogFormat(flags.log_format);
   aigw::SetLogLevel(flags.log_level);
   aigw::SetLogFormat(flags.log_format);
 
@@ -221,6 +252,18 @@ int main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  metrics.RecordConfigLoaded(absl::Now());
+  access_log = new aigw::AccessLog();
+  static aigw::OtlpExporter* exporter = new aigw::OtlpExporter();
+  absl::Status observability = ApplyObservability(
+      (*snapshot)->config.observability, *access_log, *exporter);
+  if (!observability.ok()) {
+    return Fail(absl::StrCat("config error: observability.access_log: ",
+                             observability.message()));
+  }
+  static aigw::RequestObserver* observer =
+      new aigw::RequestObserver(&metrics, access_log, exporter);
+
   aigw::Gateway gateway(std::move(*snapshot), &metrics);
   // The data plane's event loops (threads: auto = one per core; read at
   // start only); they run until the process exits.
@@ -241,6 +284,15 @@ int main(int argc, char** argv) {
       std::shared_ptr<const aigw::GatewaySnapshot> now = gateway.snapshot();
       if (now != applied) {
         protection->Apply(now->config.protection);
+        absl::Status observability = ApplyObservability(
+            now->config.observability, *access_log, *exporter);
+        if (!observability.ok()) {
+          aigw::Log(aigw::LogLevel::kError,
+                    absl::StrCat(
+                        "observability.access_log: ", observability.message(),
+                        "; the access log keeps its previous "
+                        "settings"));
+        }
         applied = std::move(now);
       }
       protection->Tick(absl::Now());
@@ -250,6 +302,7 @@ int main(int argc, char** argv) {
   aigw::Drain drain;
   aigw::ConfigReloader* reloader = nullptr;
   aigw::Listeners listeners(&gateway, loops, &drain, protection, &metrics,
+                            observer,
                             [&] { return reloader->Reload("POST /reload"); });
   aigw::ConfigReloader config_reloader(flags.config_path, &gateway, &listeners,
                                        &state, &metrics);

@@ -5,11 +5,13 @@
 #ifndef AIGW_SERVER_REQUEST_CONTEXT_H_
 #define AIGW_SERVER_REQUEST_CONTEXT_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "proto/aigw/v1/chat.pb.h"
@@ -19,12 +21,41 @@ namespace aigw {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
-enum class Operation { kChat, kEmbeddings, kListModels };
+// kOther: a request the front door answers itself (an unknown URL).
+enum class Operation { kChat, kEmbeddings, kListModels, kOther };
+
+// W3C trace context of a request: the trace it belongs to, aigw's own span
+// in it, and the caller's span (the parent) if the caller sent one.
+struct RequestTrace {
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+  std::array<uint8_t, 8> parent_span_id{};  // zero: no parent
+  bool sampled = false;                     // spans are exported
+  std::string tracestate;                   // passed on as received
+};
+
+// One upstream call, for its span.
+struct AttemptRecord {
+  std::array<uint8_t, 8> span_id{};  // sent upstream as traceparent's parent
+  absl::Time start;
+  absl::Time end;
+  std::string provider;       // config name
+  std::string provider_type;  // adapter type
+  std::string upstream_model;
+  std::string origin;  // "https://host:port"; "" for a local provider
+  absl::Status status;
+};
 
 // What a front door may tell its client about how a request was served.
 struct CallInfo {
-  std::string provider;  // the provider that answered ("" if none did)
-  int attempts = 0;      // upstream calls made
+  std::string provider;        // the provider that answered ("" if none did)
+  std::string provider_type;   // its adapter type
+  std::string upstream_model;  // the model it was asked for
+  // The upstream model as a metric label: as configured, or "other" when
+  // a pattern derived it from the client's text.
+  std::string upstream_model_label;
+  int attempts = 0;                            // upstream calls made
+  std::vector<AttemptRecord> attempt_records;  // one per upstream call
   // Request fields the answering adapter left out (unsupported_params:
   // drop), and upstream headers to relay (x-ratelimit-*). Set with
   // `provider`, before a stream's first chunk.
@@ -41,6 +72,16 @@ struct RequestContext {
   std::string peer;     // "ip:port" of the client
   std::string api_key;  // the credential presented; "" if none. Never logged
   absl::Time start = absl::Now();
+  std::string request_id;  // the client's x-request-id, or a generated one
+  RequestTrace trace;
+  const char* protocol = "http";  // "http" | "grpc"
+  std::string method;             // "POST", or the gRPC method's full name
+  std::string path;               // "" for gRPC
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  // Time spent waiting for the client to take bytes (the front door's
+  // writes); with `upstream_wait` it is what aigw's overhead excludes.
+  absl::Duration client_wait;
 
   // Set by the gateway before the filters run.
   Operation operation = Operation::kChat;
@@ -48,6 +89,8 @@ struct RequestContext {
   std::string model;                                  // as requested
   const v1::ChatCompletionRequest* chat = nullptr;    // kChat
   const v1::EmbeddingsRequest* embeddings = nullptr;  // kEmbeddings
+  // `model` as a metric label: a configured name, or "other".
+  std::string model_label = "other";
   // The standing contexts the first provider of the plan will prepend, as
   // estimated tokens: the request's cost includes them.
   int64_t context_tokens = 0;
@@ -63,6 +106,10 @@ struct RequestContext {
 
   // What the call learned.
   CallInfo info;
+  // When the first chunk went to the client (InfinitePast: none did), and
+  // the time spent waiting for upstreams (connect, send, every read).
+  absl::Time first_chunk = absl::InfinitePast();
+  absl::Duration upstream_wait;
 };
 
 }  // namespace aigw

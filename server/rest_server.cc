@@ -18,6 +18,7 @@
 #include "providers/common/openai_response_json.h"
 #include "server/filters/cors/cors.h"
 #include "server/model_catalog.h"
+#include "server/observability/request_id.h"
 
 namespace aigw {
 namespace {
@@ -33,6 +34,9 @@ RequestContext ContextOf(const HttpRequest& req) {
   ctx.peer = req.client_ip == req.peer_ip
                  ? absl::StrCat(req.peer_ip, ":", req.peer_port)
                  : req.client_ip;
+  ctx.method = std::string(req.method());
+  ctx.path = std::string(req.path());
+  ctx.bytes_in = req.body().size();
   absl::string_view authorization = req.header("Authorization");
   if (absl::StartsWithIgnoreCase(authorization, "bearer ")) {
     ctx.api_key = std::string(
@@ -162,6 +166,70 @@ std::string PercentDecode(absl::string_view in) {
   return out;
 }
 
+// What every handler answers through: each response carries the request's
+// x-request-id, and what was sent (status, bytes, the time the client took
+// to accept it) is counted for the access log and the overhead figure.
+class ObservedResponder : public HttpResponder {
+ public:
+  ObservedResponder(HttpResponder& inner, RequestContext& ctx)
+      : inner_(inner), ctx_(ctx) {}
+
+  asio::awaitable<bool> Send(HttpResponse response) override {
+    Stamp(response);
+    ctx_.bytes_out += response.body.size();
+    absl::Time from = absl::Now();
+    bool sent = co_await inner_.Send(std::move(response));
+    ctx_.client_wait += absl::Now() - from;
+    co_return sent;
+  }
+  asio::awaitable<bool> StartChunked(HttpResponse head) override {
+    Stamp(head);
+    ctx_.bytes_out += head.body.size();
+    absl::Time from = absl::Now();
+    bool sent = co_await inner_.StartChunked(std::move(head));
+    ctx_.client_wait += absl::Now() - from;
+    co_return sent;
+  }
+  asio::awaitable<bool> WriteChunk(absl::string_view data) override {
+    ctx_.bytes_out += data.size();
+    absl::Time from = absl::Now();
+    bool sent = co_await inner_.WriteChunk(data);
+    ctx_.client_wait += absl::Now() - from;
+    co_return sent;
+  }
+  asio::awaitable<bool> EndChunked(absl::string_view last) override {
+    ctx_.bytes_out += last.size();
+    absl::Time from = absl::Now();
+    bool sent = co_await inner_.EndChunked(last);
+    ctx_.client_wait += absl::Now() - from;
+    co_return sent;
+  }
+  asio::io_context& loop() override { return inner_.loop(); }
+  const std::shared_ptr<CancelToken>& cancel() override {
+    return inner_.cancel();
+  }
+
+  int sent_status() const { return sent_status_; }
+
+ private:
+  void Stamp(HttpResponse& response) {
+    sent_status_ = response.status;
+    response.headers.emplace_back("x-request-id", ctx_.request_id);
+  }
+
+  HttpResponder& inner_;
+  RequestContext& ctx_;
+  int sent_status_ = 0;
+};
+
+// The operation a path serves, for requests answered before the gateway.
+Operation OperationOf(absl::string_view path) {
+  if (path == "/v1/chat/completions") return Operation::kChat;
+  if (path == "/v1/embeddings") return Operation::kEmbeddings;
+  if (absl::StartsWith(path, "/v1/models")) return Operation::kListModels;
+  return Operation::kOther;
+}
+
 // Streams chat chunks to the client as SSE: the head goes out with the
 // first chunks, in one write; each later batch is one write.
 class SseWriter : public StreamWriter {
@@ -200,9 +268,11 @@ class SseWriter : public StreamWriter {
 }  // namespace
 
 RestServer::RestServer(Gateway* gateway, IoLoops* loops, Drain* drain,
-                       ProtectionState* protection, Metrics* metrics)
+                       ProtectionState* protection, Metrics* metrics,
+                       const RequestObserver* observer)
     : gateway_(gateway),
       drain_(drain),
+      observer_(observer),
       server_(*loops, this, protection, metrics) {}
 
 RestServer::~RestServer() { Stop(); }
@@ -240,7 +310,9 @@ HttpResponse RestServer::Refusal(int status, absl::string_view message) {
                            : status == 431 ? "request_header_fields_too_large"
                            : status >= 500 ? "internal_error"
                                            : "invalid_request";
-  return ErrorResponse(PlainError(status, message, code), {});
+  // Refused before it was read: its id is a new one.
+  return ErrorResponse(PlainError(status, message, code),
+                       {{"x-request-id", NewRequestId()}});
 }
 
 std::optional<HttpResponse> RestServer::HandleOrigin(const HttpRequest& req,
@@ -283,22 +355,37 @@ std::optional<HttpResponse> RestServer::HandleOrigin(const HttpRequest& req,
 
 asio::awaitable<void> RestServer::Handle(HttpRequest& request,
                                          HttpResponder& responder) {
+  RequestContext ctx = ContextOf(request);
+  ctx.operation = OperationOf(request.path());
+  observer_->Begin(ctx, request.header("x-request-id"),
+                   request.header("traceparent"), request.header("tracestate"));
+  ObservedResponder observed(responder, ctx);
+  absl::Status result = co_await Route(request, observed, ctx);
+  observer_->Finish(ctx, result, observed.sent_status());
+}
+
+asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
+                                                HttpResponder& responder,
+                                                RequestContext& ctx) {
   HttpHeaders cors;
   if (std::optional<HttpResponse> answered = HandleOrigin(request, &cors)) {
+    absl::Status result =
+        answered->status == 403
+            ? absl::PermissionDeniedError("origin not allowed")
+            : absl::OkStatus();
     co_await responder.Send(std::move(*answered));
-    co_return;
+    co_return result;
   }
   absl::string_view path = request.path();
   absl::string_view method = request.method();
   std::string allowed = AllowedMethods(path);
   if (allowed.empty()) {
-    HttpResponse answer = ErrorResponse(
-        PlainError(404,
-                   absl::StrCat("Unknown request URL: ", method, " ", path),
-                   "unknown_url"),
-        cors);
+    absl::Status error = PlainError(
+        404, absl::StrCat("Unknown request URL: ", method, " ", path),
+        "unknown_url");
+    HttpResponse answer = ErrorResponse(error, cors);
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return error;
   }
   bool post = method == "POST";
   bool get = method == "GET" || method == "HEAD";
@@ -306,40 +393,43 @@ asio::awaitable<void> RestServer::Handle(HttpRequest& request,
   if ((post_path && !post) || (!post_path && !get)) {
     HttpHeaders headers = cors;
     headers.emplace_back("Allow", allowed);
-    HttpResponse answer = ErrorResponse(
-        PlainError(405,
-                   absl::StrCat("Method ", method, " is not allowed on ", path),
-                   "method_not_allowed"),
-        std::move(headers));
+    absl::Status error = PlainError(
+        405, absl::StrCat("Method ", method, " is not allowed on ", path),
+        "method_not_allowed");
+    HttpResponse answer = ErrorResponse(error, std::move(headers));
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return error;
   }
   if (path == "/v1/chat/completions") {
-    co_await HandleChat(request, responder, std::move(cors));
-  } else if (path == "/v1/embeddings") {
-    co_await HandleEmbeddings(request, responder, std::move(cors));
-  } else {
-    HttpResponse response =
-        path == "/v1/models"
-            ? HandleModels(request)
-            : HandleModel(request,
-                          PercentDecode(path.substr(strlen("/v1/models/"))));
-    response.headers.insert(response.headers.begin(), cors.begin(), cors.end());
-    co_await responder.Send(std::move(response));
+    co_return co_await HandleChat(request, responder, ctx, std::move(cors));
   }
+  if (path == "/v1/embeddings") {
+    co_return co_await HandleEmbeddings(request, responder, ctx,
+                                        std::move(cors));
+  }
+  absl::Status result;
+  HttpResponse response =
+      path == "/v1/models"
+          ? HandleModels(ctx, &result)
+          : HandleModel(ctx, PercentDecode(path.substr(strlen("/v1/models/"))),
+                        &result);
+  response.headers.insert(response.headers.begin(), cors.begin(), cors.end());
+  co_await responder.Send(std::move(response));
+  co_return result;
 }
 
-HttpResponse RestServer::HandleModels(const HttpRequest& request) {
-  RequestContext ctx = ContextOf(request);
+HttpResponse RestServer::HandleModels(RequestContext& ctx,
+                                      absl::Status* result) {
   absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
+  *result = models.status();
   if (!models.ok()) return ErrorResponse(models.status(), {});
   return JsonResponse(200, ListModelsToJson(*models).dump(), {});
 }
 
-HttpResponse RestServer::HandleModel(const HttpRequest& request,
-                                     const std::string& id) {
-  RequestContext ctx = ContextOf(request);
+HttpResponse RestServer::HandleModel(RequestContext& ctx, const std::string& id,
+                                     absl::Status* result) {
   absl::StatusOr<v1::Model> model = gateway_->FindModel(id, &ctx);
+  *result = model.status();
   if (!model.ok()) return ErrorResponse(model.status(), {});
   // The list's own writer, so both endpoints show a model alike.
   v1::ListModelsResponse one;
@@ -353,17 +443,16 @@ absl::Status RestServer::UnlessUnknownCaller(const RequestContext& ctx,
   return caller.ok() ? body_error : caller;
 }
 
-asio::awaitable<void> RestServer::HandleEmbeddings(HttpRequest& req,
-                                                   HttpResponder& responder,
-                                                   HttpHeaders cors) {
-  RequestContext ctx = ContextOf(req);
+asio::awaitable<absl::Status> RestServer::HandleEmbeddings(
+    HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
+    HttpHeaders cors) {
   absl::StatusOr<v1::EmbeddingsRequest> request =
       ParseEmbeddingsRequest(req.body());
   if (!request.ok()) {
-    HttpResponse answer = ErrorResponse(
-        UnlessUnknownCaller(ctx, request.status()), std::move(cors));
+    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+    HttpResponse answer = ErrorResponse(error, std::move(cors));
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return error;
   }
   bool base64 = request->encoding_format() == "base64";
   std::shared_ptr<CancelToken> cancel = responder.cancel();
@@ -379,31 +468,32 @@ asio::awaitable<void> RestServer::HandleEmbeddings(HttpRequest& req,
   if (!response.ok()) {
     HttpResponse answer = ErrorResponse(response.status(), headers);
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return response.status();
   }
   HttpResponse answer = JsonResponse(
       200, EmbeddingsResponseToJsonString(*response, base64), headers);
   co_await responder.Send(std::move(answer));
+  co_return absl::OkStatus();
 }
 
-asio::awaitable<void> RestServer::HandleChat(HttpRequest& req,
-                                             HttpResponder& responder,
-                                             HttpHeaders cors) {
+asio::awaitable<absl::Status> RestServer::HandleChat(HttpRequest& req,
+                                                     HttpResponder& responder,
+                                                     RequestContext& ctx,
+                                                     HttpHeaders cors) {
   absl::StatusOr<v1::ChatCompletionRequest> request =
       ParseChatRequest(req.body());
   if (!request.ok()) {
-    HttpResponse answer = ErrorResponse(
-        UnlessUnknownCaller(ContextOf(req), request.status()), std::move(cors));
+    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+    HttpResponse answer = ErrorResponse(error, std::move(cors));
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return error;
   }
   if (request->stream()) {
-    co_await StreamChat(req, std::move(*request), responder, std::move(cors));
-    co_return;
+    co_return co_await StreamChat(std::move(*request), responder, ctx,
+                                  std::move(cors));
   }
   std::shared_ptr<CancelToken> cancel = responder.cancel();
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  RequestContext ctx = ContextOf(req);
   absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
       std::move(*request), responder.loop(), cancel.get(), &ctx);
   drained.reset();
@@ -413,7 +503,7 @@ asio::awaitable<void> RestServer::HandleChat(HttpRequest& req,
   if (!completion.ok()) {
     HttpResponse answer = ErrorResponse(completion.status(), headers);
     co_await responder.Send(std::move(answer));
-    co_return;
+    co_return completion.status();
   }
   HttpResponse answer = JsonResponse(
       200,
@@ -421,15 +511,14 @@ asio::awaitable<void> RestServer::HandleChat(HttpRequest& req,
           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
       headers);
   co_await responder.Send(std::move(answer));
+  co_return absl::OkStatus();
 }
 
-asio::awaitable<void> RestServer::StreamChat(HttpRequest& req,
-                                             v1::ChatCompletionRequest chat,
-                                             HttpResponder& responder,
-                                             HttpHeaders cors) {
+asio::awaitable<absl::Status> RestServer::StreamChat(
+    v1::ChatCompletionRequest chat, HttpResponder& responder,
+    RequestContext& ctx, HttpHeaders cors) {
   std::shared_ptr<CancelToken> cancel = responder.cancel();
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  RequestContext ctx = ContextOf(req);
   // Until the first chunk the status line is not sent, so an early failure
   // is still a plain HTTP error.
   SseWriter writer(responder, ctx, cors);
@@ -439,7 +528,9 @@ asio::awaitable<void> RestServer::StreamChat(HttpRequest& req,
   // Ended by a shutdown whose grace ran out, the client is still there and
   // gets an error; otherwise a cancelled stream's client left.
   bool shutdown = EndedByShutdown(*cancel);
-  if (cancel->cancelled() && !shutdown) co_return;
+  if (cancel->cancelled() && !shutdown) {
+    co_return absl::CancelledError("the client left");
+  }
   if (shutdown) status = ServerShutdownError();
   if (!writer.started()) {
     HttpHeaders headers = cors;
@@ -447,20 +538,21 @@ asio::awaitable<void> RestServer::StreamChat(HttpRequest& req,
     if (!status.ok()) {
       HttpResponse answer = ErrorResponse(status, headers);
       co_await responder.Send(std::move(answer));
-      co_return;
+      co_return status;
     }
     HttpResponse empty;
     empty.headers = headers;
     empty.headers.emplace_back("Content-Type", "text/event-stream");
     empty.body = SseData("[DONE]");
     co_await responder.Send(std::move(empty));
-    co_return;
+    co_return status;
   }
   // A failure after the first byte ends the stream with an error event
   // instead of [DONE].
   // (Named, not a temporary in the co_await: GCC 12 mishandles those.)
   std::string last = SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
   co_await responder.EndChunked(last);
+  co_return status;
 }
 
 }  // namespace aigw

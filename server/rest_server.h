@@ -12,13 +12,15 @@
 #include "server/gateway.h"
 #include "server/net/http_server.h"
 #include "server/net/io_loops.h"
+#include "server/observability/request_observer.h"
 
 namespace aigw {
 
 class RestServer : public HttpHandler {
  public:
   RestServer(Gateway* gateway, IoLoops* loops, Drain* drain,
-             ProtectionState* protection, Metrics* metrics);
+             ProtectionState* protection, Metrics* metrics,
+             const RequestObserver* observer);
   ~RestServer() override;
 
   absl::StatusOr<int> Bind(const std::string& host_port);
@@ -38,18 +40,24 @@ class RestServer : public HttpHandler {
   HttpResponse Refusal(int status, absl::string_view message) override;
 
  private:
-  boost::asio::awaitable<void> HandleChat(HttpRequest& request,
-                                          HttpResponder& responder,
-                                          HttpHeaders cors);
-  boost::asio::awaitable<void> StreamChat(HttpRequest& request,
-                                          v1::ChatCompletionRequest chat,
-                                          HttpResponder& responder,
-                                          HttpHeaders cors);
-  boost::asio::awaitable<void> HandleEmbeddings(HttpRequest& request,
-                                                HttpResponder& responder,
-                                                HttpHeaders cors);
-  HttpResponse HandleModels(const HttpRequest& request);
-  HttpResponse HandleModel(const HttpRequest& request, const std::string& id);
+  // Each answers the request and returns its result (for the access log
+  // and the metrics); `ctx` is the request's from Handle.
+  boost::asio::awaitable<absl::Status> Route(HttpRequest& request,
+                                             HttpResponder& responder,
+                                             RequestContext& ctx);
+  boost::asio::awaitable<absl::Status> HandleChat(HttpRequest& request,
+                                                  HttpResponder& responder,
+                                                  RequestContext& ctx,
+                                                  HttpHeaders cors);
+  boost::asio::awaitable<absl::Status> StreamChat(
+      v1::ChatCompletionRequest chat, HttpResponder& responder,
+      RequestContext& ctx, HttpHeaders cors);
+  boost::asio::awaitable<absl::Status> HandleEmbeddings(
+      HttpRequest& request, HttpResponder& responder, RequestContext& ctx,
+      HttpHeaders cors);
+  HttpResponse HandleModels(RequestContext& ctx, absl::Status* result);
+  HttpResponse HandleModel(RequestContext& ctx, const std::string& id,
+                           absl::Status* result);
   // The Origin check and CORS headers (into `cors`); an answer when it
   // answers the request itself (a preflight, or 403 for an origin not
   // allowed).
@@ -62,6 +70,7 @@ class RestServer : public HttpHandler {
 
   Gateway* const gateway_;
   Drain* const drain_;
+  const RequestObserver* const observer_;
   HttpServer server_;
 };
 

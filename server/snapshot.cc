@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/registry.h"
-#include "server/filters/accounting/filter.h"
 #include "server/filters/auth/config.h"
 #include "server/filters/rate_limit/config.h"
 #include "server/filters/rate_limit/local_store.h"
@@ -112,7 +111,6 @@ std::shared_ptr<LimitStore> LimitStoreFor(const GatewayConfig& config,
 
 absl::Status BuildFilters(const GatewayConfig& config, StateRegistry& state,
                           Metrics& metrics, FilterFactories* filters) {
-  filters->push_back(std::make_shared<AccountingConfig>(&metrics));
   absl::StatusOr<std::shared_ptr<AuthConfig>> auth =
       AuthConfig::Create(config.consumers);
   if (!auth.ok()) return auth.status();
@@ -232,6 +230,24 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
   absl::Status filters =
       BuildFilters(config, state, metrics, &snapshot->filters);
   if (!filters.ok()) return filters;
+  for (const auto& backend : snapshot->backends) {
+    for (const std::string& name : backend->mapper.listed_models()) {
+      snapshot->metric_models.insert(name);
+    }
+    for (const auto& [from, to] : backend->config.model_mapping) {
+      if (!to.empty() && to.find('$') == std::string::npos) {
+        snapshot->metric_models.insert(to);
+      }
+    }
+  }
+  for (const RouteConfig& route : config.routes) {
+    for (const std::string& pattern : route.models) {
+      if (!pattern.empty() && pattern != "*" && pattern.back() != '*' &&
+          pattern.front() != '~') {
+        snapshot->metric_models.insert(pattern);
+      }
+    }
+  }
   // The auth filter keeps digests; the snapshot keeps no client key.
   for (ConsumerConfig& consumer : config.consumers) consumer.api_keys.clear();
   snapshot->config = std::move(config);
@@ -282,9 +298,13 @@ absl::StatusOr<std::vector<Candidate>> PlanFor(const GatewaySnapshot& snapshot,
     if (seen) continue;
     // A provider named by a route or a fallback serves the model even when
     // its mapping does not list it: then it gets the requested name.
-    plan.push_back(
-        Candidate{backend, backend->mapper.Map(model).value_or(model),
-                  route != nullptr ? route->context.get() : nullptr});
+    Candidate candidate;
+    candidate.backend = backend;
+    candidate.upstream_model = backend->mapper.Map(model).value_or(model);
+    candidate.upstream_model_label =
+        std::string(snapshot.ModelLabel(candidate.upstream_model));
+    candidate.route_context = route != nullptr ? route->context.get() : nullptr;
+    plan.push_back(std::move(candidate));
   }
   if (plan.empty()) return ModelNotFound(model);
   return plan;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "providers/provider.h"
 #include "server/circuit_breaker.h"
@@ -52,9 +53,18 @@ struct GatewaySnapshot {
   std::vector<std::unique_ptr<Backend>> backends;  // config order
   std::vector<CompiledRoute> routes;
   std::vector<const Backend*> default_fallback;
-  // The request pipeline, in order: accounting, auth, validation, limits.
+  // The request pipeline, in order: auth, validation, limits.
   FilterFactories filters;
   absl::Time built_at = absl::Now();  // /v1/models' `created`
+  // Model names that may appear as metric labels: the configured ones
+  // (listed, mapped to, named by routes). Anything else is "other", so a
+  // client cannot grow the label set.
+  absl::flat_hash_set<std::string> metric_models;
+
+  // `model` as a metric label.
+  absl::string_view ModelLabel(absl::string_view model) const {
+    return metric_models.contains(model) ? model : "other";
+  }
 
   // What /readyz reports: context sources whose last load failed.
   std::vector<std::string> ContextProblems() const;
@@ -75,6 +85,7 @@ absl::StatusOr<std::shared_ptr<const GatewaySnapshot>> BuildSnapshot(
 struct Candidate {
   const Backend* backend = nullptr;
   std::string upstream_model;
+  std::string upstream_model_label;  // GatewaySnapshot::ModelLabel of it
   const ContextSource* route_context = nullptr;
 };
 

@@ -39,6 +39,14 @@ absl::Status Redact(Provider& provider, const absl::Status& status) {
 
 asio::awaitable<bool> NoFlush() { co_return true; }
 
+// The gateway's own headers (x-request-id, traceparent) join the adapter's.
+void AddForwardHeaders(const CallContext& call, UpstreamRequest& request) {
+  for (const auto& [name, value] : call.forward_headers) {
+    request.headers.erase(name);
+    request.headers.emplace(name, value);
+  }
+}
+
 // Sends `request` and feeds the 2xx body to `decoder`, flushing after each
 // read. The decoder's own error wins (an error event inside a 2xx stream
 // says more than the HTTP status); then the exchange's; then, unless the
@@ -49,12 +57,16 @@ asio::awaitable<absl::Status> RunStream(const UpstreamTarget& target,
                                         CallContext& call, const FlushFn& flush,
                                         bool* client_left) {
   UpstreamExchange exchange(target.pool, *target.loop, target.cancel);
+  absl::Time waited_from = absl::Now();
   absl::Status status = co_await exchange.Start(request);
+  call.upstream_wait += absl::Now() - waited_from;
   call.upstream_headers = exchange.rate_limit_headers();
   if (!status.ok()) co_return status;
   bool ended = false;
   while (true) {
+    waited_from = absl::Now();
     absl::StatusOr<absl::string_view> piece = co_await exchange.Read();
+    call.upstream_wait += absl::Now() - waited_from;
     if (!piece.ok()) {
       status = piece.status();
       break;
@@ -80,7 +92,8 @@ asio::awaitable<absl::Status> RunStream(const UpstreamTarget& target,
 // A local provider's answer, each chunk after its delay.
 asio::awaitable<absl::Status> RunLocal(const UpstreamTarget& target,
                                        LocalAnswer answer, ChunkSink& sink,
-                                       const FlushFn& flush) {
+                                       const FlushFn& flush,
+                                       CallContext& call) {
   auto timer = std::make_shared<asio::steady_timer>(*target.loop);
   if (target.cancel != nullptr) {
     asio::io_context* loop = target.loop;
@@ -102,7 +115,9 @@ asio::awaitable<absl::Status> RunLocal(const UpstreamTarget& target,
         break;
       }
       timer->expires_after(absl::ToChronoNanoseconds(delay));
+      absl::Time waited_from = absl::Now();
       co_await timer->async_wait(kAwait);
+      call.upstream_wait += absl::Now() - waited_from;
     }
     if (target.cancel != nullptr && target.cancel->cancelled()) {
       status = target.cancel->reason();
@@ -126,6 +141,7 @@ asio::awaitable<absl::StatusOr<std::string>> FetchBody(
     const UpstreamTarget& target, const UpstreamRequest& request,
     const KeyRing::Lease& lease, CallContext& call) {
   UpstreamExchange exchange(target.pool, *target.loop, target.cancel);
+  absl::Time waited_from = absl::Now();
   absl::Status status = co_await exchange.Start(request);
   call.upstream_headers = exchange.rate_limit_headers();
   absl::StatusOr<std::string> body = std::string();
@@ -133,6 +149,7 @@ asio::awaitable<absl::StatusOr<std::string>> FetchBody(
     body = co_await exchange.ReadAll();
     status = body.status();
   }
+  call.upstream_wait += absl::Now() - waited_from;
   status = Report(*target.provider, lease, status);
   if (!status.ok()) co_return status;
   co_return body;
@@ -147,7 +164,7 @@ asio::awaitable<absl::Status> CallStream(
   if (provider.endpoint() == nullptr) {
     absl::StatusOr<LocalAnswer> answer = provider.LocalChat(request);
     if (!answer.ok()) co_return answer.status();
-    co_return co_await RunLocal(target, std::move(*answer), sink, flush);
+    co_return co_await RunLocal(target, std::move(*answer), sink, flush, call);
   }
   // A request the upstream cannot take is a 400 even when no key is free.
   absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
@@ -155,6 +172,7 @@ asio::awaitable<absl::Status> CallStream(
       request, /*stream=*/true, lease.ok() ? lease->key : "", call);
   if (!upstream.ok()) co_return upstream.status();
   if (!lease.ok()) co_return lease.status();
+  AddForwardHeaders(call, *upstream);
   std::unique_ptr<StreamDecoder> decoder = provider.ChatDecoder(request, sink);
   bool client_left = false;
   absl::Status status = co_await RunStream(target, *upstream, *decoder, call,
@@ -178,8 +196,8 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     absl::StatusOr<LocalAnswer> answer = provider.LocalChat(request);
     if (!answer.ok()) co_return answer.status();
     FlushFn no_flush = NoFlush;
-    absl::Status status =
-        co_await RunLocal(target, std::move(*answer), assembler, no_flush);
+    absl::Status status = co_await RunLocal(target, std::move(*answer),
+                                            assembler, no_flush, call);
     if (!status.ok()) co_return status;
     co_return assembler.Build();
   }
@@ -189,6 +207,7 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
       request, by_stream, lease.ok() ? lease->key : "", call);
   if (!upstream.ok()) co_return upstream.status();
   if (!lease.ok()) co_return lease.status();
+  AddForwardHeaders(call, *upstream);
   if (by_stream) {
     std::unique_ptr<StreamDecoder> decoder =
         provider.ChatDecoder(request, assembler);
@@ -218,6 +237,7 @@ asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> CallEmbed(
       provider.EmbeddingsRequest(request, lease.ok() ? lease->key : "");
   if (!upstream.ok()) co_return upstream.status();
   if (!lease.ok()) co_return lease.status();
+  AddForwardHeaders(call, *upstream);
   if (provider.endpoint() == nullptr || target.pool == nullptr) {
     co_return absl::InternalError("embeddings need an upstream");
   }
