@@ -40,6 +40,29 @@ std::map<std::string, double> Scrape() {
   return SampleValues(out);
 }
 
+TEST(ParseProcStat, CommandNameWithSpacesAndParentheses) {
+  // Fields 3..24 after the name: utime 14 = 150, stime 15 = 50, threads 20
+  // = 7, starttime 22 = 4242, vsize 23 = 8192000, rss 24 = 300.
+  const std::string text =
+      "4321 (we) ird (name)) S 1 4321 4321 0 -1 4194304 100 0 0 0 150 50 0 0 "
+      "20 0 7 0 4242 8192000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 "
+      "0 17 3 0 0 0 0 0\n";
+  std::optional<ProcStat> stat = ParseProcStat(text);
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->utime_ticks, 150u);
+  EXPECT_EQ(stat->stime_ticks, 50u);
+  EXPECT_EQ(stat->num_threads, 7);
+  EXPECT_EQ(stat->start_ticks, 4242u);
+  EXPECT_EQ(stat->vsize_bytes, 8192000u);
+  EXPECT_EQ(stat->rss_pages, 300);
+}
+
+TEST(ParseProcStat, TruncatedOrNamelessIsRejected) {
+  EXPECT_FALSE(ParseProcStat("4321 (aigw) S 1 4321 4321 0 -1").has_value());
+  EXPECT_FALSE(ParseProcStat("4321 aigw S 1 2 3").has_value());
+  EXPECT_FALSE(ParseProcStat("").has_value());
+}
+
 TEST(AppendProcessMetrics, EveryFamilyHasHelpTypeAndOneSample) {
   std::string out;
   AppendProcessMetrics(&out);
