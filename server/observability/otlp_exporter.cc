@@ -2,17 +2,32 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <memory>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "providers/common/log.h"
+#include "server/observability/build_info.h"
 
 namespace aigw {
 namespace {
 
+constexpr absl::string_view kTracesPath = "/v1/traces";
+
 std::string Nanos(absl::Time t) { return absl::StrCat(absl::ToUnixNanos(t)); }
 
-nlohmann::json AttributeJson(const std::string& key,
+nlohmann::json DoubleJson(double value) {
+  // proto3 JSON spells the non-finite doubles as strings.
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return value;
+}
+
+nlohmann::json AttributeJson(absl::string_view key,
                              const AttributeValue& value) {
   nlohmann::json any;
   if (const auto* text = std::get_if<std::string>(&value)) {
@@ -20,13 +35,14 @@ nlohmann::json AttributeJson(const std::string& key,
   } else if (const auto* number = std::get_if<int64_t>(&value)) {
     any["intValue"] = absl::StrCat(*number);
   } else if (const auto* real = std::get_if<double>(&value)) {
-    any["doubleValue"] = *real;
+    any["doubleValue"] = DoubleJson(*real);
   } else {
     any["boolValue"] = std::get<bool>(value);
   }
-  return {{"key", key}, {"value", any}};
+  return {{"key", std::string(key)}, {"value", std::move(any)}};
 }
 
+// SpanKind in opentelemetry/proto/trace/v1/trace.proto.
 int KindNumber(SpanRecord::Kind kind) {
   switch (kind) {
     case SpanRecord::Kind::kInternal:
@@ -39,19 +55,43 @@ int KindNumber(SpanRecord::Kind kind) {
   return 0;
 }
 
-// scheme://host[:port] and the path spans go to.
-void SplitEndpoint(const std::string& endpoint, std::string* origin,
-                   std::string* path) {
-  size_t scheme = endpoint.find("://");
-  size_t slash =
-      endpoint.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  *origin = endpoint.substr(0, slash);
-  std::string rest = slash == std::string::npos ? "" : endpoint.substr(slash);
-  if (rest.empty() || rest == "/") {
-    *path = "/v1/traces";
-  } else {
-    *path = rest;
+nlohmann::json SpanJson(const SpanRecord& span) {
+  nlohmann::json out = {{"traceId", Hex(span.trace_id)},
+                        {"spanId", Hex(span.span_id)},
+                        {"name", span.name},
+                        {"kind", KindNumber(span.kind)},
+                        {"startTimeUnixNano", Nanos(span.start)},
+                        {"endTimeUnixNano", Nanos(span.end)}};
+  if (span.parent_span_id != SpanId{}) {
+    out["parentSpanId"] = Hex(span.parent_span_id);
   }
+  nlohmann::json attributes = nlohmann::json::array();
+  for (const auto& [key, value] : span.attributes) {
+    attributes.push_back(AttributeJson(key, value));
+  }
+  out["attributes"] = std::move(attributes);
+  // STATUS_CODE_ERROR = 2; a span without an error stays UNSET (0).
+  out["status"] =
+      span.error ? nlohmann::json{{"code", 2}, {"message", span.status_message}}
+                 : nlohmann::json{{"code", 0}};
+  return out;
+}
+
+// scheme://host[:port] without any user:password@, for log lines.
+std::string RedactedOrigin(absl::string_view origin) {
+  size_t scheme = origin.find("://");
+  size_t at = origin.rfind('@');
+  if (scheme == absl::string_view::npos || at == absl::string_view::npos) {
+    return std::string(origin);
+  }
+  return absl::StrCat(origin.substr(0, scheme + 3), origin.substr(at + 1));
+}
+
+// httplib takes timeouts as (seconds, microseconds).
+template <typename Setter>
+void SetTimeout(absl::Duration timeout, Setter setter) {
+  int64_t us = std::max<int64_t>(absl::ToInt64Microseconds(timeout), 1000);
+  setter(static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000));
 }
 
 }  // namespace
@@ -59,38 +99,128 @@ void SplitEndpoint(const std::string& endpoint, std::string* origin,
 std::string SpansToOtlpJson(const std::vector<SpanRecord>& spans,
                             absl::string_view service_version) {
   nlohmann::json list = nlohmann::json::array();
-  for (const SpanRecord& span : spans) {
-    nlohmann::json out = {{"traceId", Hex(span.trace_id)},
-                          {"spanId", Hex(span.span_id)},
-                          {"name", span.name},
-                          {"kind", KindNumber(span.kind)},
-                          {"startTimeUnixNano", Nanos(span.start)},
-                          {"endTimeUnixNano", Nanos(span.end)}};
-    if (span.parent_span_id != SpanId{}) {
-      out["parentSpanId"] = Hex(span.parent_span_id);
-    }
-    nlohmann::json attributes = nlohmann::json::array();
-    for (const auto& [key, value] : span.attributes) {
-      attributes.push_back(AttributeJson(key, value));
-    }
-    out["attributes"] = std::move(attributes);
-    out["status"] =
-        span.error
-            ? nlohmann::json{{"code", 2}, {"message", span.status_message}}
-            : nlohmann::json{{"code", 0}};
-    list.push_back(std::move(out));
-  }
+  for (const SpanRecord& span : spans) list.push_back(SpanJson(span));
   nlohmann::json resource = {
       {"attributes",
        {AttributeJson("service.name", std::string("aigw")),
         AttributeJson("service.version", std::string(service_version))}}};
+  nlohmann::json scope_spans = {{"scope", {{"name", "aigw"}}},
+                                {"spans", std::move(list)}};
+  nlohmann::json resource_spans = {
+      {"resource", std::move(resource)},
+      {"scopeSpans", nlohmann::json::array({std::move(scope_spans)})}};
   nlohmann::json request = {
-      {"resourceSpans",
-       {{{"resource", resource},
-         {"scopeSpans",
-          {{{"scope", {{"name", "aigw"}}}, {"spans", std::move(list)}}}}}}}};
+      {"resourceSpans", nlohmann::json::array({std::move(resource_spans)})}};
+  // Invalid UTF-8 (a model name, an error message) must not fail the batch.
   return request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+void OtlpTracesTarget(absl::string_view endpoint, std::string* origin,
+                      std::string* path) {
+  size_t scheme = endpoint.find("://");
+  size_t slash =
+      endpoint.find('/', scheme == absl::string_view::npos ? 0 : scheme + 3);
+  *origin = std::string(endpoint.substr(0, slash));
+  absl::string_view rest =
+      slash == absl::string_view::npos ? "" : endpoint.substr(slash);
+  if (absl::EndsWith(rest, kTracesPath)) {
+    *path = std::string(rest);
+    return;
+  }
+  while (absl::EndsWith(rest, "/")) rest.remove_suffix(1);
+  *path = absl::StrCat(rest, kTracesPath);
+}
+
+// The background thread's HTTP side: one kept-alive client per endpoint,
+// and the failure log, at most one line a minute.
+class OtlpExporter::Sender {
+ public:
+  // False when the collector did not take the batch (it is dropped).
+  bool Send(const OtlpConfig& config, const std::vector<SpanRecord>& batch) {
+    std::string error;
+    bool ok = Post(config, SpansToOtlpJson(batch, BuildVersion()), &error);
+    if (!ok) LogFailure(error, batch.size());
+    return ok;
+  }
+
+ private:
+  bool Post(const OtlpConfig& config, const std::string& body,
+            std::string* error) {
+    if (!absl::StartsWith(config.endpoint, "http://") &&
+        !absl::StartsWith(config.endpoint, "https://")) {
+      *error = "the endpoint is not an http:// or https:// URL";
+      return false;
+    }
+    if (client_ == nullptr || config.endpoint != endpoint_ ||
+        config.timeout != timeout_) {
+      Connect(config);
+    }
+    if (client_ == nullptr || !client_->is_valid()) {
+      *error = "the endpoint is not a valid URL";
+      return false;
+    }
+    httplib::Headers headers(config.headers.begin(), config.headers.end());
+    httplib::Result result =
+        client_->Post(path_, headers, body, "application/json");
+    if (!result) {
+      *error = httplib::to_string(result.error()) + " error";
+      return false;
+    }
+    if (result->status < 200 || result->status >= 300) {
+      *error = absl::StrCat("HTTP ", result->status);
+      return false;
+    }
+    return true;
+  }
+
+  void Connect(const OtlpConfig& config) {
+    client_.reset();
+    endpoint_ = config.endpoint;
+    timeout_ = config.timeout;
+    OtlpTracesTarget(config.endpoint, &origin_, &path_);
+    try {  // httplib throws on a URL it cannot take
+      client_ = std::make_unique<httplib::Client>(origin_);
+    } catch (const std::exception&) {
+      return;
+    }
+    if (absl::StartsWith(origin_, "https://")) {
+      // The system's trust store; the client's TLS context owns the store.
+      X509_STORE* store = X509_STORE_new();
+      X509_STORE_set_default_paths(store);
+      client_->set_ca_cert_store(store);
+      client_->enable_server_certificate_verification(true);
+    }
+    client_->set_keep_alive(true);
+    client_->set_follow_location(false);
+    SetTimeout(config.timeout, [&](time_t s, time_t us) {
+      client_->set_connection_timeout(s, us);
+      client_->set_read_timeout(s, us);
+      client_->set_write_timeout(s, us);
+    });
+  }
+
+  void LogFailure(const std::string& error, size_t spans) {
+    unlogged_failures_++;
+    absl::Time now = absl::Now();
+    if (now - last_log_ < absl::Minutes(1)) return;
+    last_log_ = now;
+    // Never the configured headers: they carry credentials.
+    Log(LogLevel::kWarn, "OTLP trace export failed; the batch is dropped",
+        {{"endpoint", RedactedOrigin(origin_) + path_},
+         {"error", error},
+         {"spans", spans},
+         {"failed_batches", unlogged_failures_}});
+    unlogged_failures_ = 0;
+  }
+
+  std::unique_ptr<httplib::Client> client_;
+  std::string endpoint_;
+  absl::Duration timeout_;
+  std::string origin_;
+  std::string path_;
+  absl::Time last_log_ = absl::InfinitePast();
+  uint64_t unlogged_failures_ = 0;  // since the last log line
+};
 
 OtlpExporter::OtlpExporter() : thread_([this] { Run(); }) {}
 
@@ -98,6 +228,7 @@ OtlpExporter::~OtlpExporter() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
+    stop_deadline_ = absl::Now() + config_.timeout;
   }
   thread_.join();
 }
@@ -105,97 +236,85 @@ OtlpExporter::~OtlpExporter() {
 void OtlpExporter::Configure(const OtlpConfig& config) {
   absl::MutexLock lock(&mu_);
   config_ = config;
-  if (config.endpoint.empty()) queue_.clear();
+  // Guards against a busy loop or batches that never fill.
+  config_.max_batch = std::max<size_t>(config_.max_batch, 1);
+  config_.flush_interval =
+      std::max(config_.flush_interval, absl::Milliseconds(1));
+  config_.timeout = std::max(config_.timeout, absl::Milliseconds(1));
+  if (config_.endpoint.empty()) {
+    dropped_.fetch_add(queue_.size());
+    taken_ += queue_.size();
+    done_ += queue_.size();
+    queue_.clear();
+  }
   sample_ratio_.store(config.sample_ratio);
-  enabled_.store(!config.endpoint.empty());
+  enabled_.store(!config_.endpoint.empty());
 }
 
 void OtlpExporter::Export(SpanRecord span) {
+  if (!enabled()) return;
   absl::MutexLock lock(&mu_);
-  if (config_.endpoint.empty() || queue_.size() >= config_.max_queue) {
+  if (config_.endpoint.empty()) return;
+  if (queue_.size() >= config_.max_queue) {
     dropped_.fetch_add(1);
     return;
   }
   queue_.push_back(std::move(span));
+  pushed_++;
 }
 
 void OtlpExporter::Flush() {
   absl::MutexLock lock(&mu_);
-  uint64_t target = flushes_done_ + 1;
-  flush_requested_ = true;
-  std::pair<uint64_t*, uint64_t> done(&flushes_done_, target);
-  mu_.Await(absl::Condition(
-      +[](std::pair<uint64_t*, uint64_t>* arg) {
-        return *arg->first >= arg->second;
-      },
-      &done));
+  uint64_t target = pushed_;
+  take_until_ = std::max(take_until_, target);
+  auto sent = [this, target] { return done_ >= target; };
+  mu_.Await(absl::Condition(&sent));
 }
 
-bool OtlpExporter::ReadyToSend() {
-  return stop_ || flush_requested_ || queue_.size() >= config_.max_batch;
+bool OtlpExporter::ShouldTake() const {
+  return stop_ || (!queue_.empty() && (queue_.size() >= config_.max_batch ||
+                                       taken_ < take_until_));
 }
 
 void OtlpExporter::Run() {
+  Sender sender;
+  bool stop_failed = false;  // a POST failed while stopping: drop the rest
   for (;;) {
     std::vector<SpanRecord> batch;
     OtlpConfig config;
-    bool flushing = false;
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(this, &OtlpExporter::ReadyToSend),
-                           config_.flush_interval);
-      flushing = flush_requested_;
+      if (!mu_.AwaitWithTimeout(
+              absl::Condition(this, &OtlpExporter::ShouldTake),
+              config_.flush_interval)) {
+        take_until_ = pushed_;  // the interval is up: send all that waits
+      }
       stopping = stop_;
+      if (stopping &&
+          (queue_.empty() || stop_failed || absl::Now() >= stop_deadline_)) {
+        dropped_.fetch_add(queue_.size());
+        taken_ += queue_.size();
+        done_ += queue_.size();
+        queue_.clear();
+        return;
+      }
+      size_t count = std::min(queue_.size(), config_.max_batch);
+      if (count == 0) continue;
       config = config_;
-      while (!queue_.empty() && batch.size() < config.max_batch) {
+      batch.reserve(count);
+      for (size_t i = 0; i < count; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      taken_ += count;
     }
-    if (!batch.empty()) {
-      if (Send(config, batch)) {
-        exported_.fetch_add(batch.size());
-      } else {
-        failed_.fetch_add(batch.size());
-      }
-    }
+    bool ok = sender.Send(config, batch);
+    (ok ? exported_ : failed_).fetch_add(batch.size());
+    if (stopping && !ok) stop_failed = true;
     absl::MutexLock lock(&mu_);
-    // A flush (or the end) waits until the queue is empty.
-    if ((flushing || stopping) && queue_.empty()) {
-      if (flushing) {
-        flush_requested_ = false;
-        flushes_done_++;
-      }
-      if (stopping) return;
-    }
+    done_ += batch.size();
   }
-}
-
-bool OtlpExporter::Send(const OtlpConfig& config,
-                        const std::vector<SpanRecord>& batch) {
-  std::string origin, path;
-  SplitEndpoint(config.endpoint, &origin, &path);
-  httplib::Client client(origin);
-  int64_t timeout_ms = absl::ToInt64Milliseconds(config.timeout);
-  client.set_connection_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
-  client.set_read_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
-  client.set_write_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
-  httplib::Headers headers;
-  for (const auto& [name, value] : config.headers) headers.emplace(name, value);
-  httplib::Result result = client.Post(
-      path, headers, SpansToOtlpJson(batch, "0.10.0"), "application/json");
-  bool ok = result && result->status >= 200 && result->status < 300;
-  if (!ok && absl::Now() - last_failure_log_ > absl::Minutes(1)) {
-    last_failure_log_ = absl::Now();
-    std::string why = result ? absl::StrCat("HTTP ", result->status)
-                             : httplib::to_string(result.error());
-    Log(LogLevel::kWarn,
-        absl::StrCat("OTLP export to ", origin, path, " failed (", why, "); ",
-                     batch.size(), " spans dropped"),
-        {{"endpoint", origin}});
-  }
-  return ok;
 }
 
 }  // namespace aigw

@@ -1,5 +1,6 @@
 #include "server/observability/request_id.h"
 
+#include <cstdint>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -7,8 +8,15 @@
 namespace aigw {
 namespace {
 
+// Seeded once per thread from several random_device words (one 32-bit
+// seed would repeat ids across processes); no syscall per id.
 uint64_t RandomWord() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
+  thread_local std::mt19937_64 generator = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(),
+                       device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
   return generator();
 }
 

@@ -2,9 +2,15 @@
 
 #include <random>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+
 namespace aigw {
 namespace {
 
+constexpr size_t kTraceparentSize = 55;  // 00-<32>-<16>-<2>
+constexpr size_t kMaxTracestateSize = 512;
+constexpr size_t kMaxTracestateMembers = 32;
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 int HexValue(char c) {
@@ -13,19 +19,22 @@ int HexValue(char c) {
   return -1;  // upper case is invalid in traceparent
 }
 
-// `text` (2 * N lowercase hex digits) into `out`.
+// `text`, exactly 2 * N lowercase hex digits, into `out`.
 template <size_t N>
 bool ParseHex(absl::string_view text, std::array<uint8_t, N>* out) {
   if (text.size() != 2 * N) return false;
-  bool any = false;
   for (size_t i = 0; i < N; ++i) {
     int high = HexValue(text[2 * i]);
     int low = HexValue(text[2 * i + 1]);
     if (high < 0 || low < 0) return false;
     (*out)[i] = static_cast<uint8_t>(high * 16 + low);
-    any = any || (*out)[i] != 0;
   }
-  return true && (any || N == 1);
+  return true;
+}
+
+template <size_t N>
+bool IsZero(const std::array<uint8_t, N>& bytes) {
+  return bytes == std::array<uint8_t, N>{};
 }
 
 template <size_t N>
@@ -39,9 +48,21 @@ std::string ToHex(const std::array<uint8_t, N>& bytes) {
   return out;
 }
 
+// Seeded once per thread from several random_device words: one 32-bit seed
+// would make ids collide across processes far sooner than 128 bits should.
+std::mt19937_64& Generator() {
+  thread_local std::mt19937_64 generator = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(),
+                       device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  return generator;
+}
+
 template <size_t N>
 std::array<uint8_t, N> RandomId() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::mt19937_64& generator = Generator();
   std::array<uint8_t, N> id{};
   do {
     for (size_t i = 0; i < N; i += 8) {
@@ -50,14 +71,49 @@ std::array<uint8_t, N> RandomId() {
         id[i + j] = static_cast<uint8_t>(word >> (8 * j));
       }
     }
-  } while (id == std::array<uint8_t, N>{});
+  } while (IsZero(id));
   return id;
 }
 
+bool IsKeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '*' || c == '/' || c == '@';
+}
+
+// key=value per the spec's list-member, loosely: a key of [a-z0-9_*/@-]
+// starting with a letter or digit, a value without ',' or '='.
+bool ValidMember(absl::string_view member) {
+  size_t equals = member.find('=');
+  if (equals == absl::string_view::npos) return false;
+  absl::string_view key = member.substr(0, equals);
+  absl::string_view value = member.substr(equals + 1);
+  if (key.empty() || key.size() > 256 || value.empty() || value.size() > 256) {
+    return false;
+  }
+  if (HexValue(key[0]) < 0 && !(key[0] >= 'a' && key[0] <= 'z')) return false;
+  for (char c : key) {
+    if (!IsKeyChar(c)) return false;
+  }
+  if (value.back() == ' ') return false;
+  for (char c : value) {
+    if (c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
 bool ValidTracestate(absl::string_view state) {
-  if (state.size() > 512) return false;
+  if (state.size() > kMaxTracestateSize) return false;
   for (char c : state) {
-    if (c < 0x20 || c > 0x7e) return false;
+    if (c != '\t' && (c < 0x20 || c > 0x7e)) return false;
+  }
+  size_t members = 0;
+  for (absl::string_view member : absl::StrSplit(state, ',')) {
+    // Optional whitespace around members; empty members are allowed.
+    member = absl::StripAsciiWhitespace(member);
+    if (member.empty()) continue;
+    if (++members > kMaxTracestateMembers || !ValidMember(member)) {
+      return false;
+    }
   }
   return true;
 }
@@ -66,14 +122,20 @@ bool ValidTracestate(absl::string_view state) {
 
 std::optional<TraceContext> ParseTraceparent(absl::string_view traceparent,
                                              absl::string_view tracestate) {
-  if (traceparent.size() < 55) return std::nullopt;
+  if (traceparent.size() < kTraceparentSize) return std::nullopt;
   absl::string_view version = traceparent.substr(0, 2);
   std::array<uint8_t, 1> version_byte{};
   if (!ParseHex(version, &version_byte) || version == "ff") {
     return std::nullopt;
   }
-  if (version == "00" && traceparent.size() != 55) return std::nullopt;
-  if (traceparent.size() > 55 && traceparent[55] != '-') return std::nullopt;
+  if (version == "00" && traceparent.size() != kTraceparentSize) {
+    return std::nullopt;
+  }
+  // A later version may append fields, each after a '-'.
+  if (traceparent.size() > kTraceparentSize &&
+      traceparent[kTraceparentSize] != '-') {
+    return std::nullopt;
+  }
   if (traceparent[2] != '-' || traceparent[35] != '-' ||
       traceparent[52] != '-') {
     return std::nullopt;
@@ -82,9 +144,11 @@ std::optional<TraceContext> ParseTraceparent(absl::string_view traceparent,
   std::array<uint8_t, 1> flags{};
   if (!ParseHex(traceparent.substr(3, 32), &context.trace_id) ||
       !ParseHex(traceparent.substr(36, 16), &context.parent_span_id) ||
-      !ParseHex(traceparent.substr(53, 2), &flags)) {
+      !ParseHex(traceparent.substr(53, 2), &flags) ||
+      IsZero(context.trace_id) || IsZero(context.parent_span_id)) {
     return std::nullopt;
   }
+  context.has_parent = true;
   context.sampled = (flags[0] & 1) != 0;
   if (ValidTracestate(tracestate)) context.tracestate = std::string(tracestate);
   return context;
@@ -95,8 +159,11 @@ SpanId NewSpanId() { return RandomId<8>(); }
 
 std::string FormatTraceparent(const TraceId& trace_id, const SpanId& span_id,
                               bool sampled) {
-  return "00-" + ToHex(trace_id) + "-" + ToHex(span_id) +
-         (sampled ? "-01" : "-00");
+  std::string out;
+  out.reserve(kTraceparentSize);
+  out.append("00-").append(ToHex(trace_id)).append("-");
+  out.append(ToHex(span_id)).append(sampled ? "-01" : "-00");
+  return out;
 }
 
 std::string Hex(const TraceId& id) { return ToHex(id); }
@@ -104,9 +171,9 @@ std::string Hex(const SpanId& id) { return ToHex(id); }
 
 bool ShouldSample(const std::optional<TraceContext>& parent,
                   const TraceId& trace_id, double ratio) {
-  if (parent.has_value()) return parent->sampled;
+  if (parent.has_value() && parent->has_parent) return parent->sampled;
+  if (!(ratio > 0)) return false;  // also NaN
   if (ratio >= 1) return true;
-  if (ratio <= 0) return false;
   uint64_t low = 0;
   for (size_t i = 8; i < 16; ++i) low = (low << 8) | trace_id[i];
   return static_cast<double>(low) < ratio * 18446744073709551616.0;
