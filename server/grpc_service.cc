@@ -164,7 +164,11 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 // gateway's (a client that left: Cancelled).
 void Observe(const RequestObserver& observer, RequestContext& ctx,
              const absl::Status& result, const grpc::Status& reply) {
-  observer.Finish(ctx, reply.ok() ? result : AsStatus(reply),
+  // The gateway's own error keeps its details (HTTP status, code); a
+  // status the front door made (shutdown, cancel, size) is taken as sent.
+  bool gateways = !result.ok() && static_cast<int>(result.code()) ==
+                                      static_cast<int>(reply.error_code());
+  observer.Finish(ctx, reply.ok() || gateways ? result : AsStatus(reply),
                   reply.ok() ? 200 : 0, CodeName(reply.error_code()));
 }
 

@@ -369,6 +369,7 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
                                                 RequestContext& ctx) {
   HttpHeaders cors;
   if (std::optional<HttpResponse> answered = HandleOrigin(request, &cors)) {
+    ctx.operation = Operation::kOther;  // a preflight is no GenAI operation
     absl::Status result =
         answered->status == 403
             ? absl::PermissionDeniedError("origin not allowed")
@@ -391,6 +392,7 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
   bool get = method == "GET" || method == "HEAD";
   bool post_path = absl::StartsWith(allowed, "POST");
   if ((post_path && !post) || (!post_path && !get)) {
+    ctx.operation = Operation::kOther;
     HttpHeaders headers = cors;
     headers.emplace_back("Allow", allowed);
     absl::Status error = PlainError(
