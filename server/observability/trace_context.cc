@@ -75,30 +75,53 @@ std::array<uint8_t, N> RandomId() {
   return id;
 }
 
+bool IsLcAlpha(char c) { return c >= 'a' && c <= 'z'; }
+
+bool IsLcAlphaOrDigit(char c) { return IsLcAlpha(c) || (c >= '0' && c <= '9'); }
+
+// lcalpha / DIGIT / "_" / "-" / "*" / "/": a key's characters after its
+// first.
 bool IsKeyChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '*' || c == '/' || c == '@';
+  return IsLcAlphaOrDigit(c) || c == '_' || c == '-' || c == '*' || c == '/';
 }
 
-// key=value per the spec's list-member, loosely: a key of [a-z0-9_*/@-]
-// starting with a letter or digit, a value without ',' or '='.
+// `first` then 0 to `max_rest` key characters.
+bool ValidKeyPart(absl::string_view part, bool (*first)(char),
+                  size_t max_rest) {
+  if (part.empty() || part.size() > max_rest + 1 || !first(part[0])) {
+    return false;
+  }
+  for (char c : part.substr(1)) {
+    if (!IsKeyChar(c)) return false;
+  }
+  return true;
+}
+
+// W3C trace-context: simple-key = lcalpha 0*255(keychar); multi-tenant-key
+// = tenant-id "@" system-id, tenant-id = (lcalpha / DIGIT) 0*240(keychar),
+// system-id = lcalpha 0*13(keychar).
+bool ValidKey(absl::string_view key) {
+  size_t at = key.find('@');
+  if (at == absl::string_view::npos) return ValidKeyPart(key, IsLcAlpha, 255);
+  return ValidKeyPart(key.substr(0, at), IsLcAlphaOrDigit, 240) &&
+         ValidKeyPart(key.substr(at + 1), IsLcAlpha, 13);
+}
+
+// value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = printable
+// ASCII but ',' and '=' (%x21-2B / %x2D-3C / %x3E-7E).
+bool ValidValue(absl::string_view value) {
+  if (value.empty() || value.size() > 256 || value.back() == ' ') return false;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
 bool ValidMember(absl::string_view member) {
   size_t equals = member.find('=');
   if (equals == absl::string_view::npos) return false;
-  absl::string_view key = member.substr(0, equals);
-  absl::string_view value = member.substr(equals + 1);
-  if (key.empty() || key.size() > 256 || value.empty() || value.size() > 256) {
-    return false;
-  }
-  if (HexValue(key[0]) < 0 && !(key[0] >= 'a' && key[0] <= 'z')) return false;
-  for (char c : key) {
-    if (!IsKeyChar(c)) return false;
-  }
-  if (value.back() == ' ') return false;
-  for (char c : value) {
-    if (c == ',' || c == '=') return false;
-  }
-  return true;
+  return ValidKey(member.substr(0, equals)) &&
+         ValidValue(member.substr(equals + 1));
 }
 
 bool ValidTracestate(absl::string_view state) {
@@ -108,7 +131,8 @@ bool ValidTracestate(absl::string_view state) {
   }
   size_t members = 0;
   for (absl::string_view member : absl::StrSplit(state, ',')) {
-    // Optional whitespace around members; empty members are allowed.
+    // Optional whitespace (spaces, tabs) around members; empty members are
+    // allowed.
     member = absl::StripAsciiWhitespace(member);
     if (member.empty()) continue;
     if (++members > kMaxTracestateMembers || !ValidMember(member)) {

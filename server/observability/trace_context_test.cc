@@ -88,6 +88,50 @@ TEST(ParseTraceparent, DropsBadTracestateButKeepsTheParent) {
   EXPECT_EQ(parse(members + "k32=v"), "");
 }
 
+TEST(ParseTraceparent, TracestateKeysFollowTheW3cGrammar) {
+  auto kept = [](const std::string& state) {
+    return ParseTraceparent(Traceparent("00", "01"), state)->tracestate ==
+           state;
+  };
+  EXPECT_TRUE(kept("a_-*/9=1"));
+  EXPECT_TRUE(kept(std::string(256, 'k') + "=1"));
+  EXPECT_FALSE(kept(std::string(257, 'k') + "=1"));
+  // A simple key starts with a letter; only a tenant id may start with a
+  // digit.
+  EXPECT_FALSE(kept("1abc=1"));
+  EXPECT_FALSE(kept("_a=1"));
+  EXPECT_TRUE(kept("1tenant@sys=1"));
+  EXPECT_TRUE(kept("t_-*/@s_-*/9=1"));
+  EXPECT_TRUE(kept(std::string(241, 't') + "@" + std::string(14, 's') + "=1"));
+  EXPECT_FALSE(kept(std::string(242, 't') + "@s=1"));
+  EXPECT_FALSE(kept("t@" + std::string(15, 's') + "=1"));
+  // The system id starts with a letter; one '@', neither side empty.
+  EXPECT_FALSE(kept("t@1s=1"));
+  EXPECT_FALSE(kept("@s=1"));
+  EXPECT_FALSE(kept("t@=1"));
+  EXPECT_FALSE(kept("t@s@x=1"));
+  EXPECT_FALSE(kept("_t@s=1"));
+}
+
+TEST(ParseTraceparent, TracestateValuesArePrintableWithInnerSpacesOnly) {
+  auto kept = [](const std::string& state) {
+    return ParseTraceparent(Traceparent("00", "01"), state)->tracestate ==
+           state;
+  };
+  EXPECT_TRUE(kept("a=!~ x\\"));
+  EXPECT_TRUE(kept("a=" + std::string(256, 'v')));
+  EXPECT_FALSE(kept("a=" + std::string(257, 'v')));
+  EXPECT_FALSE(kept("a=x\ty"));
+  EXPECT_FALSE(kept("a=\tx"));
+  EXPECT_FALSE(kept("a=x\t\ty,b=1"));
+  EXPECT_TRUE(kept("a= x"));  // a leading space is a chr
+  EXPECT_FALSE(kept("a =1"));
+  EXPECT_FALSE(kept("a=\x7f"));
+  EXPECT_FALSE(kept("a="));
+  // Tabs and spaces around members are list whitespace, not value bytes.
+  EXPECT_TRUE(kept("a=1\t,\tb=2 "));
+}
+
 TEST(NewIds, AreNonZeroAndDistinct) {
   std::set<std::string> traces, spans;
   for (int i = 0; i < 1000; ++i) {
