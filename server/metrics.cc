@@ -3,8 +3,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "absl/types/span.h"
 #include "server/observability/gen_ai_names.h"
 #include "server/observability/prometheus_text.h"
 
@@ -44,7 +43,18 @@ constexpr RequestLabel kGenAiLabels[] = {kOperation,    kProviderName,
                                          kRequestModel, kResponseModel,
                                          kProvider,     kConsumer};
 
-constexpr char kKeySeparator = '\x1f';
+// A series key: each label value after its length, so that no byte a
+// configured name may hold (a separator) can make two label sets one key.
+std::string SeriesKey(absl::Span<const absl::string_view> values) {
+  std::string key;
+  size_t size = 0;
+  for (absl::string_view value : values) size += value.size() + 4;
+  key.reserve(size);
+  for (absl::string_view value : values) {
+    absl::StrAppend(&key, value.size(), ":", value);
+  }
+  return key;
+}
 
 // The label for a dropped param: its top-level request field when that is
 // one of OpenAI's, "other" for anything a client made up (label values must
@@ -151,12 +161,15 @@ void Metrics::RecordRequest(const RequestSample& sample) {
       sample.consumer,
       sample.error_type,
       code};
-  std::string key = absl::StrJoin(values, std::string(1, kKeySeparator));
+  std::string key = SeriesKey(values);
   absl::MutexLock lock(&mu_);
   std::unique_ptr<RequestSeries>& slot = requests_[key];
   if (slot == nullptr) {
     slot = std::make_unique<RequestSeries>();
-    slot->labels = absl::StrSplit(key, kKeySeparator);
+    slot->labels.reserve(kRequestLabelCount);
+    for (absl::string_view value : values) {
+      slot->labels.emplace_back(value);
+    }
   }
   RequestSeries& series = *slot;
   series.requests++;

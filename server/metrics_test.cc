@@ -121,6 +121,33 @@ TEST(Metrics, RequestsFeedTheGenAiHistogramsAndCounters) {
                   "5e-05\"} 2"));
 }
 
+TEST(Metrics, LabelValuesHoldingAnyByteKeepTheirSeriesApart) {
+  Metrics metrics;
+  // Joined with '\x1f', both would be one key with the labels shifted.
+  RequestSample first;
+  first.provider = "a\037b";
+  first.consumer = "c";
+  RequestSample second;
+  second.provider = "a";
+  second.consumer = "b\037c";
+  metrics.RecordRequest(first);
+  metrics.RecordRequest(second);
+  metrics.RecordRequest(second);
+  std::string text = metrics.RenderPrometheus();
+  EXPECT_TRUE(Has(text,
+                  "aigw_requests_total{protocol=\"http\",gen_ai_operation_"
+                  "name=\"chat\",stream=\"false\",aigw_provider=\"a\037b\","
+                  "aigw_consumer=\"c\",gen_ai_request_model=\"other\","
+                  "code=\"200\"} 1"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "aigw_requests_total{protocol=\"http\",gen_ai_operation_"
+                  "name=\"chat\",stream=\"false\",aigw_provider=\"a\","
+                  "aigw_consumer=\"b\037c\",gen_ai_request_model=\"other\","
+                  "code=\"200\"} 2"))
+      << text;
+}
+
 TEST(Metrics, ReloadsAndAttempts) {
   Metrics metrics;
   metrics.RecordConfigLoaded(absl::FromUnixSeconds(1000));
