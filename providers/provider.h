@@ -20,6 +20,9 @@
 namespace aigw {
 
 class KeyRing;
+namespace client {
+class Client;
+}  // namespace client
 
 // A standing chat context: text prepended as the first system message of
 // every request (used by the gateway core, not by adapters).
@@ -94,6 +97,9 @@ struct CallContext {
   std::vector<std::pair<std::string, std::string>> upstream_headers;
   // Time spent waiting for the upstream, filled by the data plane.
   absl::Duration upstream_wait;
+  // When the call must be over (the provider's total timeout, the client's
+  // own deadline), set by the core: passed on to gRPC upstreams.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // An answer made without an upstream (the echo provider): its chunks, in
@@ -116,6 +122,9 @@ class Provider {
 
   // Where requests go; null for a provider that answers locally (Local*).
   virtual const UpstreamEndpoint* endpoint() const = 0;
+  // A provider reached over aigw.v1 gRPC (type aigw) rather than HTTP:
+  // the data plane calls it with this client. Null for every other.
+  virtual client::Client* grpc_client() { return nullptr; }
   // The provider's API keys (null: none), leased per attempt by the core.
   virtual KeyRing* keys() { return nullptr; }
 

@@ -332,6 +332,11 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       }
       CallContext call;
       call.forward_headers = ForwardHeaders(*ctx, record);
+      call.deadline = ctx->deadline;
+      if (backend.config.total_timeout > absl::ZeroDuration()) {
+        call.deadline = std::min(call.deadline,
+                                 record.start + backend.config.total_timeout);
+      }
       bool committed = false;
       absl::Status status;
       try {

@@ -74,6 +74,9 @@ RequestContext ContextOf(grpc::ServerContextBase* context,
                  Metadata(context, "tracestate"));
   context->AddInitialMetadata("x-request-id", ctx.request_id);
   ctx.peer = context->peer();
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    ctx.deadline = absl::FromChrono(context->deadline());
+  }
   const auto& metadata = context->client_metadata();
   for (const char* name : {"authorization", "x-api-key", "api-key"}) {
     auto found = metadata.find(name);

@@ -77,6 +77,9 @@ struct RequestContext {
   const char* protocol = "http";  // "http" | "grpc"
   std::string method;             // "POST", or the gRPC method's full name
   std::string path;               // "" for gRPC
+  // The client's deadline (gRPC's grpc-timeout), passed on to gRPC
+  // upstreams; infinite when it set none.
+  absl::Time deadline = absl::InfiniteFuture();
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   // Time spent waiting for the client to take bytes (the front door's

@@ -9,6 +9,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
 #include "providers/common/key_ring.h"
+#include "server/net/grpc_upstream.h"
 
 namespace aigw {
 
@@ -38,6 +39,16 @@ absl::Status Redact(Provider& provider, const absl::Status& status) {
 }
 
 asio::awaitable<bool> NoFlush() { co_return true; }
+
+GrpcTarget GrpcTargetOf(const UpstreamTarget& target,
+                        const KeyRing::Lease& lease) {
+  GrpcTarget remote;
+  remote.client = target.provider->grpc_client();
+  remote.loop = target.loop;
+  remote.cancel = target.cancel;
+  remote.key = lease.key;
+  return remote;
+}
 
 // The gateway's own headers (x-request-id, traceparent) join the adapter's.
 void AddForwardHeaders(const CallContext& call, UpstreamRequest& request) {
@@ -161,6 +172,14 @@ asio::awaitable<absl::Status> CallStream(
     const UpstreamTarget& target, const v1::ChatCompletionRequest& request,
     CallContext& call, ChunkSink& sink, const FlushFn& flush) {
   Provider& provider = *target.provider;
+  if (provider.grpc_client() != nullptr) {
+    absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
+    if (!lease.ok()) co_return lease.status();
+    GrpcTarget remote = GrpcTargetOf(target, *lease);
+    absl::Status status =
+        co_await GrpcStream(remote, request, call, sink, flush);
+    co_return Report(provider, lease, status);
+  }
   if (provider.endpoint() == nullptr) {
     absl::StatusOr<LocalAnswer> answer = provider.LocalChat(request);
     if (!answer.ok()) co_return answer.status();
@@ -190,6 +209,16 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     const UpstreamTarget& target, const v1::ChatCompletionRequest& request,
     CallContext& call) {
   Provider& provider = *target.provider;
+  if (provider.grpc_client() != nullptr) {
+    absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
+    if (!lease.ok()) co_return lease.status();
+    GrpcTarget remote = GrpcTargetOf(target, *lease);
+    absl::StatusOr<v1::ChatCompletion> answer =
+        co_await GrpcComplete(remote, request, call);
+    absl::Status status = Report(provider, lease, answer.status());
+    if (!status.ok()) co_return status;
+    co_return answer;
+  }
   ChatAssembler assembler;
   if (provider.endpoint() == nullptr) {
     // Its delays hold a non-streamed answer too (as long as the stream).
@@ -233,6 +262,15 @@ asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> CallEmbed(
     CallContext& call) {
   Provider& provider = *target.provider;
   absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
+  if (provider.grpc_client() != nullptr) {
+    if (!lease.ok()) co_return lease.status();
+    GrpcTarget remote = GrpcTargetOf(target, *lease);
+    absl::StatusOr<v1::EmbeddingsResponse> answer =
+        co_await GrpcEmbed(remote, request, call);
+    absl::Status status = Report(provider, lease, answer.status());
+    if (!status.ok()) co_return status;
+    co_return answer;
+  }
   absl::StatusOr<UpstreamRequest> upstream =
       provider.EmbeddingsRequest(request, lease.ok() ? lease->key : "");
   if (!upstream.ok()) co_return upstream.status();
