@@ -131,8 +131,64 @@ void OtlpTracesTarget(absl::string_view endpoint, std::string* origin,
   *path = absl::StrCat(rest, kTracesPath);
 }
 
+// Bounds a whole POST (connect, write, read) by one deadline: httplib's
+// timeouts bound each step, and a collector that dribbles its answer would
+// hold the exporter longer. Past the deadline its own thread stops the
+// client (httplib's one thread-safe way to abort a request), again every
+// few milliseconds until the POST returns: a stop that lands before the
+// request holds its socket does not end it.
+class PostDeadline {
+ public:
+  PostDeadline() : thread_([this] { Run(); }) {}
+  ~PostDeadline() {
+    {
+      absl::MutexLock lock(&mu_);
+      quit_ = true;
+    }
+    thread_.join();
+  }
+
+  void Arm(httplib::Client* client, absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    client_ = client;
+    deadline_ = deadline;
+    generation_++;
+  }
+  // After the POST returned; waits for a stop under way.
+  void Disarm() {
+    absl::MutexLock lock(&mu_);
+    client_ = nullptr;
+    generation_++;
+  }
+
+ private:
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!quit_) {
+      uint64_t seen = generation_;
+      auto changed = [this, seen] { return quit_ || generation_ != seen; };
+      if (client_ == nullptr) {
+        mu_.Await(absl::Condition(&changed));
+      } else if (absl::Now() < deadline_) {
+        mu_.AwaitWithDeadline(absl::Condition(&changed), deadline_);
+      } else {
+        client_->stop();
+        mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Milliseconds(5));
+      }
+    }
+  }
+
+  absl::Mutex mu_;
+  httplib::Client* client_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the fields above exist
+};
+
 // The background thread's HTTP side: one kept-alive client per endpoint,
-// and the failure log, at most one line a minute.
+// each POST bounded by the timeout, and the failure log, at most one line
+// a minute.
 class OtlpExporter::Sender {
  public:
   // False when the collector did not take the batch (it is dropped).
@@ -160,8 +216,10 @@ class OtlpExporter::Sender {
       return false;
     }
     httplib::Headers headers(config.headers.begin(), config.headers.end());
+    deadline_.Arm(client_.get(), absl::Now() + config.timeout);
     httplib::Result result =
         client_->Post(path_, headers, body, "application/json");
+    deadline_.Disarm();
     if (!result) {
       *error = httplib::to_string(result.error()) + " error";
       return false;
@@ -192,6 +250,8 @@ class OtlpExporter::Sender {
     }
     client_->set_keep_alive(true);
     client_->set_follow_location(false);
+    // Each step alone within the timeout; the POST as a whole is bounded
+    // by `deadline_`.
     SetTimeout(config.timeout, [&](time_t s, time_t us) {
       client_->set_connection_timeout(s, us);
       client_->set_read_timeout(s, us);
@@ -213,6 +273,7 @@ class OtlpExporter::Sender {
     unlogged_failures_ = 0;
   }
 
+  PostDeadline deadline_;  // before client_: outlives it
   std::unique_ptr<httplib::Client> client_;
   std::string endpoint_;
   absl::Duration timeout_;
@@ -263,12 +324,14 @@ void OtlpExporter::Export(SpanRecord span) {
   pushed_++;
 }
 
-void OtlpExporter::Flush() {
+void OtlpExporter::Flush() { FlushUntil(absl::InfiniteFuture()); }
+
+bool OtlpExporter::FlushUntil(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   uint64_t target = pushed_;
   take_until_ = std::max(take_until_, target);
   auto sent = [this, target] { return done_ >= target; };
-  mu_.Await(absl::Condition(&sent));
+  return mu_.AwaitWithDeadline(absl::Condition(&sent), deadline);
 }
 
 bool OtlpExporter::ShouldTake() const {

@@ -29,7 +29,8 @@ struct OtlpConfig {
   absl::Duration flush_interval = absl::Seconds(1);
   size_t max_batch = 512;
   size_t max_queue = 4096;
-  absl::Duration timeout = absl::Seconds(5);  // per POST; bounds shutdown
+  // Bounds each POST as a whole (connect, send, answer), and shutdown.
+  absl::Duration timeout = absl::Seconds(5);
 };
 
 using AttributeValue = std::variant<std::string, int64_t, double, bool>;
@@ -83,6 +84,9 @@ class OtlpExporter {
   void Export(SpanRecord span);
   // Sends what is queued now and waits until it is sent or failed.
   void Flush();
+  // As Flush, giving up at `deadline` (the sending goes on); true when
+  // everything queued before the call was sent or failed.
+  bool FlushUntil(absl::Time deadline);
 
   // Spans sent, dropped (queue full or export disabled with spans queued),
   // and lost in a failed POST.

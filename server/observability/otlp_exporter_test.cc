@@ -114,6 +114,51 @@ class DeadPort {
   int port_ = 0;
 };
 
+// A collector that accepts, then answers one byte every `pause` for
+// `total`: each read makes progress, so only a deadline over the whole
+// POST ends it early.
+class DribblingCollector {
+ public:
+  DribblingCollector(absl::Duration pause, absl::Duration total) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t size = sizeof(address);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+    listen(listen_fd_, 4);
+    thread_ = std::thread([this, pause, total] {
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      const std::string answer =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "X-Padding: " +
+          std::string(200, 'x') + "\r\nContent-Length: 2\r\n\r\n{}";
+      absl::Time end = absl::Now() + total;
+      for (size_t i = 0; i < answer.size() && absl::Now() < end; ++i) {
+        if (send(fd, &answer[i], 1, MSG_NOSIGNAL) != 1) break;
+        absl::SleepFor(pause);
+      }
+      close(fd);
+    });
+  }
+  ~DribblingCollector() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    thread_.join();
+    close(listen_fd_);
+  }
+  std::string endpoint() const {
+    return "http://127.0.0.1:" + std::to_string(port_);
+  }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
 OtlpConfig ConfigFor(const std::string& endpoint) {
   OtlpConfig config;
   config.endpoint = endpoint;
@@ -354,6 +399,56 @@ TEST(OtlpExporter, ExportNeverWaitsForAHangingCollector) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(200));
 }
 
+TEST(OtlpExporter, OneTimeoutBoundsAPostToACollectorThatNeverAnswers) {
+  DeadPort hanging(/*hang=*/true);
+  OtlpExporter exporter;
+  OtlpConfig config = ConfigFor(hanging.endpoint());
+  config.timeout = absl::Milliseconds(300);
+  exporter.Configure(config);
+  exporter.Export(ServerSpan());
+  absl::Time start = absl::Now();
+  exporter.Flush();
+  absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Milliseconds(600));
+  EXPECT_EQ(exporter.failed(), 1u);
+}
+
+TEST(OtlpExporter, OneTimeoutBoundsAPostWhoseAnswerDribbles) {
+  // A byte every 50 ms: no read waits its 300 ms, the answer takes ~12 s.
+  DribblingCollector dribbling(absl::Milliseconds(50), absl::Seconds(20));
+  OtlpExporter exporter;
+  OtlpConfig config = ConfigFor(dribbling.endpoint());
+  config.timeout = absl::Milliseconds(300);
+  exporter.Configure(config);
+  exporter.Export(ServerSpan());
+  absl::Time start = absl::Now();
+  exporter.Flush();
+  absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Milliseconds(600));
+  EXPECT_EQ(exporter.failed(), 1u);
+  EXPECT_EQ(exporter.exported(), 0u);
+}
+
+TEST(OtlpExporter, FlushUntilGivesUpAtItsDeadline) {
+  DeadPort hanging(/*hang=*/true);
+  Collector collector;  // outlives the exporter's kept-alive connection
+  OtlpExporter exporter;
+  OtlpConfig config = ConfigFor(hanging.endpoint());
+  config.timeout = absl::Seconds(2);
+  exporter.Configure(config);
+  exporter.Export(ServerSpan());
+  absl::Time start = absl::Now();
+  EXPECT_FALSE(exporter.FlushUntil(start + absl::Milliseconds(200)));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+
+  exporter.Configure(ConfigFor(collector.endpoint()));
+  exporter.Export(ServerSpan());
+  EXPECT_TRUE(exporter.FlushUntil(absl::Now() + absl::Seconds(5)));
+  EXPECT_EQ(exporter.exported(), 1u);
+}
+
 TEST(OtlpExporter, DropsAndCountsWhenTheQueueIsFull) {
   Collector collector;
   OtlpExporter exporter;
@@ -424,7 +519,8 @@ TEST(OtlpExporter, DestructorDoesNotHangOnADeadCollector) {
     for (int i = 0; i < 500; ++i) exporter.Export(ServerSpan());
     start = absl::Now();
   }
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // One POST in flight, then one more until the first failure.
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(700));
 }
 
 }  // namespace
