@@ -284,7 +284,7 @@ const GRPC_LOADER_OPTIONS = {
   includeDirs: [path.join(REPO_ROOT, 'proto'), path.join(REPO_ROOT, 'tests/e2e/protos'), '/usr/include'],
 };
 
-function loadGrpcPackage(file) {
+export function loadGrpcPackage(file) {
   return grpc.loadPackageDefinition(protoLoader.loadSync(file, GRPC_LOADER_OPTIONS));
 }
 
