@@ -124,8 +124,8 @@ class SyncStream : public ChunkReader {
     state_ = std::make_shared<StreamState>();
     auto handler = std::make_shared<StateHandler>(state_);
     std::shared_ptr<StreamCall> call = StreamCall::Start(
-        client_.stub(), client_.NewContext(options_, deadline_), request_,
-        std::move(handler));
+        client_.stub(), client_.channel().get(),
+        client_.NewContext(options_, deadline_), request_, std::move(handler));
     absl::MutexLock lock(&cancel_mu_);
     call_ = call;
     if (cancelled_) call_->Cancel();
@@ -266,8 +266,8 @@ absl::StatusOr<Response> Client::Unary(const CallOptions& options, Call call) {
     if (status.ok()) return response;
     Metadata initial = CopyMetadata(context->GetServerInitialMetadata());
     Metadata trailing = CopyMetadata(context->GetServerTrailingMetadata());
-    absl::Status error =
-        FromGrpc(status, trailing, !initial.empty() || !trailing.empty());
+    absl::Status error = FromGrpc(
+        status, trailing, HeardFromServer(channel_.get(), initial, trailing));
     absl::Duration delay = RetryDelay(error, attempt, deadline, options);
     if (delay < absl::ZeroDuration()) return error;
     absl::SleepFor(delay);
@@ -326,21 +326,23 @@ absl::StatusOr<v1::EmbeddingsResponse> Client::Embeddings(
 std::shared_ptr<StreamCall> Client::StreamAsync(
     const v1::ChatCompletionRequest& request, const CallOptions& options,
     std::shared_ptr<StreamCall::Handler> handler) {
-  return StreamCall::Start(*stub_, NewContext(options, DeadlineOf(options)),
-                           request, std::move(handler));
+  return StreamCall::Start(*stub_, channel_.get(),
+                           NewContext(options, DeadlineOf(options)), request,
+                           std::move(handler));
 }
 
 std::shared_ptr<UnaryCall> Client::CreateAsync(
     const v1::ChatCompletionRequest& request, const CallOptions& options,
     UnaryDone<v1::ChatCompletion> done) {
-  return client::CreateAsync(*stub_, NewContext(options, DeadlineOf(options)),
-                             request, std::move(done));
+  return client::CreateAsync(*stub_, channel_.get(),
+                             NewContext(options, DeadlineOf(options)), request,
+                             std::move(done));
 }
 
 std::shared_ptr<UnaryCall> Client::EmbeddingsAsync(
     const v1::EmbeddingsRequest& request, const CallOptions& options,
     UnaryDone<v1::EmbeddingsResponse> done) {
-  return client::EmbeddingsAsync(*stub_,
+  return client::EmbeddingsAsync(*stub_, channel_.get(),
                                  NewContext(options, DeadlineOf(options)),
                                  request, std::move(done));
 }

@@ -49,7 +49,7 @@ absl::Status FromGrpc(const grpc::Status& status, const Metadata& trailing,
                          absl::Cord(absl::StrCat(seconds * 1000)));
   }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      !heard_from_server && trailing.empty()) {
+      !heard_from_server) {
     return MarkUnreachable(std::move(converted));
   }
   return converted;

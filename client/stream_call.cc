@@ -11,10 +11,11 @@ namespace aigw::client {
 class StreamCall::Reactor
     : public grpc::ClientReadReactor<v1::ChatCompletionChunk> {
  public:
-  Reactor(std::unique_ptr<grpc::ClientContext> context,
+  Reactor(grpc::Channel* channel, std::unique_ptr<grpc::ClientContext> context,
           const v1::ChatCompletionRequest& request,
           std::shared_ptr<Handler> handler)
-      : context_(std::move(context)),
+      : channel_(channel),
+        context_(std::move(context)),
         request_(request),
         handler_(std::move(handler)) {}
 
@@ -67,7 +68,9 @@ class StreamCall::Reactor
   void OnDone(const grpc::Status& status) override {
     Metadata trailing = CopyMetadata(context_->GetServerTrailingMetadata());
     std::shared_ptr<Handler> handler = std::move(handler_);
-    handler->OnDone(FromGrpc(status, trailing, heard_from_server_));
+    bool heard =
+        heard_from_server_ || HeardFromServer(channel_, Metadata(), trailing);
+    handler->OnDone(FromGrpc(status, trailing, heard));
     self_.reset();  // may delete this
   }
 
@@ -77,6 +80,7 @@ class StreamCall::Reactor
     RemoveHold();
   }
 
+  grpc::Channel* const channel_;
   std::unique_ptr<grpc::ClientContext> context_;
   v1::ChatCompletionRequest request_;
   std::shared_ptr<Handler> handler_;
@@ -91,12 +95,19 @@ class StreamCall::Reactor
 StreamCall::StreamCall(std::shared_ptr<Reactor> reactor)
     : reactor_(std::move(reactor)) {}
 
+bool HeardFromServer(grpc::Channel* channel, const Metadata& initial,
+                     const Metadata& trailing) {
+  if (!initial.empty() || !trailing.empty()) return true;
+  return channel != nullptr &&
+         channel->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
+}
+
 std::shared_ptr<StreamCall> StreamCall::Start(
-    v1::ChatCompletions::Stub& stub,
+    v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::ChatCompletionRequest& request,
     std::shared_ptr<Handler> handler) {
-  auto reactor = std::make_shared<Reactor>(std::move(context), request,
+  auto reactor = std::make_shared<Reactor>(channel, std::move(context), request,
                                            std::move(handler));
   reactor->Begin(stub, reactor);
   return std::shared_ptr<StreamCall>(new StreamCall(std::move(reactor)));
@@ -111,8 +122,8 @@ class UnaryStarter {
  public:
   template <typename Request, typename Response, typename Method>
   static std::shared_ptr<UnaryCall> Start(
-      std::unique_ptr<grpc::ClientContext> context, const Request& request,
-      UnaryDone<Response> done, Method method) {
+      grpc::Channel* channel, std::unique_ptr<grpc::ClientContext> context,
+      const Request& request, UnaryDone<Response> done, Method method) {
     // The call's state outlives this function: gRPC owns it until `done`.
     struct State {
       std::shared_ptr<grpc::ClientContext> context;
@@ -124,7 +135,7 @@ class UnaryStarter {
     state->request = request;
     auto call = std::shared_ptr<UnaryCall>(new UnaryCall(state->context));
     method(state->context.get(), &state->request, &state->response,
-           [state, done = std::move(done)](grpc::Status status) {
+           [state, channel, done = std::move(done)](grpc::Status status) {
              Metadata initial =
                  CopyMetadata(state->context->GetServerInitialMetadata());
              Metadata trailing =
@@ -133,7 +144,7 @@ class UnaryStarter {
                done(std::move(state->response), std::move(initial));
                return;
              }
-             bool heard = !initial.empty() || !trailing.empty();
+             bool heard = HeardFromServer(channel, initial, trailing);
              done(FromGrpc(status, trailing, heard), std::move(initial));
            });
     return call;
@@ -141,12 +152,12 @@ class UnaryStarter {
 };
 
 std::shared_ptr<UnaryCall> CreateAsync(
-    v1::ChatCompletions::Stub& stub,
+    v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::ChatCompletionRequest& request,
     UnaryDone<v1::ChatCompletion> done) {
   return UnaryStarter::Start<v1::ChatCompletionRequest, v1::ChatCompletion>(
-      std::move(context), request, std::move(done),
+      channel, std::move(context), request, std::move(done),
       [&stub](grpc::ClientContext* context,
               const v1::ChatCompletionRequest* request,
               v1::ChatCompletion* response,
@@ -156,12 +167,12 @@ std::shared_ptr<UnaryCall> CreateAsync(
 }
 
 std::shared_ptr<UnaryCall> EmbeddingsAsync(
-    v1::ChatCompletions::Stub& stub,
+    v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::EmbeddingsRequest& request,
     UnaryDone<v1::EmbeddingsResponse> done) {
   return UnaryStarter::Start<v1::EmbeddingsRequest, v1::EmbeddingsResponse>(
-      std::move(context), request, std::move(done),
+      channel, std::move(context), request, std::move(done),
       [&stub](grpc::ClientContext* context,
               const v1::EmbeddingsRequest* request,
               v1::EmbeddingsResponse* response,

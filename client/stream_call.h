@@ -34,9 +34,10 @@ class StreamCall {
   };
 
   // Starts `request` on `stub` with `context` (deadline and metadata set);
-  // the first chunk is read at once.
+  // the first chunk is read at once. `channel` (the stub's) tells a server
+  // that failed the call from one never reached.
   static std::shared_ptr<StreamCall> Start(
-      v1::ChatCompletions::Stub& stub,
+      v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
       std::unique_ptr<grpc::ClientContext> context,
       const v1::ChatCompletionRequest& request,
       std::shared_ptr<Handler> handler);
@@ -52,6 +53,11 @@ class StreamCall {
   explicit StreamCall(std::shared_ptr<Reactor> reactor);
   std::shared_ptr<Reactor> reactor_;
 };
+
+// Whether a failed call reached a gRPC server: it sent metadata, or the
+// channel is connected.
+bool HeardFromServer(grpc::Channel* channel, const Metadata& initial,
+                     const Metadata& trailing);
 
 // A unary call's outcome with the server's initial metadata.
 template <typename Response>
@@ -71,13 +77,13 @@ class UnaryCall {
 };
 
 std::shared_ptr<UnaryCall> CreateAsync(
-    v1::ChatCompletions::Stub& stub,
+    v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::ChatCompletionRequest& request,
     UnaryDone<v1::ChatCompletion> done);
 
 std::shared_ptr<UnaryCall> EmbeddingsAsync(
-    v1::ChatCompletions::Stub& stub,
+    v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::EmbeddingsRequest& request,
     UnaryDone<v1::EmbeddingsResponse> done);

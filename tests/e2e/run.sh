@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [[ ! -d node_modules ]]; then
+# Reinstalled when package-lock.json changed since the last install.
+if ! cmp -s package-lock.json node_modules/.aigw-installed-lock 2>/dev/null; then
   npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.aigw-installed-lock
 fi
 
 bin="${AIGW_BIN:-../../bazel-bin/server/aigw}"
