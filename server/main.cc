@@ -106,15 +106,24 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-// The access log, process-wide (kept across reloads); null until main
-// makes it.
+// The access log and the trace exporter, process-wide (kept across
+// reloads); null until main makes them.
 aigw::AccessLog* access_log = nullptr;
+aigw::OtlpExporter* exporter = nullptr;
+
+// How long the spans of the last requests may take to reach the collector
+// at exit (one POST's timeout is 5 s by default; a dead collector must not
+// hold the exit that long).
+constexpr absl::Duration kSpanFlush = absl::Seconds(2);
 
 // Leaves without running destructors: detached threads (context fetchers,
 // retiring listeners) may still be running. The access log's last lines
-// are written first.
-[[noreturn]] void ExitNow(int code) {
+// are written first, then the spans queued (for at most `span_flush`).
+[[noreturn]] void ExitNow(int code, absl::Duration span_flush = kSpanFlush) {
   if (access_log != nullptr) access_log->Flush();
+  if (exporter != nullptr) {
+    exporter->FlushUntil(absl::Now() + span_flush);
+  }
   std::fflush(stderr);
   std::fflush(stdout);
   std::_Exit(code);
@@ -133,7 +142,7 @@ bool WaitUntil(absl::Time deadline, const std::function<bool()>& done,
       aigw::Log(aigw::LogLevel::kWarn,
                 absl::StrCat("signal ", signal_number, " again, exiting now"),
                 {{"signal", signal_number}});
-      ExitNow(128 + signal_number);
+      ExitNow(128 + signal_number, absl::ZeroDuration());
     }
   }
   return true;
@@ -254,7 +263,7 @@ int main(int argc, char** argv) {
 
   metrics.RecordConfigLoaded(absl::Now());
   access_log = new aigw::AccessLog();
-  static aigw::OtlpExporter* exporter = new aigw::OtlpExporter();
+  exporter = new aigw::OtlpExporter();
   absl::Status observability = ApplyObservability(
       (*snapshot)->config.observability, *access_log, *exporter);
   if (!observability.ok()) {

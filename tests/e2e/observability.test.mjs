@@ -289,3 +289,20 @@ test('observability.access_log: off writes no line; text format is one key=value
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SIGTERM: the spans of the last requests reach the collector before aigw exits', async () => {
+  const last = await new Collector().start();
+  const echo = { name: 'echo', type: 'echo', model_mapping: { '*': '' } };
+  // flush_interval is 1 s: without a flush at exit the span would be lost.
+  const g = await startGateway({ listen: { ...LISTEN_ANY }, providers: [echo], observability: { access_log: 'off', otlp: { endpoint: last.origin, sample_ratio: 1.0 } } });
+  try {
+    const response = await postChat(g.httpUrl, chatRequest('echo', 'bye'), { headers: { 'x-request-id': 'last-1' } });
+    assert.equal(response.status, 200);
+    await response.text();
+  } finally {
+    await g.stop();
+  }
+  const ids = last.spans().map((span) => span.attributes.find((a) => a.key === 'aigw.request_id')?.value.stringValue);
+  assert.ok(ids.includes('last-1'), JSON.stringify(last.posts));
+  await last.stop();
+});
