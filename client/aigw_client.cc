@@ -124,7 +124,7 @@ class SyncStream : public ChunkReader {
     state_ = std::make_shared<StreamState>();
     auto handler = std::make_shared<StateHandler>(state_);
     std::shared_ptr<StreamCall> call = StreamCall::Start(
-        client_.stub(), client_.channel().get(),
+        client_.stub(), client_.channel().get(), client_.tracker(),
         client_.NewContext(options_, deadline_), request_, std::move(handler));
     absl::MutexLock lock(&cancel_mu_);
     call_ = call;
@@ -202,6 +202,8 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : channel_(std::move(channel)),
       stub_(v1::ChatCompletions::NewStub(channel_)),
       options_(std::move(options)) {}
+
+Client::~Client() { tracker_->WaitIdle(); }
 
 absl::Time Client::DeadlineOf(const CallOptions& options) const {
   absl::Time deadline = options.deadline;
@@ -326,7 +328,7 @@ absl::StatusOr<v1::EmbeddingsResponse> Client::Embeddings(
 std::shared_ptr<StreamCall> Client::StreamAsync(
     const v1::ChatCompletionRequest& request, const CallOptions& options,
     std::shared_ptr<StreamCall::Handler> handler) {
-  return StreamCall::Start(*stub_, channel_.get(),
+  return StreamCall::Start(*stub_, channel_.get(), tracker_,
                            NewContext(options, DeadlineOf(options)), request,
                            std::move(handler));
 }
@@ -334,7 +336,7 @@ std::shared_ptr<StreamCall> Client::StreamAsync(
 std::shared_ptr<UnaryCall> Client::CreateAsync(
     const v1::ChatCompletionRequest& request, const CallOptions& options,
     UnaryDone<v1::ChatCompletion> done) {
-  return client::CreateAsync(*stub_, channel_.get(),
+  return client::CreateAsync(*stub_, channel_.get(), tracker_,
                              NewContext(options, DeadlineOf(options)), request,
                              std::move(done));
 }
@@ -342,7 +344,7 @@ std::shared_ptr<UnaryCall> Client::CreateAsync(
 std::shared_ptr<UnaryCall> Client::EmbeddingsAsync(
     const v1::EmbeddingsRequest& request, const CallOptions& options,
     UnaryDone<v1::EmbeddingsResponse> done) {
-  return client::EmbeddingsAsync(*stub_, channel_.get(),
+  return client::EmbeddingsAsync(*stub_, channel_.get(), tracker_,
                                  NewContext(options, DeadlineOf(options)),
                                  request, std::move(done));
 }

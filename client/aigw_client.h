@@ -78,6 +78,9 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
   Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
+  // Waits for asynchronous calls still finishing (their callbacks have
+  // run; they are only letting go of the channel).
+  ~Client();
 
   absl::StatusOr<v1::ChatCompletion> Create(
       const v1::ChatCompletionRequest& request,
@@ -112,6 +115,7 @@ class Client {
   const ClientOptions& options() const { return options_; }
   v1::ChatCompletions::Stub& stub() { return *stub_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  const std::shared_ptr<CallTracker>& tracker() const { return tracker_; }
 
   // Implementation details shared with the stream reader.
   absl::Time DeadlineOf(const CallOptions& options) const;
@@ -130,6 +134,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ChatCompletions::Stub> stub_;
   ClientOptions options_;
+  const std::shared_ptr<CallTracker> tracker_ = std::make_shared<CallTracker>();
 };
 
 }  // namespace aigw::client

@@ -19,6 +19,22 @@
 
 namespace aigw::client {
 
+// Counts a client's asynchronous calls until each has let go of its
+// ClientContext (which holds a channel reference): the client waits for
+// that before it lets its channel go, so the last channel reference is
+// never dropped on one of gRPC's callback threads (gRPC 1.51 cannot shut
+// its callback queue down from its own thread).
+class CallTracker {
+ public:
+  void Begin();
+  void End();
+  void WaitIdle();
+
+ private:
+  absl::Mutex mu_;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class StreamCall {
  public:
   class Handler {
@@ -38,6 +54,7 @@ class StreamCall {
   // that failed the call from one never reached.
   static std::shared_ptr<StreamCall> Start(
       v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
+      std::shared_ptr<CallTracker> tracker,
       std::unique_ptr<grpc::ClientContext> context,
       const v1::ChatCompletionRequest& request,
       std::shared_ptr<Handler> handler);
@@ -67,23 +84,29 @@ using UnaryDone =
 // A started unary call, cancellable from any thread.
 class UnaryCall {
  public:
-  void Cancel() { context_->TryCancel(); }
+  void Cancel() {
+    if (std::shared_ptr<grpc::ClientContext> context = context_.lock()) {
+      context->TryCancel();
+    }
+  }
 
  private:
   friend class UnaryStarter;
-  explicit UnaryCall(std::shared_ptr<grpc::ClientContext> context)
+  explicit UnaryCall(std::weak_ptr<grpc::ClientContext> context)
       : context_(std::move(context)) {}
-  std::shared_ptr<grpc::ClientContext> context_;
+  std::weak_ptr<grpc::ClientContext> context_;
 };
 
 std::shared_ptr<UnaryCall> CreateAsync(
     v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
+    std::shared_ptr<CallTracker> tracker,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::ChatCompletionRequest& request,
     UnaryDone<v1::ChatCompletion> done);
 
 std::shared_ptr<UnaryCall> EmbeddingsAsync(
     v1::ChatCompletions::Stub& stub, grpc::Channel* channel,
+    std::shared_ptr<CallTracker> tracker,
     std::unique_ptr<grpc::ClientContext> context,
     const v1::EmbeddingsRequest& request,
     UnaryDone<v1::EmbeddingsResponse> done);
