@@ -1,6 +1,7 @@
 #include "client/aigw_client.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -189,6 +190,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   // Answers as large as the gateway may send (its request ceiling).
   args.SetMaxReceiveMessageSize(64 << 20);
   return grpc::CreateCustomChannel(options.target, credentials, args);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> SharedChannel(
+    const ClientOptions& options) {
+  static absl::Mutex mu(absl::kConstInit);
+  // Never destroyed (see the header).
+  static auto* channels =
+      new std::map<std::string, std::shared_ptr<grpc::Channel>>();
+  std::string key =
+      absl::StrCat(options.target, "|", options.tls, "|", options.ca_file, "|",
+                   absl::ToInt64Milliseconds(options.keepalive));
+  absl::MutexLock lock(&mu);
+  auto found = channels->find(key);
+  if (found != channels->end()) return found->second;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) return channel.status();
+  channels->emplace(key, *channel);
+  return channel;
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(

@@ -58,6 +58,13 @@ struct CallOptions {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const ClientOptions& options);
 
+// The channel for `options`, one per distinct target/TLS/CA/keepalive,
+// kept for the life of the process and shared by every caller: a config
+// reload reuses its connections, and the last reference to a channel is
+// never dropped on one of gRPC's own threads.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> SharedChannel(
+    const ClientOptions& options);
+
 // A stream read in a loop: Next() blocks for the next chunk.
 class ChunkReader {
  public:

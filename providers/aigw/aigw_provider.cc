@@ -49,16 +49,19 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateAigwProvider(
   // Deadlines and retries are the gateway's (timeouts, retries, fallback).
   options.deadline = absl::ZeroDuration();
   options.max_attempts = 1;
-  absl::StatusOr<std::unique_ptr<client::Client>> client =
-      client::Client::Connect(options);
-  if (!client.ok()) {
+  // Shared across reloads: the new snapshot's provider keeps the
+  // connection of the old one.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      client::SharedChannel(options);
+  if (!channel.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ca_file: ", client.status().message()));
+        absl::StrCat("ca_file: ", channel.status().message()));
   }
+  auto client = std::make_unique<client::Client>(std::move(*channel), options);
   absl::StatusOr<std::unique_ptr<KeyRing>> keys =
       MakeKeyRing(config, /*key_required=*/false);
   if (!keys.ok()) return keys.status();
-  return std::make_unique<AigwProvider>(std::move(*client), std::move(*keys));
+  return std::make_unique<AigwProvider>(std::move(client), std::move(*keys));
 }
 
 namespace {
