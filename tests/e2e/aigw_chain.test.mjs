@@ -81,6 +81,15 @@ function startFakeRemote() {
       const initial = new grpc.Metadata();
       initial.set('x-aigw-dropped-params', 'seed');
       call.sendMetadata(initial);
+      if (entry.model === 'fake-medium') {
+        call.write(chunk({ role: 'assistant', content: '' }));
+        for (let i = 0; i < 10; i++) {
+          call.write(chunk({ content: `m${i} ` }));
+          await sleep(100);
+        }
+        call.write(chunk({}, 'stop'));
+        return call.end();
+      }
       if (entry.model === 'fake-slow') {
         call.write(chunk({ role: 'assistant', content: '' }));
         for (let i = 0; i < 200 && !entry.cancelled; i++) {
@@ -330,6 +339,19 @@ describe('A → a third-party aigw.v1 server', () => {
     } finally {
       clients.close();
     }
+  });
+
+  test('a config reload while a stream runs through the remote neither cuts it nor breaks the next call', async () => {
+    const response = await postChat(gatewayA.httpUrl, chatRequest('fake-medium', 'hi', { stream: true }));
+    const reading = readSse(response);
+    await sleep(250);
+    const reload = await fetch(`${gatewayA.adminUrl}/reload`, { method: 'POST' });
+    assert.equal(reload.status, 200);
+    const { chunks, done } = await reading;
+    assert.ok(done);
+    assert.equal(deltaText(chunks), 'm0 m1 m2 m3 m4 m5 m6 m7 m8 m9 ');
+    const after = await postChat(gatewayA.httpUrl, chatRequest('fake-text', 'hi', { stream: true }));
+    assert.equal(deltaText((await readSse(after)).chunks), 'Remote adapter speaking');
   });
 
   test('an unreachable remote is a 502 naming the target, quickly', async () => {
