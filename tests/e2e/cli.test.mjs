@@ -179,6 +179,20 @@ describe('aigw-cli models and embed', () => {
   }
 });
 
+test('the example internal service (deploy/examples/grpc-client) streams through the client library', async () => {
+  const binary = path.join(REPO_ROOT, 'bazel-bin/deploy/examples/grpc-client/summarizer');
+  const result = await new Promise((resolve, reject) => {
+    const child = spawn(binary, [], { env: { AIGW_TARGET: gateway.grpcAddr, AIGW_API_KEY: KEY }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (text) => (stdout += text));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout }));
+    child.stdin.end('a text to summarize');
+  });
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout, 'a text to summarize\n');
+});
+
 describe('aigw-cli errors: one line and an exit code per class', () => {
   const assertOneLine = (result, pattern) => {
     assert.equal(result.stdout, '');
