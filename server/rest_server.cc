@@ -1,5 +1,6 @@
 #include "server/rest_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
+#include "providers/common/log.h"
 #include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
@@ -184,6 +186,7 @@ class ObservedResponder : public HttpResponder {
   }
   asio::awaitable<bool> StartChunked(HttpResponse head) override {
     Stamp(head);
+    chunked_open_ = true;
     ctx_.bytes_out += head.body.size();
     absl::Time from = absl::Now();
     bool sent = co_await inner_.StartChunked(std::move(head));
@@ -198,6 +201,7 @@ class ObservedResponder : public HttpResponder {
     co_return sent;
   }
   asio::awaitable<bool> EndChunked(absl::string_view last) override {
+    chunked_open_ = false;
     ctx_.bytes_out += last.size();
     absl::Time from = absl::Now();
     bool sent = co_await inner_.EndChunked(last);
@@ -210,6 +214,8 @@ class ObservedResponder : public HttpResponder {
   }
 
   int sent_status() const { return sent_status_; }
+  // A chunked response was started and not ended.
+  bool chunked_open() const { return chunked_open_; }
 
  private:
   void Stamp(HttpResponse& response) {
@@ -220,6 +226,7 @@ class ObservedResponder : public HttpResponder {
   HttpResponder& inner_;
   RequestContext& ctx_;
   int sent_status_ = 0;
+  bool chunked_open_ = false;
 };
 
 // The operation a path serves, for requests answered before the gateway.
@@ -302,7 +309,10 @@ std::shared_ptr<const ProtectionConfig> RestServer::Protection() {
                                                  &snapshot->config.protection);
 }
 
-HttpResponse RestServer::Refusal(int status, absl::string_view message) {
+namespace {
+
+// The error of a request the HTTP server refuses itself.
+absl::Status RefusalError(int status, absl::string_view message) {
   absl::string_view code = status == 408   ? "request_timeout"
                            : status == 429 ? "rate_limit_exceeded"
                            : status == 503 ? "overloaded"
@@ -310,9 +320,33 @@ HttpResponse RestServer::Refusal(int status, absl::string_view message) {
                            : status == 431 ? "request_header_fields_too_large"
                            : status >= 500 ? "internal_error"
                                            : "invalid_request";
+  return PlainError(status, message, code);
+}
+
+}  // namespace
+
+HttpResponse RestServer::Refusal(int status, absl::string_view message) {
   // Refused before it was read: its id is a new one.
-  return ErrorResponse(PlainError(status, message, code),
+  return ErrorResponse(RefusalError(status, message),
                        {{"x-request-id", NewRequestId()}});
+}
+
+asio::awaitable<void> RestServer::Refuse(HttpRequest& request,
+                                         HttpResponder& responder, int status,
+                                         absl::string_view message,
+                                         absl::Duration retry_after) {
+  RequestContext ctx = ContextOf(request);
+  ctx.operation = OperationOf(request.path());
+  observer_->Begin(ctx, request.header("x-request-id"),
+                   request.header("traceparent"), request.header("tracestate"));
+  ObservedResponder observed(responder, ctx);
+  absl::Status error = RefusalError(status, message);
+  int64_t seconds = std::max<int64_t>(
+      1, absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1))));
+  HttpResponse answer =
+      ErrorResponse(error, {{"Retry-After", std::to_string(seconds)}});
+  co_await observed.Send(std::move(answer));
+  observer_->Finish(ctx, error, observed.sent_status());
 }
 
 std::optional<HttpResponse> RestServer::HandleOrigin(const HttpRequest& req,
@@ -360,7 +394,34 @@ asio::awaitable<void> RestServer::Handle(HttpRequest& request,
   observer_->Begin(ctx, request.header("x-request-id"),
                    request.header("traceparent"), request.header("tracestate"));
   ObservedResponder observed(responder, ctx);
-  absl::Status result = co_await Route(request, observed, ctx);
+  absl::Status result;
+  std::string failure;  // what a handler threw
+  try {
+    result = co_await Route(request, observed, ctx);
+  } catch (const std::exception& e) {
+    failure = e.what();
+    if (failure.empty()) failure = "unknown exception";
+  }
+  if (!failure.empty()) {
+    // Answered as any error is, with the request's id, and recorded.
+    Log(LogLevel::kError,
+        absl::StrCat("internal error serving ", request.method(), " ",
+                     request.path(), ": ", failure),
+        {{"method", request.method()},
+         {"path", request.path()},
+         {"request_id", ctx.request_id},
+         {"error", failure}});
+    result = PlainError(500, "Internal error.", "internal_error");
+    if (observed.chunked_open()) {
+      // A stream under way ends with an error event instead of [DONE].
+      std::string last = SseData(ErrorBodyJson(result));
+      co_await observed.EndChunked(last);
+    } else if (observed.sent_status() == 0) {
+      HttpResponse answer = ErrorResponse(result, {});
+      answer.close = true;
+      co_await observed.Send(std::move(answer));
+    }
+  }
   observer_->Finish(ctx, result, observed.sent_status());
 }
 

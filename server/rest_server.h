@@ -38,13 +38,20 @@ class RestServer : public HttpHandler {
   size_t MaxBodyBytes() override;
   std::shared_ptr<const ProtectionConfig> Protection() override;
   HttpResponse Refusal(int status, absl::string_view message) override;
+  boost::asio::awaitable<void> Refuse(HttpRequest& request,
+                                      HttpResponder& responder, int status,
+                                      absl::string_view message,
+                                      absl::Duration retry_after) override;
+
+ protected:
+  // Each answers the request and returns its result (for the access log
+  // and the metrics); `ctx` is the request's from Handle. Virtual for
+  // tests only: one that throws stands in for a bug in a handler.
+  virtual boost::asio::awaitable<absl::Status> Route(HttpRequest& request,
+                                                     HttpResponder& responder,
+                                                     RequestContext& ctx);
 
  private:
-  // Each answers the request and returns its result (for the access log
-  // and the metrics); `ctx` is the request's from Handle.
-  boost::asio::awaitable<absl::Status> Route(HttpRequest& request,
-                                             HttpResponder& responder,
-                                             RequestContext& ctx);
   boost::asio::awaitable<absl::Status> HandleChat(HttpRequest& request,
                                                   HttpResponder& responder,
                                                   RequestContext& ctx,

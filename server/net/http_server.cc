@@ -512,12 +512,12 @@ asio::awaitable<void> HttpSession::Run(std::shared_ptr<HttpSession> self) {
       }
     }
     if (refused != 0) {
-      HttpResponse answer = server_.handler_->Refusal(refused, refusal);
-      int64_t seconds = std::max<int64_t>(
-          1, absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1))));
-      answer.headers.emplace_back("Retry-After", std::to_string(seconds));
-      if (!keep_alive) answer.close = true;
-      if (!co_await Send(std::move(answer)) || close_after_) break;
+      // Read already: the handler answers it (keeping its request id) and
+      // records it. A request that did not ask to keep the connection
+      // closes it (keep_alive_).
+      co_await server_.handler_->Refuse(request, *this, refused, refusal,
+                                        retry_after);
+      if (client_gone_ || close_after_ || !responded_) break;
       continue;
     }
 

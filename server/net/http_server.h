@@ -91,8 +91,18 @@ class HttpHandler {
   // `protection:` now (timeouts, trusted proxies); read per connection.
   virtual std::shared_ptr<const ProtectionConfig> Protection() = 0;
   // An answer in the handler's format (OpenAI error JSON) for a request
-  // the server itself refuses: `status` 400, 408, 413 or 431.
+  // the server itself refuses before it could be read: `status` 400, 408,
+  // 413 or 431, or 500 when Handle threw.
   virtual HttpResponse Refusal(int status, absl::string_view message) = 0;
+  // Answers, through `responder` and as the handler records its requests,
+  // one the server refuses once it was read: `status` 429 (the client's
+  // request rate or streams in flight) or 503 (overload), to be retried
+  // after `retry_after`. The request's own id and trace are kept.
+  virtual boost::asio::awaitable<void> Refuse(HttpRequest& request,
+                                              HttpResponder& responder,
+                                              int status,
+                                              absl::string_view message,
+                                              absl::Duration retry_after) = 0;
 };
 
 class HttpSession;  // http_server.cc

@@ -306,3 +306,53 @@ test('SIGTERM: the spans of the last requests reach the collector before aigw ex
   assert.ok(ids.includes('last-1'), JSON.stringify(last.posts));
   await last.stop();
 });
+
+test('a request refused by a rate cap after it was read keeps its x-request-id and is recorded', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aigw-access-'));
+  const file = path.join(dir, 'access.log');
+  const echo = { name: 'echo', type: 'echo', model_mapping: { '*': '' } };
+  const g = await startGateway({
+    listen: { ...LISTEN_ANY },
+    providers: [echo],
+    protection: { requests_per_ip_per_second: 1, requests_per_ip_burst: 1, exempt_loopback: false },
+    observability: { access_log: { format: 'json', path: file } },
+  });
+  try {
+    const first = await postChat(g.httpUrl, chatRequest('echo', 'hi'), { headers: { 'x-request-id': 'rate-ok-1' } });
+    assert.equal(first.status, 200);
+    await first.text();
+    const limited = await postChat(g.httpUrl, chatRequest('echo', 'hi'), { headers: { 'x-request-id': 'rate-limited-1' } });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('x-request-id'), 'rate-limited-1');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal((await limited.json()).error.code, 'rate_limit_exceeded');
+    const models = await fetch(`${g.httpUrl}/v1/models`, { headers: { 'x-request-id': 'rate-limited-2' } });
+    assert.equal(models.status, 429);
+    assert.equal(models.headers.get('x-request-id'), 'rate-limited-2');
+    await models.text();
+
+    const deadline = Date.now() + 5000;
+    let lines = [];
+    while (Date.now() < deadline) {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      if (lines.length >= 3) break;
+      await sleep(50);
+    }
+    const chat = lines.find((l) => l.request_id === 'rate-limited-1');
+    assert.ok(chat, JSON.stringify(lines));
+    assert.equal(chat.status, 429);
+    assert.equal(chat.error_type, 'resource_exhausted');
+    assert.equal(chat.operation, 'chat');
+    assert.equal(chat.path, '/v1/chat/completions');
+    const listed = lines.find((l) => l.request_id === 'rate-limited-2');
+    assert.equal(listed.status, 429);
+    assert.equal(listed.operation, 'models');
+
+    const text = await (await fetch(`${g.adminUrl}/metrics`)).text();
+    assert.equal(metricValue(text, 'aigw_requests_total{protocol="http",gen_ai_operation_name="chat",stream="false",aigw_provider="none",aigw_consumer="anonymous",gen_ai_request_model="other",code="429"}'), 1);
+  } finally {
+    await g.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
