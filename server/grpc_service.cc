@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
+#include "providers/common/log.h"
 
 namespace aigw {
 namespace {
@@ -161,7 +163,38 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
   const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+  // The call's, here so that a coroutine that throws leaves it to the
+  // handler that answers INTERNAL; `observed` once Observe recorded it.
+  RequestContext ctx;
+  bool observed = false;
 };
+
+// What a call whose coroutine threw answers (the REST front door's 500).
+absl::Status InternalFailure() {
+  ApiErrorSpec spec;
+  spec.code = absl::StatusCode::kInternal;
+  spec.http_status = 500;
+  spec.type = "server_error";
+  spec.message = "Internal error.";
+  spec.error_code = "internal_error";
+  return MakeApiError(spec);
+}
+
+// Logs what a call's coroutine threw.
+void LogFailure(const RequestContext& ctx, std::exception_ptr error) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  Log(LogLevel::kError,
+      absl::StrCat("internal error serving ", ctx.method, ": ", what),
+      {{"method", ctx.method},
+       {"request_id", ctx.request_id},
+       {"error", what}});
+}
 
 // The observer's record of a call answered with `reply`: `result` is the
 // gateway's (a client that left: Cancelled).
@@ -202,14 +235,14 @@ grpc::ServerUnaryReactor* RunUnary(
   }
   boost::asio::io_context& loop = loops->Next();
   std::shared_ptr<CancelToken> cancel = reactor->cancel;
+  reactor->ctx = ContextOf(context, *observer, method, request);
+  reactor->ctx.operation = operation;
   boost::asio::co_spawn(
       loop,
-      [reactor, context, response, cancel, drain, observer, method, operation,
-       &request, &loop,
+      [reactor, context, response, cancel, drain, observer, &loop,
        call = std::move(call)]() -> boost::asio::awaitable<void> {
         std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
-        RequestContext ctx = ContextOf(context, *observer, method, request);
-        ctx.operation = operation;
+        RequestContext& ctx = reactor->ctx;
         absl::StatusOr<Response> result =
             co_await call(loop, cancel.get(), &ctx);
         drained.reset();
@@ -228,14 +261,20 @@ grpc::ServerUnaryReactor* RunUnary(
           }
         }
         Observe(*observer, ctx, result.status(), reply);
+        reactor->observed = true;
         reactor->Finish(reply);
       },
-      // Every path above finishes the call; an exception ends it too.
-      [reactor](std::exception_ptr error) {
-        if (error) {
-          reactor->Finish(
-              grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+      // Every path above finishes the call; an exception ends it too, and
+      // is recorded as the call's answer.
+      [reactor, context, observer](std::exception_ptr error) {
+        if (!error) return;
+        LogFailure(reactor->ctx, error);
+        absl::Status failure = InternalFailure();
+        grpc::Status reply = ToGrpc(context, failure);
+        if (!reactor->observed) {
+          Observe(*observer, reactor->ctx, failure, reply);
         }
+        reactor->Finish(reply);
       });
   return reactor;
 }
@@ -272,10 +311,10 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
       if (broken_) co_return false;
       if (first_) {
         first_ = false;
-        AddCallMetadata(context_, *ctx);
+        AddCallMetadata(context_, ctx);
       }
       message_ = std::move(chunk);
-      ctx->bytes_out += message_.ByteSizeLong();
+      ctx.bytes_out += message_.ByteSizeLong();
       absl::Time from = absl::Now();
       write_pending_ = true;
       StartWrite(&message_);
@@ -294,7 +333,7 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
               boost::asio::as_tuple(boost::asio::use_awaitable));
         }
       }
-      ctx->client_wait += absl::Now() - from;
+      ctx.client_wait += absl::Now() - from;
       if (!write_ok_ || timed_out_) broken_ = true;
     }
     co_return !broken_;
@@ -304,7 +343,10 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
   bool timed_out() const { return timed_out_; }
 
   const std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
-  RequestContext* ctx = nullptr;
+  // The call's, here so that a coroutine that throws leaves it to the
+  // handler that answers INTERNAL; `observed` once Observe recorded it.
+  RequestContext ctx;
+  bool observed = false;
 
  private:
   grpc::CallbackServerContext* const context_;
@@ -360,15 +402,15 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
   Gateway* gateway = gateway_;
   Drain* drain = drain_;
   const RequestObserver* observer = observer_;
+  call->ctx = ContextOf(context, *observer, "Stream", *request);
+  call->ctx.stream = true;
   boost::asio::co_spawn(
       loop,
       [call, context, request, gateway, drain, observer,
        &loop]() -> boost::asio::awaitable<void> {
         std::shared_ptr<CancelToken> cancel = call->cancel;
         std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
-        RequestContext ctx = ContextOf(context, *observer, "Stream", *request);
-        ctx.stream = true;
-        call->ctx = &ctx;
+        RequestContext& ctx = call->ctx;
         absl::Status status =
             co_await gateway->Stream(*request, *call, loop, cancel.get(), &ctx);
         drained.reset();
@@ -386,14 +428,18 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
           reply = ToGrpc(context, status, &ctx);
         }
         Observe(*observer, ctx, status, reply);
+        call->observed = true;
         call->Finish(reply);
       },
-      // Every path above finishes the call; an exception ends it too.
-      [call](std::exception_ptr error) {
-        if (error) {
-          call->Finish(
-              grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
-        }
+      // Every path above finishes the call; an exception ends it too, and
+      // is recorded as the call's answer.
+      [call, context, observer](std::exception_ptr error) {
+        if (!error) return;
+        LogFailure(call->ctx, error);
+        absl::Status failure = InternalFailure();
+        grpc::Status reply = ToGrpc(context, failure);
+        if (!call->observed) Observe(*observer, call->ctx, failure, reply);
+        call->Finish(reply);
       });
   return call;
 }
