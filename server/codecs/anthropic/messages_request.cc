@@ -1,0 +1,296 @@
+#include "server/codecs/anthropic/messages_request.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "providers/common/api_error.h"
+#include "providers/common/json_struct.h"
+
+namespace aigw::anthropic {
+
+namespace {
+
+using nlohmann::json;
+
+absl::Status Bad(const std::string& param, absl::string_view message) {
+  return InvalidRequest(absl::StrCat(param, ": ", message), param);
+}
+
+absl::StatusOr<std::string> TextOf(const json& value, const std::string& path) {
+  if (value.is_string()) return value.get<std::string>();
+  if (!value.is_array()) return Bad(path, "expected a string or text blocks");
+  std::string text;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const json& block = value[i];
+    std::string where = absl::StrCat(path, "[", i, "]");
+    if (!block.is_object() || block.value("type", "") != "text" ||
+        !block.contains("text") || !block["text"].is_string()) {
+      return Bad(where, "expected a text block");
+    }
+    if (!text.empty()) text += "\n\n";
+    text += block["text"].get<std::string>();
+  }
+  return text;
+}
+
+absl::StatusOr<v1::ContentPart> ImagePart(const json& block,
+                                          const std::string& path) {
+  const json& source = block.value("source", json::object());
+  std::string type = source.is_object() ? source.value("type", "") : "";
+  v1::ContentPart part;
+  part.set_type("image_url");
+  if (type == "base64") {
+    if (!source.contains("data") || !source["data"].is_string() ||
+        !source.contains("media_type") || !source["media_type"].is_string()) {
+      return Bad(path + ".source", "base64 needs media_type and data");
+    }
+    part.mutable_image_url()->set_url(
+        absl::StrCat("data:", source["media_type"].get<std::string>(),
+                     ";base64,", source["data"].get<std::string>()));
+    return part;
+  }
+  if (type == "url" && source.contains("url") && source["url"].is_string()) {
+    part.mutable_image_url()->set_url(source["url"].get<std::string>());
+    return part;
+  }
+  return Bad(path + ".source", "expected a base64 or url image source");
+}
+
+// One Anthropic message: one canonical message, or several when a user
+// turn carries tool results (each becomes a `tool` message, first).
+absl::Status AddMessage(const json& m, const std::string& path,
+                        v1::ChatCompletionRequest& request) {
+  if (!m.is_object()) return Bad(path, "expected an object");
+  std::string role = m.value("role", "");
+  if (role != "user" && role != "assistant") {
+    return Bad(path + ".role", "expected user or assistant");
+  }
+  if (!m.contains("content")) return Bad(path + ".content", "required");
+  const json& content = m["content"];
+  v1::Message message;
+  message.set_role(role);
+  if (content.is_string()) {
+    message.set_content(content.get<std::string>());
+    *request.add_messages() = std::move(message);
+    return absl::OkStatus();
+  }
+  if (!content.is_array()) {
+    return Bad(path + ".content", "expected a string or content blocks");
+  }
+  std::string text;
+  bool has_image = false;
+  std::vector<v1::ContentPart> parts;
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json& block = content[i];
+    std::string where = absl::StrCat(path, ".content[", i, "]");
+    if (!block.is_object()) return Bad(where, "expected a content block");
+    std::string type = block.value("type", "");
+    if (type == "text") {
+      if (!block.contains("text") || !block["text"].is_string()) {
+        return Bad(where + ".text", "expected a string");
+      }
+      v1::ContentPart part;
+      part.set_type("text");
+      part.set_text(block["text"].get<std::string>());
+      text += part.text();
+      parts.push_back(std::move(part));
+    } else if (type == "image") {
+      if (role != "user") return Bad(where, "images only in user turns");
+      absl::StatusOr<v1::ContentPart> part = ImagePart(block, where);
+      if (!part.ok()) return part.status();
+      has_image = true;
+      parts.push_back(std::move(*part));
+    } else if (type == "tool_use") {
+      if (role != "assistant") return Bad(where, "tool_use in a user turn");
+      if (!block.contains("id") || !block["id"].is_string() ||
+          !block.contains("name") || !block["name"].is_string()) {
+        return Bad(where, "tool_use needs id and name");
+      }
+      v1::ToolCall* call = message.add_tool_calls();
+      call->set_id(block["id"].get<std::string>());
+      call->set_type("function");
+      call->mutable_function()->set_name(block["name"].get<std::string>());
+      call->mutable_function()->set_arguments(
+          block.value("input", json::object()).dump());
+    } else if (type == "tool_result") {
+      if (role != "user") return Bad(where, "tool_result in an assistant turn");
+      if (!block.contains("tool_use_id") || !block["tool_use_id"].is_string()) {
+        return Bad(where + ".tool_use_id", "required");
+      }
+      v1::Message* result = request.add_messages();
+      result->set_role("tool");
+      result->set_tool_call_id(block["tool_use_id"].get<std::string>());
+      std::string output;
+      if (block.contains("content")) {
+        absl::StatusOr<std::string> body =
+            TextOf(block["content"], where + ".content");
+        if (!body.ok()) return body.status();
+        output = *body;
+      }
+      if (block.value("is_error", false)) output = "Error: " + output;
+      result->set_content(output);
+    } else if (type == "thinking") {
+      if (block.contains("thinking") && block["thinking"].is_string()) {
+        message.set_reasoning_content(message.reasoning_content() +
+                                      block["thinking"].get<std::string>());
+      }
+    } else if (type == "redacted_thinking") {
+      // Opaque to every other provider: left out.
+    } else {
+      return Bad(where + ".type",
+                 absl::StrCat("content block type '", type,
+                              "' is not supported by this gateway"));
+    }
+  }
+  if (has_image) {
+    for (v1::ContentPart& part : parts) *message.add_parts() = std::move(part);
+  } else if (!parts.empty() || message.tool_calls_size() == 0) {
+    message.set_content(text);
+  }
+  // A user turn of only tool results adds no empty user message.
+  if (role == "user" && parts.empty() && content.size() > 0) {
+    return absl::OkStatus();
+  }
+  *request.add_messages() = std::move(message);
+  return absl::OkStatus();
+}
+
+absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
+  if (!tools.is_array()) return Bad("tools", "expected an array");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& tool = tools[i];
+    std::string where = absl::StrCat("tools[", i, "]");
+    if (!tool.is_object() || !tool.contains("name") ||
+        !tool["name"].is_string()) {
+      return Bad(where, "expected a tool with a name");
+    }
+    std::string type = tool.value("type", "custom");
+    if (type != "custom" && !tool.contains("input_schema")) {
+      return Bad(where + ".type",
+                 absl::StrCat("server tool '", type,
+                              "' is not supported by this gateway"));
+    }
+    v1::Tool* out = request.add_tools();
+    out->set_type("function");
+    v1::FunctionDefinition* function = out->mutable_function();
+    function->set_name(tool["name"].get<std::string>());
+    if (tool.contains("description") && tool["description"].is_string()) {
+      function->set_description(tool["description"].get<std::string>());
+    }
+    json schema = tool.value("input_schema", json::object());
+    if (!schema.is_object())
+      return Bad(where + ".input_schema", "expected an object");
+    JsonObjectToStruct(schema, function->mutable_parameters());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetToolChoice(const json& choice,
+                           v1::ChatCompletionRequest& request) {
+  if (!choice.is_object()) return Bad("tool_choice", "expected an object");
+  std::string type = choice.value("type", "");
+  v1::ToolChoice* out = request.mutable_tool_choice();
+  if (type == "auto") {
+    out->set_mode("auto");
+  } else if (type == "any") {
+    out->set_mode("required");
+  } else if (type == "none") {
+    out->set_mode("none");
+  } else if (type == "tool") {
+    if (!choice.contains("name") || !choice["name"].is_string()) {
+      return Bad("tool_choice.name", "required for type tool");
+    }
+    out->set_function_name(choice["name"].get<std::string>());
+  } else {
+    return Bad("tool_choice.type", "expected auto, any, tool or none");
+  }
+  if (choice.value("disable_parallel_tool_use", false)) {
+    request.set_parallel_tool_calls(false);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ChatCompletionRequest> ParseMessagesRequest(
+    absl::string_view body) {
+  absl::StatusOr<json> j = ParseJsonBody(body);
+  if (!j.ok()) return j.status();
+  return MessagesRequestFromJson(*j);
+}
+
+absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
+    const json& j) {
+  if (!j.is_object()) return InvalidRequest("The body must be a JSON object.");
+  v1::ChatCompletionRequest request;
+  if (!j.contains("model") || !j["model"].is_string() ||
+      j["model"].get<std::string>().empty()) {
+    return Bad("model", "required");
+  }
+  request.set_model(j["model"].get<std::string>());
+  if (!j.contains("max_tokens") || !j["max_tokens"].is_number_integer() ||
+      j["max_tokens"].get<int64_t>() < 1) {
+    return Bad("max_tokens", "required, a positive integer");
+  }
+  request.set_max_tokens(static_cast<int32_t>(
+      std::min<int64_t>(j["max_tokens"].get<int64_t>(), INT32_MAX)));
+  if (j.contains("system") && !j["system"].is_null()) {
+    absl::StatusOr<std::string> system = TextOf(j["system"], "system");
+    if (!system.ok()) return system.status();
+    v1::Message* message = request.add_messages();
+    message->set_role("system");
+    message->set_content(*system);
+  }
+  if (!j.contains("messages") || !j["messages"].is_array() ||
+      j["messages"].empty()) {
+    return Bad("messages", "required, a non-empty array");
+  }
+  for (size_t i = 0; i < j["messages"].size(); ++i) {
+    absl::Status status = AddMessage(
+        j["messages"][i], absl::StrCat("messages[", i, "]"), request);
+    if (!status.ok()) return status;
+  }
+  if (j.contains("stream") && j["stream"].is_boolean()) {
+    request.set_stream(j["stream"].get<bool>());
+  }
+  for (const char* name : {"temperature", "top_p"}) {
+    if (!j.contains(name) || j[name].is_null()) continue;
+    if (!j[name].is_number()) return Bad(name, "expected a number");
+    double value = j[name].get<double>();
+    if (std::string(name) == "temperature") {
+      request.set_temperature(value);
+    } else {
+      request.set_top_p(value);
+    }
+  }
+  if (j.contains("top_k") && j["top_k"].is_number_integer()) {
+    (*request.mutable_extra()->mutable_fields())["top_k"].set_number_value(
+        j["top_k"].get<double>());
+  }
+  if (j.contains("stop_sequences") && !j["stop_sequences"].is_null()) {
+    if (!j["stop_sequences"].is_array()) {
+      return Bad("stop_sequences", "expected an array of strings");
+    }
+    for (const json& stop : j["stop_sequences"]) {
+      if (!stop.is_string()) return Bad("stop_sequences", "expected strings");
+      request.add_stop(stop.get<std::string>());
+    }
+  }
+  if (j.contains("tools") && !j["tools"].is_null()) {
+    absl::Status status = AddTools(j["tools"], request);
+    if (!status.ok()) return status;
+  }
+  if (j.contains("tool_choice") && !j["tool_choice"].is_null()) {
+    absl::Status status = SetToolChoice(j["tool_choice"], request);
+    if (!status.ok()) return status;
+  }
+  if (j.contains("metadata") && j["metadata"].is_object() &&
+      j["metadata"].contains("user_id") &&
+      j["metadata"]["user_id"].is_string()) {
+    request.set_user(j["metadata"]["user_id"].get<std::string>());
+  }
+  return request;
+}
+
+}  // namespace aigw::anthropic

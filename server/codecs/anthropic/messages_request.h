@@ -1,0 +1,31 @@
+// Anthropic Messages API requests (POST /v1/messages, as @anthropic-ai/sdk
+// and Claude Code send them) -> the canonical ChatCompletionRequest, so any
+// provider can answer an Anthropic client.
+//
+// Mapped: model, max_tokens (required, as Anthropic requires it), system
+// (string or text blocks), messages with text, image (base64 and url),
+// tool_use, tool_result and thinking blocks, stop_sequences, temperature,
+// top_p, top_k (kept in `extra`), tools (custom tools with input_schema),
+// tool_choice (auto / any / tool / none, disable_parallel_tool_use),
+// metadata.user_id, stream. Ignored: cache_control hints and `thinking`
+// budgets (no canonical form yet). Anything else that changes the answer
+// (server tools, documents) is a 400 naming the field.
+#ifndef AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_
+#define AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/aigw/v1/chat.pb.h"
+
+namespace aigw::anthropic {
+
+absl::StatusOr<v1::ChatCompletionRequest> ParseMessagesRequest(
+    absl::string_view body);
+absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
+    const nlohmann::json& j);
+
+}  // namespace aigw::anthropic
+
+#endif  // AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_

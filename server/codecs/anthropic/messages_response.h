@@ -1,0 +1,62 @@
+// Canonical answers -> Anthropic Messages API shapes: a whole message, the
+// streamed event sequence (message_start, ping, content_block_start/delta/
+// stop with text_delta, thinking_delta and input_json_delta, message_delta
+// with stop_reason and usage, message_stop, or a final `error` event), and
+// Anthropic's error body.
+#ifndef AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_RESPONSE_H_
+#define AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_RESPONSE_H_
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/status.h"
+#include "proto/aigw/v1/chat.pb.h"
+
+namespace aigw::anthropic {
+
+// "end_turn", "max_tokens", "tool_use", "refusal" for a canonical reason.
+std::string StopReason(const std::string& finish_reason);
+
+nlohmann::json UsageJson(const v1::Usage& usage);
+
+// The answer to a non-streamed request; `model` is the one the client sent.
+nlohmann::json MessageJson(const v1::ChatCompletion& completion,
+                           const std::string& model);
+
+// {"type":"error","error":{"type":"rate_limit_error","message":...}}.
+std::string ErrorBodyJson(const absl::Status& status);
+// The HTTP status Anthropic uses for `status` (529 for an overloaded
+// upstream as for any 5xx it does not know better).
+int HttpStatusOf(const absl::Status& status);
+
+// Turns the canonical chunks of one stream into Anthropic's SSE events.
+class StreamEncoder {
+ public:
+  explicit StreamEncoder(std::string model) : model_(std::move(model)) {}
+
+  // The events for `chunk` ("" when it carries nothing to send).
+  std::string Encode(const v1::ChatCompletionChunk& chunk);
+  // The last events: the open block's stop, message_delta and
+  // message_stop; or, for a failure, an `error` event.
+  std::string Finish(const absl::Status& status);
+
+ private:
+  enum class Block { kNone, kText, kThinking, kToolUse };
+  void Start(const v1::ChatCompletionChunk& chunk, std::string& out);
+  void Open(Block kind, const nlohmann::json& content_block, std::string& out);
+  void Close(std::string& out);
+
+  const std::string model_;
+  bool started_ = false;
+  Block open_ = Block::kNone;
+  int index_ = -1;                  // the open (or last) block's index
+  std::map<int, int> tool_blocks_;  // canonical tool-call index -> block
+  int open_tool_ = -1;              // canonical index of the open tool block
+  std::string stop_reason_ = "end_turn";
+  v1::Usage usage_;
+};
+
+}  // namespace aigw::anthropic
+
+#endif  // AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_RESPONSE_H_

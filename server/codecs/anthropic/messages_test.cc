@@ -1,0 +1,206 @@
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "providers/common/api_error.h"
+#include "re2/re2.h"
+#include "server/codecs/anthropic/messages_request.h"
+#include "server/codecs/anthropic/messages_response.h"
+
+namespace aigw::anthropic {
+namespace {
+
+using nlohmann::json;
+
+TEST(MessagesRequestTest, AToolConversationKeepsIdsAndArguments) {
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseMessagesRequest(R"({
+    "model": "claude-sonnet-4", "max_tokens": 256, "system": [{"type":"text","text":"Be brief."}],
+    "tools": [{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],
+    "tool_choice": {"type":"any","disable_parallel_tool_use":true},
+    "stop_sequences": ["END"], "temperature": 0.2, "top_k": 5, "metadata": {"user_id": "u1"},
+    "messages": [
+      {"role":"user","content":"Weather in Paris?"},
+      {"role":"assistant","content":[{"type":"thinking","thinking":"Use the tool.","signature":"sig"},
+        {"type":"text","text":"Checking."},
+        {"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":[{"type":"text","text":"18C"}]},
+        {"type":"text","text":"And tomorrow?"}]}
+    ]})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_EQ(request->messages_size(), 5);
+  EXPECT_EQ(request->messages(0).role(), "system");
+  EXPECT_EQ(request->messages(0).content(), "Be brief.");
+  const v1::Message& assistant = request->messages(2);
+  EXPECT_EQ(assistant.role(), "assistant");
+  EXPECT_EQ(assistant.content(), "Checking.");
+  EXPECT_EQ(assistant.reasoning_content(), "Use the tool.");
+  ASSERT_EQ(assistant.tool_calls_size(), 1);
+  EXPECT_EQ(assistant.tool_calls(0).id(), "toolu_01");
+  EXPECT_EQ(assistant.tool_calls(0).function().arguments(),
+            R"({"city":"Paris"})");
+  EXPECT_EQ(request->messages(3).role(), "tool");
+  EXPECT_EQ(request->messages(3).tool_call_id(), "toolu_01");
+  EXPECT_EQ(request->messages(3).content(), "18C");
+  EXPECT_EQ(request->messages(4).content(), "And tomorrow?");
+  EXPECT_EQ(request->max_tokens(), 256);
+  EXPECT_EQ(request->tool_choice().mode(), "required");
+  EXPECT_FALSE(request->parallel_tool_calls());
+  EXPECT_EQ(request->stop(0), "END");
+  EXPECT_EQ(request->user(), "u1");
+  EXPECT_EQ(request->tools(0).function().name(), "get_weather");
+  EXPECT_EQ(request->extra().fields().at("top_k").number_value(), 5);
+}
+
+TEST(MessagesRequestTest, ImagesBecomeDataUrls) {
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseMessagesRequest(R"({
+    "model":"m","max_tokens":10,"messages":[{"role":"user","content":[
+      {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}},
+      {"type":"text","text":"What is this?"}]}]})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const v1::Message& user = request->messages(0);
+  ASSERT_EQ(user.parts_size(), 2);
+  EXPECT_EQ(user.parts(0).image_url().url(), "data:image/png;base64,iVBOR");
+  EXPECT_EQ(user.parts(1).text(), "What is this?");
+}
+
+TEST(MessagesRequestTest, ErrorsNameTheField) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  for (
+      const Case& c : std::vector<Case>{
+          {R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
+           "max_tokens"},
+          {R"({"model":"m","max_tokens":5,"messages":[]})", "messages"},
+          {R"({"model":"m","max_tokens":5,"messages":[{"role":"bot","content":"x"}]})",
+           "messages[0].role"},
+          {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document"}]}]})",
+           "messages[0].content[0].type"},
+          {R"({"model":"m","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],
+               "messages":[{"role":"user","content":"x"}]})",
+           "tools[0].type"},
+      }) {
+    absl::StatusOr<v1::ChatCompletionRequest> request =
+        ParseMessagesRequest(c.body);
+    ASSERT_FALSE(request.ok()) << c.body;
+    EXPECT_EQ(GetErrorDetails(request.status()).http_status, 400);
+    EXPECT_EQ(GetErrorDetails(request.status()).param, c.param) << c.body;
+  }
+}
+
+v1::ChatCompletionChunk Delta(const std::string& text,
+                              const std::string& reasoning = "") {
+  v1::ChatCompletionChunk chunk;
+  chunk.set_id("chatcmpl-1");
+  v1::ChunkChoice* choice = chunk.add_choices();
+  if (!text.empty()) choice->mutable_delta()->set_content(text);
+  if (!reasoning.empty())
+    choice->mutable_delta()->set_reasoning_content(reasoning);
+  return chunk;
+}
+
+// The `event:` names of an SSE text, in order, and their data objects.
+std::vector<std::string> EventNames(const std::string& sse,
+                                    std::vector<json>* data = nullptr) {
+  std::vector<std::string> names;
+  re2::StringPiece input(sse);
+  std::string name, payload;
+  while (RE2::FindAndConsume(&input, R"(event: (\S+)\ndata: ([^\n]*)\n\n)",
+                             &name, &payload)) {
+    names.push_back(name);
+    if (data != nullptr) data->push_back(json::parse(payload));
+  }
+  return names;
+}
+
+TEST(StreamEncoderTest, ThinkingTextAndToolUseInAnthropicsOrder) {
+  StreamEncoder encoder("claude-sonnet-4");
+  std::string sse;
+  v1::ChatCompletionChunk first = Delta("");
+  first.mutable_choices(0)->mutable_delta()->set_role("assistant");
+  sse += encoder.Encode(first);
+  sse += encoder.Encode(Delta("", "Let me think."));
+  sse += encoder.Encode(Delta("Calling"));
+  sse += encoder.Encode(Delta(" the tool."));
+  v1::ChatCompletionChunk tool;
+  v1::ToolCall* call = tool.add_choices()->mutable_delta()->add_tool_calls();
+  call->set_index(0);
+  call->set_id("call_1");
+  call->mutable_function()->set_name("get_weather");
+  sse += encoder.Encode(tool);
+  for (const char* fragment : {"{\"ci", "ty\":\"Paris\"}"}) {
+    v1::ChatCompletionChunk more;
+    v1::ToolCall* part = more.add_choices()->mutable_delta()->add_tool_calls();
+    part->set_index(0);
+    part->mutable_function()->set_arguments(fragment);
+    sse += encoder.Encode(more);
+  }
+  v1::ChatCompletionChunk finish;
+  finish.add_choices()->set_finish_reason("tool_calls");
+  sse += encoder.Encode(finish);
+  v1::ChatCompletionChunk usage;
+  usage.mutable_usage()->set_prompt_tokens(12);
+  usage.mutable_usage()->set_completion_tokens(7);
+  sse += encoder.Encode(usage);
+  sse += encoder.Finish(absl::OkStatus());
+
+  std::vector<json> data;
+  EXPECT_EQ(
+      EventNames(sse, &data),
+      (std::vector<std::string>{
+          "message_start", "ping", "content_block_start", "content_block_delta",
+          "content_block_stop", "content_block_start", "content_block_delta",
+          "content_block_delta", "content_block_stop", "content_block_start",
+          "content_block_delta", "content_block_delta", "content_block_stop",
+          "message_delta", "message_stop"}));
+  EXPECT_EQ(data[0]["message"]["model"], "claude-sonnet-4");
+  EXPECT_EQ(data[2]["content_block"]["type"], "thinking");
+  EXPECT_EQ(data[3]["delta"]["thinking"], "Let me think.");
+  EXPECT_EQ(data[6]["delta"]["text"], "Calling");
+  EXPECT_EQ(data[9]["content_block"]["id"], "call_1");
+  EXPECT_EQ(data[9]["index"], 2);
+  std::string arguments = data[10]["delta"]["partial_json"].get<std::string>() +
+                          data[11]["delta"]["partial_json"].get<std::string>();
+  EXPECT_EQ(arguments, R"({"city":"Paris"})");
+  EXPECT_EQ(data[13]["delta"]["stop_reason"], "tool_use");
+  EXPECT_EQ(data[13]["usage"]["input_tokens"], 12);
+  EXPECT_EQ(data[13]["usage"]["output_tokens"], 7);
+}
+
+TEST(StreamEncoderTest, AFailureEndsWithAnErrorEvent) {
+  StreamEncoder encoder("m");
+  std::string sse = encoder.Encode(Delta("partial"));
+  sse += encoder.Finish(
+      MakeApiError({absl::StatusCode::kResourceExhausted, "Slow down.", 429}));
+  std::vector<json> data;
+  std::vector<std::string> names = EventNames(sse, &data);
+  ASSERT_EQ(names.back(), "error");
+  EXPECT_EQ(data.back()["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(data.back()["error"]["message"], "Slow down.");
+  EXPECT_EQ(names[names.size() - 2], "content_block_stop");
+}
+
+TEST(MessageJsonTest, AWholeAnswer) {
+  v1::ChatCompletion completion;
+  completion.set_id("chatcmpl-9");
+  v1::Choice* choice = completion.add_choices();
+  choice->mutable_message()->set_content("Hi there");
+  v1::ToolCall* call = choice->mutable_message()->add_tool_calls();
+  call->set_id("call_2");
+  call->mutable_function()->set_name("f");
+  call->mutable_function()->set_arguments(R"({"a":1})");
+  choice->set_finish_reason("tool_calls");
+  completion.mutable_usage()->set_prompt_tokens(3);
+  completion.mutable_usage()->set_completion_tokens(2);
+  json message = MessageJson(completion, "claude-x");
+  EXPECT_EQ(message["id"], "msg_chatcmpl-9");
+  EXPECT_EQ(message["model"], "claude-x");
+  EXPECT_EQ(message["content"][0]["text"], "Hi there");
+  EXPECT_EQ(message["content"][1]["input"]["a"], 1);
+  EXPECT_EQ(message["stop_reason"], "tool_use");
+  EXPECT_EQ(message["usage"]["output_tokens"], 2);
+}
+
+}  // namespace
+}  // namespace aigw::anthropic
