@@ -18,7 +18,10 @@
 #include "providers/common/openai_embeddings_json.h"
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
+#include "server/codecs/anthropic/messages_request.h"
+#include "server/codecs/anthropic/messages_response.h"
 #include "server/filters/cors/cors.h"
+#include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
 #include "server/observability/request_id.h"
 
@@ -103,6 +106,33 @@ HttpResponse ErrorResponse(const absl::Status& status, HttpHeaders headers) {
                       std::move(headers));
 }
 
+// An error in Anthropic's shape, for the Messages front door.
+HttpResponse AnthropicErrorResponse(const absl::Status& status,
+                                    HttpHeaders headers) {
+  ErrorDetails details = GetErrorDetails(status);
+  if (details.retry_after_ms >= 0) {
+    headers.emplace_back("Retry-After",
+                         std::to_string(RetryAfterSeconds(details)));
+  }
+  return JsonResponse(anthropic::HttpStatusOf(status),
+                      anthropic::ErrorBodyJson(status), std::move(headers));
+}
+
+// GET /v1/models as Anthropic lists models.
+std::string AnthropicModelsJson(const v1::ListModelsResponse& models) {
+  nlohmann::json data = nlohmann::json::array();
+  for (const v1::Model& model : models.data()) {
+    data.push_back({{"type", "model"},
+                    {"id", model.id()},
+                    {"display_name", model.id()},
+                    {"created_at", "2024-01-01T00:00:00Z"}});
+  }
+  nlohmann::json list = {{"data", data}, {"has_more", false}};
+  list["first_id"] = data.empty() ? nlohmann::json() : data.front()["id"];
+  list["last_id"] = data.empty() ? nlohmann::json() : data.back()["id"];
+  return list.dump();
+}
+
 absl::Status PlainError(int http_status, absl::string_view message,
                         absl::string_view code) {
   ApiErrorSpec spec;
@@ -126,7 +156,8 @@ absl::Status PlainError(int http_status, absl::string_view message,
 // The methods each path answers: the Allow header of 405s and OPTIONS, and
 // a preflight's Access-Control-Allow-Methods. "" for unknown paths.
 std::string AllowedMethods(absl::string_view path) {
-  if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
+  if (path == "/v1/chat/completions" || path == "/v1/embeddings" ||
+      path == "/v1/messages" || path == "/v1/messages/count_tokens") {
     return "POST, OPTIONS";
   }
   if (path == "/v1/models" ||
@@ -231,7 +262,9 @@ class ObservedResponder : public HttpResponder {
 
 // The operation a path serves, for requests answered before the gateway.
 Operation OperationOf(absl::string_view path) {
-  if (path == "/v1/chat/completions") return Operation::kChat;
+  if (path == "/v1/chat/completions" || path == "/v1/messages") {
+    return Operation::kChat;
+  }
   if (path == "/v1/embeddings") return Operation::kEmbeddings;
   if (absl::StartsWith(path, "/v1/models")) return Operation::kListModels;
   return Operation::kOther;
@@ -269,6 +302,54 @@ class SseWriter : public StreamWriter {
   HttpResponder& responder_;
   const RequestContext& ctx_;
   const HttpHeaders& cors_;
+  bool started_ = false;
+};
+
+// Streams chat chunks to an Anthropic client as its Messages events.
+class AnthropicSseWriter : public StreamWriter {
+ public:
+  AnthropicSseWriter(HttpResponder& responder, const RequestContext& ctx,
+                     const HttpHeaders& cors, std::string model)
+      : responder_(responder), ctx_(ctx), cors_(cors), encoder_(model) {}
+
+  asio::awaitable<bool> Write(
+      std::vector<v1::ChatCompletionChunk>& chunks) override {
+    std::string out;
+    for (const v1::ChatCompletionChunk& chunk : chunks) {
+      out += encoder_.Encode(chunk);
+    }
+    co_return co_await Send(std::move(out));
+  }
+
+  // The last events (message_stop, or an error event).
+  asio::awaitable<bool> End(const absl::Status& status) {
+    std::string out = encoder_.Finish(status);
+    if (!started_) {
+      co_return co_await Send(std::move(out));
+    }
+    co_return co_await responder_.EndChunked(out);
+  }
+
+  bool started() const { return started_; }
+
+ private:
+  asio::awaitable<bool> Send(std::string out) {
+    if (started_) co_return co_await responder_.WriteChunk(out);
+    started_ = true;
+    HttpResponse head;
+    head.headers = cors_;
+    AddCallHeaders(ctx_, &head.headers);
+    head.headers.emplace_back("Content-Type", "text/event-stream");
+    head.headers.emplace_back("Cache-Control", "no-cache");
+    head.headers.emplace_back("X-Accel-Buffering", "no");
+    head.body = std::move(out);
+    co_return co_await responder_.StartChunked(std::move(head));
+  }
+
+  HttpResponder& responder_;
+  const RequestContext& ctx_;
+  const HttpHeaders& cors_;
+  anthropic::StreamEncoder encoder_;
   bool started_ = false;
 };
 
@@ -470,10 +551,21 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
     co_return co_await HandleEmbeddings(request, responder, ctx,
                                         std::move(cors));
   }
+  if (path == "/v1/messages") {
+    co_return co_await HandleMessages(request, responder, ctx, std::move(cors));
+  }
   absl::Status result;
+  if (path == "/v1/messages/count_tokens") {
+    ctx.operation = Operation::kOther;
+    HttpResponse counted = HandleCountTokens(request, ctx, &result);
+    counted.headers.insert(counted.headers.begin(), cors.begin(), cors.end());
+    co_await responder.Send(std::move(counted));
+    co_return result;
+  }
+  bool anthropic = !request.header("anthropic-version").empty();
   HttpResponse response =
       path == "/v1/models"
-          ? HandleModels(ctx, &result)
+          ? HandleModels(ctx, anthropic, &result)
           : HandleModel(ctx, PercentDecode(path.substr(strlen("/v1/models/"))),
                         &result);
   response.headers.insert(response.headers.begin(), cors.begin(), cors.end());
@@ -481,11 +573,15 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
   co_return result;
 }
 
-HttpResponse RestServer::HandleModels(RequestContext& ctx,
+HttpResponse RestServer::HandleModels(RequestContext& ctx, bool anthropic,
                                       absl::Status* result) {
   absl::StatusOr<v1::ListModelsResponse> models = gateway_->ListModels(&ctx);
   *result = models.status();
-  if (!models.ok()) return ErrorResponse(models.status(), {});
+  if (!models.ok()) {
+    if (anthropic) return AnthropicErrorResponse(models.status(), {});
+    return ErrorResponse(models.status(), {});
+  }
+  if (anthropic) return JsonResponse(200, AnthropicModelsJson(*models), {});
   return JsonResponse(200, ListModelsToJson(*models).dump(), {});
 }
 
@@ -616,6 +712,85 @@ asio::awaitable<absl::Status> RestServer::StreamChat(
   std::string last = SseData(status.ok() ? "[DONE]" : ErrorBodyJson(status));
   co_await responder.EndChunked(last);
   co_return status;
+}
+
+asio::awaitable<absl::Status> RestServer::HandleMessages(
+    HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
+    HttpHeaders cors) {
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      anthropic::ParseMessagesRequest(req.body());
+  if (!request.ok()) {
+    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+    HttpResponse answer = AnthropicErrorResponse(error, std::move(cors));
+    co_await responder.Send(std::move(answer));
+    co_return error;
+  }
+  if (request->stream()) {
+    co_return co_await StreamMessages(std::move(*request), responder, ctx,
+                                      std::move(cors));
+  }
+  std::string model = request->model();
+  std::shared_ptr<CancelToken> cancel = responder.cancel();
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
+  absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
+      std::move(*request), responder.loop(), cancel.get(), &ctx);
+  drained.reset();
+  HttpHeaders headers = std::move(cors);
+  AddCallHeaders(ctx, &headers);
+  if (EndedByShutdown(*cancel)) completion = ServerShutdownError();
+  if (!completion.ok()) {
+    HttpResponse answer = AnthropicErrorResponse(completion.status(), headers);
+    co_await responder.Send(std::move(answer));
+    co_return completion.status();
+  }
+  HttpResponse answer = JsonResponse(
+      200,
+      anthropic::MessageJson(*completion, model)
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      headers);
+  co_await responder.Send(std::move(answer));
+  co_return absl::OkStatus();
+}
+
+asio::awaitable<absl::Status> RestServer::StreamMessages(
+    v1::ChatCompletionRequest chat, HttpResponder& responder,
+    RequestContext& ctx, HttpHeaders cors) {
+  std::shared_ptr<CancelToken> cancel = responder.cancel();
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
+  // Anthropic's message_delta carries the usage: always asked for.
+  chat.mutable_stream_options()->set_include_usage(true);
+  std::string model = chat.model();
+  AnthropicSseWriter writer(responder, ctx, cors, model);
+  absl::Status status = co_await gateway_->Stream(
+      std::move(chat), writer, responder.loop(), cancel.get(), &ctx);
+  drained.reset();
+  bool shutdown = EndedByShutdown(*cancel);
+  if (cancel->cancelled() && !shutdown) {
+    co_return absl::CancelledError("the client left");
+  }
+  if (shutdown) status = ServerShutdownError();
+  if (!writer.started() && !status.ok()) {
+    HttpHeaders headers = cors;
+    AddCallHeaders(ctx, &headers);
+    HttpResponse answer = AnthropicErrorResponse(status, headers);
+    co_await responder.Send(std::move(answer));
+    co_return status;
+  }
+  co_await writer.End(status);
+  co_return status;
+}
+
+HttpResponse RestServer::HandleCountTokens(HttpRequest& req,
+                                           RequestContext& ctx,
+                                           absl::Status* result) {
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      anthropic::ParseMessagesRequest(req.body(), /*count_tokens=*/true);
+  absl::Status caller = gateway_->Authenticate(ctx);
+  if (!caller.ok()) request = caller;
+  *result = request.status();
+  if (!request.ok()) return AnthropicErrorResponse(request.status(), {});
+  nlohmann::json counted = {{"input_tokens", EstimatePromptTokens(*request)}};
+  return JsonResponse(200, counted.dump(), {});
 }
 
 }  // namespace aigw

@@ -62,7 +62,21 @@ class RestServer : public HttpHandler {
   boost::asio::awaitable<absl::Status> HandleEmbeddings(
       HttpRequest& request, HttpResponder& responder, RequestContext& ctx,
       HttpHeaders cors);
-  HttpResponse HandleModels(RequestContext& ctx, absl::Status* result);
+  // Anthropic Messages (server/codecs/anthropic): POST /v1/messages and
+  // /v1/messages/count_tokens.
+  boost::asio::awaitable<absl::Status> HandleMessages(HttpRequest& request,
+                                                      HttpResponder& responder,
+                                                      RequestContext& ctx,
+                                                      HttpHeaders cors);
+  boost::asio::awaitable<absl::Status> StreamMessages(
+      v1::ChatCompletionRequest chat, HttpResponder& responder,
+      RequestContext& ctx, HttpHeaders cors);
+  HttpResponse HandleCountTokens(HttpRequest& request, RequestContext& ctx,
+                                 absl::Status* result);
+  // `anthropic`: the list in Anthropic's shape (the client sent
+  // anthropic-version).
+  HttpResponse HandleModels(RequestContext& ctx, bool anthropic,
+                            absl::Status* result);
   HttpResponse HandleModel(RequestContext& ctx, const std::string& id,
                            absl::Status* result);
   // The Origin check and CORS headers (into `cors`); an answer when it

@@ -214,14 +214,14 @@ absl::Status SetToolChoice(const json& choice,
 }  // namespace
 
 absl::StatusOr<v1::ChatCompletionRequest> ParseMessagesRequest(
-    absl::string_view body) {
+    absl::string_view body, bool count_tokens) {
   absl::StatusOr<json> j = ParseJsonBody(body);
   if (!j.ok()) return j.status();
-  return MessagesRequestFromJson(*j);
+  return MessagesRequestFromJson(*j, count_tokens);
 }
 
 absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
-    const json& j) {
+    const json& j, bool count_tokens) {
   if (!j.is_object()) return InvalidRequest("The body must be a JSON object.");
   v1::ChatCompletionRequest request;
   if (!j.contains("model") || !j["model"].is_string() ||
@@ -229,12 +229,15 @@ absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
     return Bad("model", "required");
   }
   request.set_model(j["model"].get<std::string>());
-  if (!j.contains("max_tokens") || !j["max_tokens"].is_number_integer() ||
-      j["max_tokens"].get<int64_t>() < 1) {
-    return Bad("max_tokens", "required, a positive integer");
+  bool has_max_tokens = j.contains("max_tokens") && !j["max_tokens"].is_null();
+  if (has_max_tokens || !count_tokens) {
+    if (!has_max_tokens || !j["max_tokens"].is_number_integer() ||
+        j["max_tokens"].get<int64_t>() < 1) {
+      return Bad("max_tokens", "required, a positive integer");
+    }
+    request.set_max_tokens(static_cast<int32_t>(
+        std::min<int64_t>(j["max_tokens"].get<int64_t>(), INT32_MAX)));
   }
-  request.set_max_tokens(static_cast<int32_t>(
-      std::min<int64_t>(j["max_tokens"].get<int64_t>(), INT32_MAX)));
   if (j.contains("system") && !j["system"].is_null()) {
     absl::StatusOr<std::string> system = TextOf(j["system"], "system");
     if (!system.ok()) return system.status();

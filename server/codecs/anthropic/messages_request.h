@@ -21,10 +21,12 @@
 
 namespace aigw::anthropic {
 
+// `count_tokens`: the body of /v1/messages/count_tokens, which has no
+// max_tokens.
 absl::StatusOr<v1::ChatCompletionRequest> ParseMessagesRequest(
-    absl::string_view body);
+    absl::string_view body, bool count_tokens = false);
 absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
-    const nlohmann::json& j);
+    const nlohmann::json& j, bool count_tokens = false);
 
 }  // namespace aigw::anthropic
 
