@@ -20,6 +20,7 @@
 #include "providers/common/openai_response_json.h"
 #include "server/codecs/anthropic/messages_request.h"
 #include "server/codecs/anthropic/messages_response.h"
+#include "server/codecs/openai_responses/responses.h"
 #include "server/filters/cors/cors.h"
 #include "server/filters/rate_limit/estimator.h"
 #include "server/model_catalog.h"
@@ -157,7 +158,8 @@ absl::Status PlainError(int http_status, absl::string_view message,
 // a preflight's Access-Control-Allow-Methods. "" for unknown paths.
 std::string AllowedMethods(absl::string_view path) {
   if (path == "/v1/chat/completions" || path == "/v1/embeddings" ||
-      path == "/v1/messages" || path == "/v1/messages/count_tokens") {
+      path == "/v1/messages" || path == "/v1/messages/count_tokens" ||
+      path == "/v1/responses") {
     return "POST, OPTIONS";
   }
   if (path == "/v1/models" ||
@@ -262,7 +264,8 @@ class ObservedResponder : public HttpResponder {
 
 // The operation a path serves, for requests answered before the gateway.
 Operation OperationOf(absl::string_view path) {
-  if (path == "/v1/chat/completions" || path == "/v1/messages") {
+  if (path == "/v1/chat/completions" || path == "/v1/messages" ||
+      path == "/v1/responses") {
     return Operation::kChat;
   }
   if (path == "/v1/embeddings") return Operation::kEmbeddings;
@@ -305,12 +308,17 @@ class SseWriter : public StreamWriter {
   bool started_ = false;
 };
 
-// Streams chat chunks to an Anthropic client as its Messages events.
-class AnthropicSseWriter : public StreamWriter {
+// Streams chat chunks as the events of another protocol: `Encoder` (the
+// Anthropic Messages or OpenAI Responses codec) turns chunks into SSE text.
+template <typename Encoder>
+class EncodedSseWriter : public StreamWriter {
  public:
-  AnthropicSseWriter(HttpResponder& responder, const RequestContext& ctx,
-                     const HttpHeaders& cors, std::string model)
-      : responder_(responder), ctx_(ctx), cors_(cors), encoder_(model) {}
+  EncodedSseWriter(HttpResponder& responder, const RequestContext& ctx,
+                   const HttpHeaders& cors, Encoder encoder)
+      : responder_(responder),
+        ctx_(ctx),
+        cors_(cors),
+        encoder_(std::move(encoder)) {}
 
   asio::awaitable<bool> Write(
       std::vector<v1::ChatCompletionChunk>& chunks) override {
@@ -349,7 +357,7 @@ class AnthropicSseWriter : public StreamWriter {
   HttpResponder& responder_;
   const RequestContext& ctx_;
   const HttpHeaders& cors_;
-  anthropic::StreamEncoder encoder_;
+  Encoder encoder_;
   bool started_ = false;
 };
 
@@ -553,6 +561,10 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
   }
   if (path == "/v1/messages") {
     co_return co_await HandleMessages(request, responder, ctx, std::move(cors));
+  }
+  if (path == "/v1/responses") {
+    co_return co_await HandleResponses(request, responder, ctx,
+                                       std::move(cors));
   }
   absl::Status result;
   if (path == "/v1/messages/count_tokens") {
@@ -760,7 +772,8 @@ asio::awaitable<absl::Status> RestServer::StreamMessages(
   // Anthropic's message_delta carries the usage: always asked for.
   chat.mutable_stream_options()->set_include_usage(true);
   std::string model = chat.model();
-  AnthropicSseWriter writer(responder, ctx, cors, model);
+  EncodedSseWriter<anthropic::StreamEncoder> writer(
+      responder, ctx, cors, anthropic::StreamEncoder(model));
   absl::Status status = co_await gateway_->Stream(
       std::move(chat), writer, responder.loop(), cancel.get(), &ctx);
   drained.reset();
@@ -791,6 +804,62 @@ HttpResponse RestServer::HandleCountTokens(HttpRequest& req,
   if (!request.ok()) return AnthropicErrorResponse(request.status(), {});
   nlohmann::json counted = {{"input_tokens", EstimatePromptTokens(*request)}};
   return JsonResponse(200, counted.dump(), {});
+}
+
+asio::awaitable<absl::Status> RestServer::HandleResponses(
+    HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
+    HttpHeaders cors) {
+  responses::RequestEcho echo;
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      responses::ParseResponsesRequest(req.body(), &echo);
+  if (!request.ok()) {
+    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+    HttpResponse answer = ErrorResponse(error, std::move(cors));
+    co_await responder.Send(std::move(answer));
+    co_return error;
+  }
+  std::shared_ptr<CancelToken> cancel = responder.cancel();
+  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
+  if (!request->stream()) {
+    absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
+        std::move(*request), responder.loop(), cancel.get(), &ctx);
+    drained.reset();
+    HttpHeaders headers = std::move(cors);
+    AddCallHeaders(ctx, &headers);
+    if (EndedByShutdown(*cancel)) completion = ServerShutdownError();
+    if (!completion.ok()) {
+      HttpResponse answer = ErrorResponse(completion.status(), headers);
+      co_await responder.Send(std::move(answer));
+      co_return completion.status();
+    }
+    HttpResponse answer = JsonResponse(
+        200,
+        responses::ResponseJson(*completion, echo)
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+        headers);
+    co_await responder.Send(std::move(answer));
+    co_return absl::OkStatus();
+  }
+  request->mutable_stream_options()->set_include_usage(true);
+  EncodedSseWriter<responses::StreamEncoder> writer(
+      responder, ctx, cors, responses::StreamEncoder(echo));
+  absl::Status status = co_await gateway_->Stream(
+      std::move(*request), writer, responder.loop(), cancel.get(), &ctx);
+  drained.reset();
+  bool shutdown = EndedByShutdown(*cancel);
+  if (cancel->cancelled() && !shutdown) {
+    co_return absl::CancelledError("the client left");
+  }
+  if (shutdown) status = ServerShutdownError();
+  if (!writer.started() && !status.ok()) {
+    HttpHeaders headers = cors;
+    AddCallHeaders(ctx, &headers);
+    HttpResponse answer = ErrorResponse(status, headers);
+    co_await responder.Send(std::move(answer));
+    co_return status;
+  }
+  co_await writer.End(status);
+  co_return status;
 }
 
 }  // namespace aigw

@@ -71,6 +71,11 @@ class RestServer : public HttpHandler {
   boost::asio::awaitable<absl::Status> StreamMessages(
       v1::ChatCompletionRequest chat, HttpResponder& responder,
       RequestContext& ctx, HttpHeaders cors);
+  // OpenAI Responses (server/codecs/openai_responses): POST /v1/responses.
+  boost::asio::awaitable<absl::Status> HandleResponses(HttpRequest& request,
+                                                       HttpResponder& responder,
+                                                       RequestContext& ctx,
+                                                       HttpHeaders cors);
   HttpResponse HandleCountTokens(HttpRequest& request, RequestContext& ctx,
                                  absl::Status* result);
   // `anthropic`: the list in Anthropic's shape (the client sent

@@ -1,0 +1,98 @@
+// The OpenAI Responses API (POST /v1/responses), stateless core, as the
+// openai SDK's responses.create/stream and the AI SDK's default
+// `openai(model)` use it: requests -> the canonical ChatCompletionRequest,
+// canonical answers -> a `response` object or its typed `response.*`
+// stream events.
+//
+// Input items: messages (system/developer/user/assistant, input_text,
+// input_image, output_text), function_call, function_call_output,
+// reasoning (its summary kept as reasoning text) and item_reference to an
+// item this gateway produced (ItemStore). `instructions`, function tools,
+// tool_choice, text.format (text / json_object / json_schema),
+// max_output_tokens, temperature, top_p, parallel_tool_calls, user and
+// reasoning.effort map; `previous_response_id` and `conversation` are a
+// 400 (no conversation state is kept); built-in tools are a 400.
+#ifndef AIGW_SERVER_CODECS_OPENAI_RESPONSES_RESPONSES_H_
+#define AIGW_SERVER_CODECS_OPENAI_RESPONSES_RESPONSES_H_
+
+#include <list>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/aigw/v1/chat.pb.h"
+
+namespace aigw::responses {
+
+// Output items this process produced, by id, so that a client that sends
+// `{"type":"item_reference","id":...}` (the AI SDK does for earlier
+// assistant turns) gets them back. Bounded: the oldest go first.
+class ItemStore {
+ public:
+  static ItemStore& Global();
+  void Put(const std::string& id, nlohmann::json item);
+  bool Get(const std::string& id, nlohmann::json* item) const;
+
+ private:
+  static constexpr size_t kMaxItems = 20000;
+  mutable absl::Mutex mu_;
+  std::list<std::string> order_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, nlohmann::json> items_ ABSL_GUARDED_BY(mu_);
+};
+
+// What a response echoes of its request (tools, text format, ...).
+struct RequestEcho {
+  std::string model;  // as the client sent it
+  nlohmann::json fields = nlohmann::json::object();
+};
+
+absl::StatusOr<v1::ChatCompletionRequest> ParseResponsesRequest(
+    absl::string_view body, RequestEcho* echo);
+
+// A non-streamed answer as a `response` object.
+nlohmann::json ResponseJson(const v1::ChatCompletion& completion,
+                            const RequestEcho& echo);
+
+// {"error":{"message","type","param","code"}}, as OpenAI answers.
+std::string ErrorBodyJson(const absl::Status& status);
+
+// Canonical chunks -> the typed events of a streamed response.
+class StreamEncoder {
+ public:
+  explicit StreamEncoder(RequestEcho echo);
+
+  std::string Encode(const v1::ChatCompletionChunk& chunk);
+  // response.completed (or .incomplete), or an `error` event.
+  std::string Finish(const absl::Status& status);
+
+ private:
+  enum class Kind { kNone, kMessage, kReasoning, kFunctionCall };
+  void Event(const char* type, nlohmann::json data, std::string& out);
+  void Begin(std::string& out);
+  void Open(Kind kind, nlohmann::json item, std::string& out);
+  void Close(std::string& out);
+  nlohmann::json Response(const char* status) const;
+
+  RequestEcho echo_;
+  std::string id_;
+  int64_t created_at_ = 0;
+  bool begun_ = false;
+  int sequence_ = 0;
+  Kind open_ = Kind::kNone;
+  nlohmann::json item_;  // the open item
+  std::string text_;     // its text (message, reasoning) or arguments
+  std::vector<nlohmann::json> output_;  // closed items
+  std::map<int, int> tool_items_;       // canonical tool index -> output index
+  std::string finish_reason_;
+  v1::Usage usage_;
+};
+
+}  // namespace aigw::responses
+
+#endif  // AIGW_SERVER_CODECS_OPENAI_RESPONSES_RESPONSES_H_

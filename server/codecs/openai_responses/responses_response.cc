@@ -1,0 +1,365 @@
+#include <random>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "providers/common/api_error.h"
+#include "server/codecs/openai_responses/responses.h"
+
+namespace aigw::responses {
+
+namespace {
+
+using nlohmann::json;
+
+std::string NewId(absl::string_view prefix) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  id += "_";
+  for (int i = 0; i < 32; ++i) id += kHex[random() & 15];
+  return id;
+}
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json UsageJson(const v1::Usage& usage) {
+  return {{"input_tokens", usage.prompt_tokens()},
+          {"input_tokens_details",
+           {{"cached_tokens", usage.prompt_tokens_details().cached_tokens()}}},
+          {"output_tokens", usage.completion_tokens()},
+          {"output_tokens_details",
+           {{"reasoning_tokens",
+             usage.completion_tokens_details().reasoning_tokens()}}},
+          {"total_tokens",
+           usage.total_tokens() > 0
+               ? usage.total_tokens()
+               : usage.prompt_tokens() + usage.completion_tokens()}};
+}
+
+json MessageItem(const std::string& id, const std::string& text,
+                 const char* status) {
+  json content = json::array();
+  if (std::string(status) == "completed") {
+    content.push_back({{"type", "output_text"},
+                       {"text", text},
+                       {"annotations", json::array()},
+                       {"logprobs", json::array()}});
+  }
+  return {{"type", "message"},
+          {"id", id},
+          {"status", status},
+          {"role", "assistant"},
+          {"content", content}};
+}
+
+json ReasoningItem(const std::string& id, const std::string& text) {
+  json summary = json::array();
+  if (!text.empty())
+    summary.push_back({{"type", "summary_text"}, {"text", text}});
+  return {{"type", "reasoning"}, {"id", id}, {"summary", summary}};
+}
+
+// The response object around `output`.
+json ResponseObject(const std::string& id, int64_t created_at,
+                    const RequestEcho& echo, const char* status, json output,
+                    const json& usage, const std::string& finish_reason) {
+  json response = {{"id", id},
+                   {"object", "response"},
+                   {"created_at", created_at},
+                   {"status", status},
+                   {"model", echo.model},
+                   {"output", std::move(output)},
+                   {"error", nullptr},
+                   {"incomplete_details", nullptr},
+                   {"previous_response_id", nullptr},
+                   {"store", false},
+                   {"parallel_tool_calls", true},
+                   {"tool_choice", "auto"},
+                   {"tools", json::array()},
+                   {"text", {{"format", {{"type", "text"}}}}},
+                   {"metadata", json::object()},
+                   {"usage", usage}};
+  for (const auto& [name, value] : echo.fields.items()) response[name] = value;
+  if (finish_reason == "length") {
+    response["incomplete_details"] = {{"reason", "max_output_tokens"}};
+  } else if (finish_reason == "content_filter") {
+    response["incomplete_details"] = {{"reason", "content_filter"}};
+  }
+  return response;
+}
+
+const char* StatusFor(const std::string& finish_reason) {
+  return finish_reason == "length" || finish_reason == "content_filter"
+             ? "incomplete"
+             : "completed";
+}
+
+void Remember(const json& output) {
+  for (const json& item : output) {
+    ItemStore::Global().Put(item["id"].get<std::string>(), item);
+  }
+}
+
+}  // namespace
+
+ItemStore& ItemStore::Global() {
+  static ItemStore* store = new ItemStore();
+  return *store;
+}
+
+void ItemStore::Put(const std::string& id, json item) {
+  absl::MutexLock lock(&mu_);
+  if (items_.emplace(id, std::move(item)).second) order_.push_back(id);
+  while (order_.size() > kMaxItems) {
+    items_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+bool ItemStore::Get(const std::string& id, json* item) const {
+  absl::MutexLock lock(&mu_);
+  auto found = items_.find(id);
+  if (found == items_.end()) return false;
+  *item = found->second;
+  return true;
+}
+
+std::string ErrorBodyJson(const absl::Status& status) {
+  return aigw::ErrorBodyJson(status);
+}
+
+json ResponseJson(const v1::ChatCompletion& completion,
+                  const RequestEcho& echo) {
+  json output = json::array();
+  std::string finish = "stop";
+  if (completion.choices_size() > 0) {
+    const v1::Choice& choice = completion.choices(0);
+    const v1::Message& message = choice.message();
+    finish = choice.finish_reason();
+    if (!message.reasoning_content().empty()) {
+      output.push_back(ReasoningItem(NewId("rs"), message.reasoning_content()));
+    }
+    std::string text = message.content();
+    for (const v1::ContentPart& part : message.parts()) {
+      if (part.type() == "text") text += part.text();
+    }
+    if (!text.empty() || message.tool_calls_size() == 0) {
+      output.push_back(MessageItem(NewId("msg"), text, "completed"));
+    }
+    for (const v1::ToolCall& call : message.tool_calls()) {
+      output.push_back({{"type", "function_call"},
+                        {"id", NewId("fc")},
+                        {"call_id", call.id()},
+                        {"name", call.function().name()},
+                        {"arguments", call.function().arguments()},
+                        {"status", "completed"}});
+    }
+  }
+  Remember(output);
+  return ResponseObject(NewId("resp"), absl::ToUnixSeconds(absl::Now()), echo,
+                        StatusFor(finish), std::move(output),
+                        UsageJson(completion.usage()), finish);
+}
+
+StreamEncoder::StreamEncoder(RequestEcho echo)
+    : echo_(std::move(echo)),
+      id_(NewId("resp")),
+      created_at_(absl::ToUnixSeconds(absl::Now())) {}
+
+void StreamEncoder::Event(const char* type, json data, std::string& out) {
+  data["type"] = type;
+  data["sequence_number"] = sequence_++;
+  absl::StrAppend(&out, "event: ", type, "\ndata: ", Dump(data), "\n\n");
+}
+
+json StreamEncoder::Response(const char* status) const {
+  json output = json::array();
+  for (const json& item : output_) output.push_back(item);
+  bool done = std::string(status) != "in_progress";
+  return ResponseObject(id_, created_at_, echo_, status, std::move(output),
+                        done ? UsageJson(usage_) : json(nullptr),
+                        done ? finish_reason_ : "");
+}
+
+void StreamEncoder::Begin(std::string& out) {
+  begun_ = true;
+  Event("response.created", {{"response", Response("in_progress")}}, out);
+  Event("response.in_progress", {{"response", Response("in_progress")}}, out);
+}
+
+void StreamEncoder::Open(Kind kind, json item, std::string& out) {
+  Close(out);
+  open_ = kind;
+  item_ = std::move(item);
+  text_.clear();
+  int index = static_cast<int>(output_.size());
+  Event("response.output_item.added",
+        {{"output_index", index}, {"item", item_}}, out);
+  const std::string id = item_["id"];
+  if (kind == Kind::kMessage) {
+    Event("response.content_part.added",
+          {{"item_id", id},
+           {"output_index", index},
+           {"content_index", 0},
+           {"part",
+            {{"type", "output_text"},
+             {"text", ""},
+             {"annotations", json::array()}}}},
+          out);
+  } else if (kind == Kind::kReasoning) {
+    Event("response.reasoning_summary_part.added",
+          {{"item_id", id},
+           {"output_index", index},
+           {"summary_index", 0},
+           {"part", {{"type", "summary_text"}, {"text", ""}}}},
+          out);
+  }
+}
+
+void StreamEncoder::Close(std::string& out) {
+  if (open_ == Kind::kNone) return;
+  int index = static_cast<int>(output_.size());
+  const std::string id = item_["id"];
+  if (open_ == Kind::kMessage) {
+    Event("response.output_text.done",
+          {{"item_id", id},
+           {"output_index", index},
+           {"content_index", 0},
+           {"text", text_},
+           {"logprobs", json::array()}},
+          out);
+    Event("response.content_part.done",
+          {{"item_id", id},
+           {"output_index", index},
+           {"content_index", 0},
+           {"part",
+            {{"type", "output_text"},
+             {"text", text_},
+             {"annotations", json::array()}}}},
+          out);
+    item_ = MessageItem(id, text_, "completed");
+  } else if (open_ == Kind::kReasoning) {
+    Event("response.reasoning_summary_text.done",
+          {{"item_id", id},
+           {"output_index", index},
+           {"summary_index", 0},
+           {"text", text_}},
+          out);
+    Event("response.reasoning_summary_part.done",
+          {{"item_id", id},
+           {"output_index", index},
+           {"summary_index", 0},
+           {"part", {{"type", "summary_text"}, {"text", text_}}}},
+          out);
+    item_ = ReasoningItem(id, text_);
+  } else {
+    Event("response.function_call_arguments.done",
+          {{"item_id", id}, {"output_index", index}, {"arguments", text_}},
+          out);
+    item_["arguments"] = text_;
+    item_["status"] = "completed";
+  }
+  Event("response.output_item.done", {{"output_index", index}, {"item", item_}},
+        out);
+  output_.push_back(std::move(item_));
+  open_ = Kind::kNone;
+}
+
+std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
+  std::string out;
+  if (!begun_) Begin(out);
+  if (chunk.has_usage()) usage_ = chunk.usage();
+  for (const v1::ChunkChoice& choice : chunk.choices()) {
+    if (choice.index() != 0) continue;
+    const v1::Message& delta = choice.delta();
+    if (!delta.reasoning_content().empty()) {
+      if (open_ != Kind::kReasoning)
+        Open(Kind::kReasoning, ReasoningItem(NewId("rs"), ""), out);
+      text_ += delta.reasoning_content();
+      Event("response.reasoning_summary_text.delta",
+            {{"item_id", item_["id"]},
+             {"output_index", output_.size()},
+             {"summary_index", 0},
+             {"delta", delta.reasoning_content()}},
+            out);
+    }
+    if (!delta.content().empty()) {
+      if (open_ != Kind::kMessage)
+        Open(Kind::kMessage, MessageItem(NewId("msg"), "", "in_progress"), out);
+      text_ += delta.content();
+      Event("response.output_text.delta",
+            {{"item_id", item_["id"]},
+             {"output_index", output_.size()},
+             {"content_index", 0},
+             {"delta", delta.content()},
+             {"logprobs", json::array()}},
+            out);
+    }
+    for (const v1::ToolCall& call : delta.tool_calls()) {
+      int tool = call.has_index() ? call.index() : 0;
+      auto known = tool_items_.find(tool);
+      bool open_here = known != tool_items_.end() &&
+                       known->second == static_cast<int>(output_.size()) &&
+                       open_ == Kind::kFunctionCall;
+      if (known == tool_items_.end()) {
+        Open(Kind::kFunctionCall,
+             {{"type", "function_call"},
+              {"id", NewId("fc")},
+              {"call_id", call.id()},
+              {"name", call.function().name()},
+              {"arguments", ""},
+              {"status", "in_progress"}},
+             out);
+        tool_items_[tool] = static_cast<int>(output_.size());
+        open_here = true;
+      }
+      const std::string& fragment = call.function().arguments();
+      if (fragment.empty()) continue;
+      if (open_here) {
+        text_ += fragment;
+        Event("response.function_call_arguments.delta",
+              {{"item_id", item_["id"]},
+               {"output_index", output_.size()},
+               {"delta", fragment}},
+              out);
+      } else {
+        // A late fragment of a closed call: its arguments grow in place.
+        json& item = output_[tool_items_[tool]];
+        item["arguments"] = item["arguments"].get<std::string>() + fragment;
+      }
+    }
+    if (!choice.finish_reason().empty())
+      finish_reason_ = choice.finish_reason();
+  }
+  return out;
+}
+
+std::string StreamEncoder::Finish(const absl::Status& status) {
+  std::string out;
+  if (!begun_) Begin(out);
+  if (!status.ok()) {
+    ErrorDetails details = GetErrorDetails(status);
+    Event("error",
+          {{"code", details.code.empty() ? json(nullptr) : json(details.code)},
+           {"message", std::string(status.message())},
+           {"param",
+            details.param.empty() ? json(nullptr) : json(details.param)}},
+          out);
+    return out;
+  }
+  Close(out);
+  json output = json::array();
+  for (const json& item : output_) output.push_back(item);
+  Remember(output);
+  const char* final_status = StatusFor(finish_reason_);
+  Event(std::string(final_status) == "completed" ? "response.completed"
+                                                 : "response.incomplete",
+        {{"response", Response(final_status)}}, out);
+  return out;
+}
+
+}  // namespace aigw::responses

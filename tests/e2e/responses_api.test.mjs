@@ -1,0 +1,133 @@
+// The OpenAI Responses front door with real clients: the openai SDK's
+// responses.create / responses.stream and the AI SDK's default
+// `openai(model)` (which speaks /v1/responses), with tools over two steps,
+// against native Qwen (a fake DashScope).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { QWEN_KEYS, startFakeDashScope } from './fake_qwen.mjs';
+import { LISTEN_ANY } from './fake_common.mjs';
+import { startGateway } from './harness.mjs';
+
+const KEY = 'sk-responses-client';
+let dashscope;
+let gateway;
+let openai;
+let aiSdk;
+
+before(async () => {
+  dashscope = await startFakeDashScope();
+  gateway = await startGateway({
+    listen: LISTEN_ANY,
+    consumers: [{ name: 'apps', api_keys: [KEY] }],
+    providers: [{
+      name: 'dashscope',
+      type: 'qwen',
+      base_url: dashscope.origin,
+      api_keys: QWEN_KEYS,
+      model_mapping: { 'gpt-4o': 'qwen-text', 'gpt-tools': 'qwen-tools', 'gpt-think': 'qwen-think' },
+    }],
+  });
+  openai = new OpenAI({ baseURL: `${gateway.httpUrl}/v1`, apiKey: KEY, maxRetries: 0 });
+  aiSdk = createOpenAI({ baseURL: `${gateway.httpUrl}/v1`, apiKey: KEY });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await dashscope?.stop();
+});
+
+const toolSchemas = {
+  get_weather: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  get_time: { type: 'object', properties: { tz: { type: 'string' } }, required: ['tz'] },
+};
+
+describe('OpenAI Responses front door', () => {
+  test('openai SDK responses.create: output_text, usage and the instructions upstream', async () => {
+    const response = await openai.responses.create({ model: 'gpt-4o', instructions: 'Be kind.', input: 'Hi' });
+    assert.equal(response.object, 'response');
+    assert.equal(response.status, 'completed');
+    assert.equal(response.model, 'gpt-4o');
+    assert.equal(response.output_text, 'Hello from 通义千问!');
+    assert.equal(response.usage.input_tokens, 12);
+    assert.equal(response.usage.output_tokens, 5);
+    const sent = dashscope.requests.at(-1).body;
+    assert.equal(sent.model, 'qwen-text');
+    assert.deepEqual(sent.input.messages[0], { role: 'system', content: 'Be kind.' });
+  });
+
+  test('openai SDK responses.stream: typed events in order, final response', async () => {
+    const stream = openai.responses.stream({ model: 'gpt-4o', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }] });
+    const types = [];
+    const deltas = [];
+    stream.on('event', (event) => types.push(event.type));
+    stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const final = await stream.finalResponse();
+    assert.equal(deltas.join(''), 'Hello from 通义千问!');
+    assert.equal(types[0], 'response.created');
+    assert.equal(types.at(-1), 'response.completed');
+    for (const type of ['response.output_item.added', 'response.content_part.added', 'response.output_text.done', 'response.output_item.done']) {
+      assert.ok(types.includes(type), type);
+    }
+    const message = final.output.find((item) => item.type === 'message');
+    assert.equal(message.content[0].text, 'Hello from 通义千问!');
+    assert.equal(final.usage.total_tokens, 17);
+  });
+
+  test('openai SDK: function calls stream as function_call items with their argument deltas', async () => {
+    const stream = openai.responses.stream({
+      model: 'gpt-tools',
+      input: 'Weather and time?',
+      tools: Object.entries(toolSchemas).map(([name, parameters]) => ({ type: 'function', name, parameters, strict: false })),
+    });
+    const argumentDeltas = [];
+    stream.on('response.function_call_arguments.delta', (event) => argumentDeltas.push(event.delta));
+    const final = await stream.finalResponse();
+    const calls = final.output.filter((item) => item.type === 'function_call');
+    assert.deepEqual(calls.map((c) => [c.call_id, c.name, JSON.parse(c.arguments)]), [
+      ['call_a1', 'get_weather', { city: '杭州' }],
+      ['call_b2', 'get_time', { tz: 'CST' }],
+    ]);
+    assert.ok(argumentDeltas.length >= 4, 'arguments arrive in fragments');
+  });
+
+  test('a stateful request is a clear 400', async () => {
+    await assert.rejects(openai.responses.create({ model: 'gpt-4o', input: 'Hi', previous_response_id: 'resp_123' }),
+      (err) => err.status === 400 && /previous_response_id/.test(err.message));
+  });
+
+  test('AI SDK openai(model): generateText and streamText', async () => {
+    const generated = await generateText({ model: aiSdk('gpt-4o'), prompt: 'Hi' });
+    assert.equal(generated.text, 'Hello from 通义千问!');
+    assert.equal(generated.usage.outputTokens, 5);
+    const streamed = streamText({ model: aiSdk('gpt-think'), prompt: '6*7?' });
+    const parts = [];
+    for await (const part of streamed.textStream) parts.push(part);
+    assert.equal(parts.join(''), '42');
+    assert.equal(await streamed.reasoningText, 'Six times seven.');
+  });
+
+  test('AI SDK openai(model) with tools over two steps: results reach Qwen as tool messages', async () => {
+    const executed = [];
+    const tools = Object.fromEntries(Object.entries(toolSchemas).map(([name, schema]) => [name, tool({
+      description: name,
+      inputSchema: jsonSchema(schema),
+      execute: async (input) => {
+        executed.push([name, input]);
+        return name === 'get_weather' ? '22°C' : '10:00';
+      },
+    })]));
+    const result = streamText({ model: aiSdk('gpt-tools'), prompt: 'Weather and time in Hangzhou?', tools, stopWhen: stepCountIs(2) });
+    for await (const part of result.fullStream) {
+      if (part.type === 'error') throw part.error;
+    }
+    // Step 1's calls ran; step 2 (the fake answers with the same calls) ran them again.
+    assert.deepEqual(executed.slice(0, 2), [['get_weather', { city: '杭州' }], ['get_time', { tz: 'CST' }]]);
+    const second = dashscope.requests.at(-1).body.input.messages;
+    const assistant = second.find((m) => m.role === 'assistant');
+    assert.deepEqual(assistant.tool_calls.map((c) => c.id), ['call_a1', 'call_b2']);
+    assert.deepEqual(second.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id, m.content]), [['call_a1', '22°C'], ['call_b2', '10:00']]);
+  });
+});
