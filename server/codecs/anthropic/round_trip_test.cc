@@ -1,0 +1,84 @@
+// A multi-turn tool conversation from an OpenAI client, translated the way
+// the gateway does it end to end: OpenAI JSON -> canonical -> the claude
+// adapter's Anthropic request -> the Anthropic front door's codec ->
+// canonical -> OpenAI JSON. Tool-call ids, names and argument bytes, the
+// tool results and the turn order survive unchanged.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "providers/claude/claude_request.h"
+#include "providers/common/openai_request_json.h"
+#include "providers/common/param_policy.h"
+#include "server/codecs/anthropic/messages_request.h"
+
+namespace aigw {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kConversation[] = R"({
+  "model": "gpt-4o", "max_tokens": 300,
+  "messages": [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Weather in Hangzhou and Paris, and the time?"},
+    {"role": "assistant", "content": null, "tool_calls": [
+      {"id": "call_a1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"杭州\",\"unit\":\"c\"}"}},
+      {"id": "call_b2", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+      {"id": "call_c3", "type": "function", "function": {"name": "get_time", "arguments": "{\"tz\":\"Asia/Shanghai\"}"}}]},
+    {"role": "tool", "tool_call_id": "call_a1", "content": "22°C, cloudy"},
+    {"role": "tool", "tool_call_id": "call_b2", "content": "15°C"},
+    {"role": "tool", "tool_call_id": "call_c3", "content": "10:00"},
+    {"role": "assistant", "content": "Hangzhou 22°C, Paris 15°C, 10:00."},
+    {"role": "user", "content": "Thanks!"}],
+  "tools": [
+    {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}}}},
+    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}}]
+})";
+
+TEST(RoundTripTest, OpenAiToAnthropicToOpenAiKeepsToolCalls) {
+  absl::StatusOr<v1::ChatCompletionRequest> from_openai =
+      ParseChatRequest(kConversation);
+  ASSERT_TRUE(from_openai.ok()) << from_openai.status();
+
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> anthropic = ClaudeRequestJson(*from_openai, policy);
+  ASSERT_TRUE(anthropic.ok()) << anthropic.status();
+
+  absl::StatusOr<v1::ChatCompletionRequest> back =
+      anthropic::MessagesRequestFromJson(*anthropic);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << anthropic->dump(2);
+
+  json original = json::parse(kConversation);
+  json again = ChatRequestToJson(*back);
+  const json& sent = original["messages"];
+  const json& got = again["messages"];
+  ASSERT_EQ(got.size(), sent.size()) << again.dump(2);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(got[i]["role"], sent[i]["role"]) << i;
+    if (sent[i].contains("tool_calls")) {
+      ASSERT_EQ(got[i]["tool_calls"].size(), sent[i]["tool_calls"].size());
+      for (size_t c = 0; c < sent[i]["tool_calls"].size(); ++c) {
+        const json& a = sent[i]["tool_calls"][c];
+        const json& b = got[i]["tool_calls"][c];
+        EXPECT_EQ(b["id"], a["id"]);
+        EXPECT_EQ(b["function"]["name"], a["function"]["name"]);
+        // The argument bytes, not just an equal object.
+        EXPECT_EQ(b["function"]["arguments"], a["function"]["arguments"]);
+      }
+    } else if (sent[i]["content"].is_string()) {
+      EXPECT_EQ(got[i]["content"], sent[i]["content"]) << i;
+    }
+    if (sent[i].contains("tool_call_id")) {
+      EXPECT_EQ(got[i]["tool_call_id"], sent[i]["tool_call_id"]) << i;
+    }
+  }
+  ASSERT_EQ(again["tools"].size(), 2u);
+  EXPECT_EQ(again["tools"][0]["function"]["parameters"],
+            original["tools"][0]["function"]["parameters"]);
+  EXPECT_EQ(again["max_tokens"], 300);
+}
+
+}  // namespace
+}  // namespace aigw
