@@ -737,6 +737,15 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
     co_await responder.Send(std::move(answer));
     co_return error;
   }
+  // A claude provider gets the client's own body and headers.
+  request->set_passthrough_protocol("anthropic");
+  request->set_passthrough_body(req.body());
+  for (const char* name : {"anthropic-beta", "anthropic-version"}) {
+    absl::string_view value = req.header(name);
+    if (!value.empty()) {
+      (*request->mutable_passthrough_headers())[name] = std::string(value);
+    }
+  }
   if (request->stream()) {
     co_return co_await StreamMessages(std::move(*request), responder, ctx,
                                       std::move(cors));
@@ -755,11 +764,8 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
     co_await responder.Send(std::move(answer));
     co_return completion.status();
   }
-  HttpResponse answer = JsonResponse(
-      200,
-      anthropic::MessageJson(*completion, model)
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      headers);
+  HttpResponse answer =
+      JsonResponse(200, anthropic::AnswerBody(*completion, model), headers);
   co_await responder.Send(std::move(answer));
   co_return absl::OkStatus();
 }

@@ -89,14 +89,24 @@ TEST_F(RestServerTest, AHandlerThatThrowsAnswers500WithItsRequestIdRecorded) {
   EXPECT_EQ(error["error"]["message"], "Internal error.");
   EXPECT_TRUE(error["error"]["param"].is_null());
 
-  std::string metrics = fixture_->metrics()->RenderPrometheus();
-  EXPECT_TRUE(Has(metrics,
-                  "aigw_requests_total{protocol=\"http\",gen_ai_operation_"
-                  "name=\"chat\",stream=\"false\",aigw_provider=\"none\","
-                  "aigw_consumer=\"anonymous\",gen_ai_request_model=\"other\","
-                  "code=\"500\"} 1"))
-      << metrics;
-  std::string log = fixture_->AccessLogText();
+  // The observer records the request after its response went out: wait.
+  const std::string series =
+      "aigw_requests_total{protocol=\"http\",gen_ai_operation_"
+      "name=\"chat\",stream=\"false\",aigw_provider=\"none\","
+      "aigw_consumer=\"anonymous\",gen_ai_request_model=\"other\","
+      "code=\"500\"} 1";
+  std::string metrics;
+  std::string log;
+  for (int i = 0; i < 300; ++i) {
+    metrics = fixture_->metrics()->RenderPrometheus();
+    log = fixture_->AccessLogText();
+    if (Has(metrics, series) &&
+        log.find("\"request_id\":\"req-throw-1\"") != std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(Has(metrics, series)) << metrics;
   EXPECT_NE(log.find("\"request_id\":\"req-throw-1\""), std::string::npos)
       << log;
   EXPECT_NE(log.find("\"status\":500"), std::string::npos) << log;
@@ -120,7 +130,14 @@ TEST_F(RestServerTest,
       << result->body;
   EXPECT_EQ(result->body.find("[DONE]"), std::string::npos) << result->body;
 
-  std::string log = fixture_->AccessLogText();
+  std::string log;
+  for (int i = 0; i < 300; ++i) {
+    log = fixture_->AccessLogText();
+    if (log.find("\"request_id\":\"req-throw-2\"") != std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   EXPECT_NE(log.find("\"request_id\":\"req-throw-2\""), std::string::npos)
       << log;
   EXPECT_NE(log.find("\"error_type\":\"internal\""), std::string::npos) << log;

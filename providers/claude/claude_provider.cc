@@ -60,9 +60,33 @@ ClaudeProvider::ClaudeProvider(UpstreamEndpoint endpoint,
       anthropic_version_(std::move(anthropic_version)),
       unsupported_params_(unsupported_params) {}
 
+bool ClaudeProvider::Passthrough(const v1::ChatCompletionRequest& request) {
+  return request.passthrough_protocol() == "anthropic" &&
+         !request.passthrough_body().empty();
+}
+
 absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     const v1::ChatCompletionRequest& request, bool stream,
     absl::string_view key, CallContext& ctx) {
+  if (Passthrough(request)) {
+    // An Anthropic client's own body: only the model and stream replaced,
+    // so every field Anthropic knows (cache_control, betas) works.
+    json body = json::parse(request.passthrough_body(), nullptr, false);
+    if (!body.is_object()) return InvalidRequest("The body is not JSON.");
+    body["model"] = request.model();
+    body["stream"] = stream;
+    auto version = request.passthrough_headers().find("anthropic-version");
+    UpstreamRequest upstream = ClaudeHttpRequest(
+        endpoint_.path_prefix, key,
+        version != request.passthrough_headers().end() ? version->second
+                                                       : anthropic_version_,
+        JsonText(body), stream);
+    auto beta = request.passthrough_headers().find("anthropic-beta");
+    if (beta != request.passthrough_headers().end()) {
+      upstream.headers.emplace("anthropic-beta", beta->second);
+    }
+    return upstream;
+  }
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
   absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
   if (!body.ok()) return body.status();
@@ -72,13 +96,15 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
 }
 
 std::unique_ptr<StreamDecoder> ClaudeProvider::ChatDecoder(
-    const v1::ChatCompletionRequest&, ChunkSink& sink) {
-  return std::make_unique<ClaudeStreamDecoder>(
+    const v1::ChatCompletionRequest& request, ChunkSink& sink) {
+  auto decoder = std::make_unique<ClaudeStreamDecoder>(
       sink, absl::ToUnixSeconds(absl::Now()));
+  decoder->set_keep_events(Passthrough(request));
+  return decoder;
 }
 
 absl::StatusOr<v1::ChatCompletion> ClaudeProvider::ChatAnswer(
-    const v1::ChatCompletionRequest&, absl::string_view body) {
+    const v1::ChatCompletionRequest& request, absl::string_view body) {
   json message = json::parse(body, nullptr, false);
   if (message.is_discarded()) {
     return MalformedUpstream("the answer is not JSON");
@@ -87,7 +113,9 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::ChatAnswer(
   absl::Status decoded =
       DecodeClaudeMessage(message, absl::ToUnixSeconds(absl::Now()), assembler);
   if (!decoded.ok()) return decoded;
-  return assembler.Build();
+  v1::ChatCompletion completion = assembler.Build();
+  if (Passthrough(request)) completion.set_passthrough_body(std::string(body));
+  return completion;
 }
 
 }  // namespace aigw

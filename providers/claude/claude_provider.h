@@ -32,6 +32,9 @@ class ClaudeProvider : public Provider {
       absl::string_view body) override;
 
  private:
+  // An Anthropic client's request, sent as it came (see the proto's
+  // passthrough fields).
+  static bool Passthrough(const v1::ChatCompletionRequest& request);
   const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
   const std::string anthropic_version_;

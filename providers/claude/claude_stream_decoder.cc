@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "providers/common/api_error.h"
 
 namespace aigw {
@@ -86,6 +87,27 @@ bool ClaudeStreamDecoder::Fail(absl::Status status) {
 
 bool ClaudeStreamDecoder::HandleSse(const SseEvent& event) {
   if (event.data.empty()) return true;  // comments, keep-alives
+  if (keep_events_) {
+    if (!event.event.empty()) {
+      absl::StrAppend(&pending_events_, "event: ", event.event, "\n");
+    }
+    for (absl::string_view line : absl::StrSplit(event.data, '\n')) {
+      absl::StrAppend(&pending_events_, "data: ", line, "\n");
+    }
+    pending_events_ += "\n";
+    bool keep_going = HandleParsed(event);
+    // An error event is the gateway's to report; others go as they came.
+    if (!pending_events_.empty() && keep_going) {
+      v1::ChatCompletionChunk carrier = NewChunk();
+      keep_going = Emit(std::move(carrier));
+    }
+    pending_events_.clear();
+    return keep_going;
+  }
+  return HandleParsed(event);
+}
+
+bool ClaudeStreamDecoder::HandleParsed(const SseEvent& event) {
   json j = json::parse(event.data, nullptr, false);
   if (!j.is_object())
     return Fail(MalformedUpstream("a stream event is not a JSON object"));
@@ -297,6 +319,9 @@ bool ClaudeStreamDecoder::EmitToolDelta(int index, const std::string& id,
 }
 
 bool ClaudeStreamDecoder::Emit(v1::ChatCompletionChunk chunk) {
+  if (!pending_events_.empty()) {
+    chunk.set_passthrough_events(std::exchange(pending_events_, ""));
+  }
   if (!sink_.Write(std::move(chunk))) {
     client_gone_ = true;
     return false;

@@ -31,6 +31,12 @@ class ClaudeStreamDecoder final : public StreamDecoder {
   // a stream cut before message_stop is an error.
   absl::Status Finish() override;
 
+  // Keeps each upstream event's text on the chunks decoded from it
+  // (passthrough_events), and emits an otherwise empty chunk for an event
+  // that decodes to none (ping, unknown types), for a client of the same
+  // protocol.
+  void set_keep_events(bool keep) { keep_events_ = keep; }
+
   // Handles one event object (`{"type":"content_block_delta",...}`).
   bool HandleEvent(const nlohmann::json& event);
 
@@ -43,8 +49,12 @@ class ClaudeStreamDecoder final : public StreamDecoder {
     bool has_arguments = false;  // argument bytes sent for it
   };
 
+  bool keep_events_ = false;
+  std::string pending_events_;  // this event's text, not yet on a chunk
+
   bool Drain();
   bool HandleSse(const SseEvent& event);
+  bool HandleParsed(const SseEvent& event);
   bool OnContentBlockStart(const nlohmann::json& event);
   bool OnContentBlockDelta(const nlohmann::json& event);
   bool OnContentBlockStop(const nlohmann::json& event);

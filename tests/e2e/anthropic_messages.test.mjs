@@ -7,19 +7,24 @@ import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { QWEN_KEYS, REJECTING_KEYS, MIDSTREAM_MESSAGE, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
+import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-anthropic-client';
 let dashscope;
+let claude;
 let gateway;
 let client;
 
 before(async () => {
   dashscope = await startFakeDashScope();
+  // Passthrough sends the client's anthropic-version (the SDK's own).
+  claude = await startFakeClaude({ keys: ['sk-ant-provider'], version: ['2023-06-01', '2026-10-21'] });
   gateway = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'claude-users', api_keys: [KEY] }],
     providers: [
+      { name: 'anthropic', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-pass': 'claude-text', 'claude-pass-thinking': 'claude-thinking' } },
       { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, model_mapping: { 'claude-limited': 'qwen-http-429' } },
       {
         name: 'dashscope',
@@ -36,6 +41,7 @@ before(async () => {
 after(async () => {
   await gateway?.stop();
   await dashscope?.stop();
+  await claude?.stop();
 });
 
 const weatherTool = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
@@ -133,5 +139,67 @@ describe('Anthropic Messages front door', () => {
     broken.on('text', (t) => seen.push(t));
     await assert.rejects(broken.finalMessage(), (err) => err.message.includes(MIDSTREAM_MESSAGE));
     assert.equal(seen.join(''), 'Once upon a time');
+  });
+});
+
+describe('Anthropic client → claude provider: passthrough', () => {
+  test('the client’s body and beta header reach Claude unchanged but for the model; its answer comes back as sent', async () => {
+    const message = await client.messages.create({
+      model: 'claude-pass',
+      max_tokens: 100,
+      system: [{ type: 'text', text: 'Cached preamble.', cache_control: { type: 'ephemeral' } }],
+      metadata: { user_id: 'user-7' },
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }],
+    }, { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } });
+    const sent = claude.requests.at(-1);
+    assert.equal(sent.body.model, 'claude-text');
+    assert.deepEqual(sent.body.system, [{ type: 'text', text: 'Cached preamble.', cache_control: { type: 'ephemeral' } }]);
+    assert.deepEqual(sent.body.messages[0].content[0].cache_control, { type: 'ephemeral' });
+    assert.deepEqual(sent.body.metadata, { user_id: 'user-7' });
+    assert.equal(sent.headers['anthropic-beta'], 'prompt-caching-2024-07-31');
+    assert.equal(sent.headers['x-api-key'], 'sk-ant-provider');
+    assert.equal(sent.headers['anthropic-version'], '2026-10-21', 'the client’s API version');
+    assert.deepEqual(claude.rejected, []);
+    assert.equal(message.model, 'claude-pass');
+    assert.equal(message.content[0].text, CLAUDE_SCRIPTS['claude-text'].content[0].text);
+    // Fields aigw does not model arrive as Claude sent them.
+    assert.equal(message.usage.cache_creation_input_tokens, 0);
+    assert.equal(message.usage.cache_read_input_tokens, 4);
+  });
+
+  test('a stream keeps Claude’s events: thinking with its signature, the thinking parameter sent on', async () => {
+    const stream = client.messages.stream({
+      model: 'claude-pass-thinking',
+      max_tokens: 2000,
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      messages: [{ role: 'user', content: '27 * 453?' }],
+    });
+    const types = [];
+    stream.on('streamEvent', (event) => types.push(event.type));
+    const message = await stream.finalMessage();
+    const script = CLAUDE_SCRIPTS['claude-thinking'].content;
+    assert.equal(message.model, 'claude-pass-thinking');
+    assert.equal(message.content[0].type, 'thinking');
+    assert.equal(message.content[0].thinking, script[0].thinking);
+    assert.equal(message.content[0].signature, script[0].signature);
+    assert.equal(message.content[1].text, script[1].text);
+    assert.ok(types.includes('content_block_stop') && types.at(-1) === 'message_stop');
+    assert.deepEqual(claude.requests.at(-1).body.thinking, { type: 'enabled', budget_tokens: 1024 });
+    assert.equal(claude.requests.at(-1).body.stream, true);
+  });
+
+  test('the raw stream is Claude’s, ping included, with the client’s model name', async () => {
+    const response = await fetch(`${gateway.httpUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-pass', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    assert.match(text, /^event: message_start\ndata: /);
+    assert.match(text, /event: ping\ndata: /);
+    assert.ok(text.includes('"model":"claude-pass"') && !text.includes('"model":"claude-text"'), 'model renamed');
+    assert.match(text, /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/);
+    assert.equal((text.match(/event: message_stop/g) ?? []).length, 1, 'one message_stop');
   });
 });

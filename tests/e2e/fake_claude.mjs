@@ -74,7 +74,7 @@ function event(type, data) {
 function checkRequest(req, body, expect) {
   if (req.method !== 'POST' || req.url !== '/v1/messages') return `no route ${req.method} ${req.url}`;
   if (!expect.keys.includes(req.headers['x-api-key'])) return `x-api-key ${req.headers['x-api-key']} is not a provider key`;
-  if (req.headers['anthropic-version'] !== expect.version) return `anthropic-version ${req.headers['anthropic-version']}`;
+  if (![].concat(expect.version).includes(req.headers['anthropic-version'])) return `anthropic-version ${req.headers['anthropic-version']}`;
   if ('authorization' in req.headers) return 'the client authorization header reached the upstream';
   if (!/^application\/json/.test(req.headers['content-type'] ?? '')) return `content-type ${req.headers['content-type']}`;
   if (!body || typeof body !== 'object') return 'body is not JSON';
@@ -84,6 +84,11 @@ function checkRequest(req, body, expect) {
   for (const [i, message] of body.messages.entries()) {
     if (!['user', 'assistant'].includes(message.role)) return `messages.${i}.role: ${message.role}`;
     if (i > 0 && body.messages[i - 1].role === message.role) return `messages.${i}: roles must alternate`;
+    // Anthropic takes a string or a non-empty list of blocks.
+    if (typeof message.content === 'string') {
+      if (message.content === '') return `messages.${i}.content: must be non-empty`;
+      continue;
+    }
     if (!Array.isArray(message.content) || message.content.length === 0) return `messages.${i}.content: non-empty blocks`;
     for (const block of message.content) {
       if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
@@ -100,6 +105,7 @@ function checkRequest(req, body, expect) {
 }
 
 export class FakeClaude extends FakeHttpServer {
+  // `version`: the anthropic-version accepted, or a list of them.
   constructor({ keys, version = '2023-06-01', seed = 4321 } = {}) {
     super((req, res) => this.#handle(req, res));
     this.expect = { keys, version };

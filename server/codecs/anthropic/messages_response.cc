@@ -1,6 +1,7 @@
 #include "server/codecs/anthropic/messages_response.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "providers/common/api_error.h"
 
 namespace aigw::anthropic {
@@ -110,6 +111,18 @@ json MessageJson(const v1::ChatCompletion& completion,
           {"usage", UsageJson(completion.usage())}};
 }
 
+std::string AnswerBody(const v1::ChatCompletion& completion,
+                       const std::string& model) {
+  if (!completion.passthrough_body().empty()) {
+    json body = json::parse(completion.passthrough_body(), nullptr, false);
+    if (body.is_object()) {
+      body["model"] = model;
+      return Dump(body);
+    }
+  }
+  return Dump(MessageJson(completion, model));
+}
+
 int HttpStatusOf(const absl::Status& status) {
   return GetErrorDetails(status).http_status;
 }
@@ -160,7 +173,35 @@ void StreamEncoder::Close(std::string& out) {
   open_tool_ = -1;
 }
 
+std::string StreamEncoder::Relay(const std::string& events) {
+  relayed_ = true;
+  started_ = true;
+  if (events.find("message_start") == std::string::npos) return events;
+  // Only message_start names the model: that event is rewritten.
+  std::string out;
+  for (absl::string_view event : absl::StrSplit(events, "\n\n")) {
+    if (event.empty()) continue;
+    std::string text(event);
+    size_t data = text.find("data: ");
+    if (data != std::string::npos &&
+        text.find("message_start") != std::string::npos) {
+      json parsed = json::parse(text.substr(data + 6), nullptr, false);
+      if (parsed.is_object() && parsed.contains("message") &&
+          parsed["message"].is_object()) {
+        parsed["message"]["model"] = model_;
+        text = absl::StrCat(text.substr(0, data), "data: ", Dump(parsed));
+      }
+    }
+    absl::StrAppend(&out, text, "\n\n");
+  }
+  return out;
+}
+
 std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
+  if (!chunk.passthrough_events().empty()) {
+    return Relay(chunk.passthrough_events());
+  }
+  if (relayed_) return "";  // the upstream's events say it all
   std::string out;
   if (!started_) Start(chunk, out);
   if (chunk.has_usage()) usage_ = chunk.usage();
@@ -226,6 +267,14 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
 
 std::string StreamEncoder::Finish(const absl::Status& status) {
   std::string out;
+  if (relayed_) {
+    // The upstream's message_stop went out; only a failure adds an event.
+    if (!status.ok()) {
+      absl::StrAppend(&out, "event: error\ndata: ", ErrorBodyJson(status),
+                      "\n\n");
+    }
+    return out;
+  }
   if (!status.ok()) {
     Close(out);
     absl::StrAppend(&out, "event: error\ndata: ", ErrorBodyJson(status),

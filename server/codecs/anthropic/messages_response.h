@@ -24,6 +24,11 @@ nlohmann::json UsageJson(const v1::Usage& usage);
 nlohmann::json MessageJson(const v1::ChatCompletion& completion,
                            const std::string& model);
 
+// The body answering a non-streamed request: the upstream's own (model
+// replaced) when it was a passthrough, else MessageJson.
+std::string AnswerBody(const v1::ChatCompletion& completion,
+                       const std::string& model);
+
 // {"type":"error","error":{"type":"rate_limit_error","message":...}}.
 std::string ErrorBodyJson(const absl::Status& status);
 // The HTTP status Anthropic uses for `status` (529 for an overloaded
@@ -43,12 +48,15 @@ class StreamEncoder {
 
  private:
   enum class Block { kNone, kText, kThinking, kToolUse };
+  // A passthrough chunk: the upstream's events, the model replaced.
+  std::string Relay(const std::string& events);
   void Start(const v1::ChatCompletionChunk& chunk, std::string& out);
   void Open(Block kind, const nlohmann::json& content_block, std::string& out);
   void Close(std::string& out);
 
   const std::string model_;
   bool started_ = false;
+  bool relayed_ = false;  // the upstream's own events went out
   Block open_ = Block::kNone;
   int index_ = -1;                  // the open (or last) block's index
   std::map<int, int> tool_blocks_;  // canonical tool-call index -> block
