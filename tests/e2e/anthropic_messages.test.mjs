@@ -8,11 +8,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { QWEN_KEYS, REJECTING_KEYS, MIDSTREAM_MESSAGE, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
 import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
+import { GEMINI_TEXT, GEMINI_THOUGHT, MODELS as GEMINI_MODELS, WEATHER_CALLS, startFakeGemini } from './fake_gemini.mjs';
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-anthropic-client';
 let dashscope;
 let claude;
+let gemini;
 let gateway;
 let client;
 
@@ -20,10 +22,12 @@ before(async () => {
   dashscope = await startFakeDashScope();
   // Passthrough sends the client's anthropic-version (the SDK's own).
   claude = await startFakeClaude({ keys: ['sk-ant-provider'], version: ['2023-06-01', '2026-10-21'] });
+  gemini = await startFakeGemini({ keys: ['AIza-gemini-key'] });
   gateway = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'claude-users', api_keys: [KEY] }],
     providers: [
+      { name: 'google', type: 'gemini', base_url: `${gemini.origin}/gw`, api_keys: ['AIza-gemini-key'], model_mapping: { 'claude-gemini': GEMINI_MODELS.text, 'claude-gemini-tools': GEMINI_MODELS.tools } },
       { name: 'anthropic', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-pass': 'claude-text', 'claude-pass-thinking': 'claude-thinking' } },
       { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, model_mapping: { 'claude-limited': 'qwen-http-429' } },
       {
@@ -42,6 +46,7 @@ after(async () => {
   await gateway?.stop();
   await dashscope?.stop();
   await claude?.stop();
+  await gemini?.stop();
 });
 
 const weatherTool = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
@@ -201,5 +206,35 @@ describe('Anthropic client → claude provider: passthrough', () => {
     assert.ok(text.includes('"model":"claude-pass"') && !text.includes('"model":"claude-text"'), 'model renamed');
     assert.match(text, /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/);
     assert.equal((text.match(/event: message_stop/g) ?? []).length, 1, 'one message_stop');
+  });
+});
+
+describe('Anthropic client → gemini provider', () => {
+  test('thinking and text stream as Anthropic blocks', async () => {
+    const message = await client.messages.stream({ model: 'claude-gemini', max_tokens: 100, messages: [{ role: 'user', content: 'Bonjour' }] }).finalMessage();
+    assert.deepEqual(message.content.map((b) => b.type), ['thinking', 'text']);
+    assert.equal(message.content[0].thinking, GEMINI_THOUGHT);
+    assert.equal(message.content[1].text, GEMINI_TEXT.join(''));
+    assert.equal(message.model, 'claude-gemini');
+  });
+
+  test('tool use and a tool-result turn: Gemini gets function responses paired with its calls', async () => {
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } } } }];
+    const first = await client.messages.stream({ model: 'claude-gemini-tools', max_tokens: 100, tools, messages: [{ role: 'user', content: 'Weather in Paris and Tokyo?' }] }).finalMessage();
+    assert.equal(first.stop_reason, 'tool_use');
+    const uses = first.content.filter((b) => b.type === 'tool_use');
+    assert.deepEqual(uses.map((u) => u.input), WEATHER_CALLS.map((c) => c.args));
+    assert.ok(uses.every((u) => typeof u.id === 'string' && u.id.length > 0));
+    const second = await client.messages.create({
+      model: 'claude-gemini-tools', max_tokens: 100, tools,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Tokyo?' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: uses.map((u, i) => ({ type: 'tool_result', tool_use_id: u.id, content: i === 0 ? '18C' : '22C' })) },
+      ],
+    });
+    assert.equal(second.content[0].type, 'text');
+    assert.match(second.content[0].text, /18C/);
+    assert.deepEqual(gemini.violations ?? [], []);
   });
 });

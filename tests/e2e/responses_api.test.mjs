@@ -9,20 +9,29 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { QWEN_KEYS, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
+import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-responses-client';
 let dashscope;
+let claude;
 let gateway;
 let openai;
 let aiSdk;
 
 before(async () => {
   dashscope = await startFakeDashScope();
+  claude = await startFakeClaude({ keys: ['sk-ant-provider'] });
   gateway = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'apps', api_keys: [KEY] }],
     providers: [{
+      name: 'anthropic',
+      type: 'claude',
+      base_url: claude.origin,
+      api_keys: ['sk-ant-provider'],
+      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools' },
+    }, {
       name: 'dashscope',
       type: 'qwen',
       base_url: dashscope.origin,
@@ -37,6 +46,7 @@ before(async () => {
 after(async () => {
   await gateway?.stop();
   await dashscope?.stop();
+  await claude?.stop();
 });
 
 const toolSchemas = {
@@ -129,5 +139,27 @@ describe('OpenAI Responses front door', () => {
     const assistant = second.find((m) => m.role === 'assistant');
     assert.deepEqual(assistant.tool_calls.map((c) => c.id), ['call_a1', 'call_b2']);
     assert.deepEqual(second.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id, m.content]), [['call_a1', '22°C'], ['call_b2', '10:00']]);
+  });
+});
+
+describe('Responses clients → claude provider', () => {
+  test('openai SDK responses.stream with tools: Claude’s tool_use blocks become function_call items', async () => {
+    const final = await openai.responses.stream({
+      model: 'gpt-claude-tools',
+      input: 'Weather?',
+      tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object' }, strict: false }, { type: 'function', name: 'get_time', parameters: { type: 'object' }, strict: false }],
+    }).finalResponse();
+    const script = CLAUDE_SCRIPTS['claude-tools'].content;
+    const calls = final.output.filter((item) => item.type === 'function_call');
+    assert.deepEqual(calls.map((c) => [c.call_id, c.name, JSON.parse(c.arguments)]), script.filter((b) => b.type === 'tool_use').map((b) => [b.id, b.name, b.input]));
+    const message = final.output.find((item) => item.type === 'message');
+    assert.equal(message.content[0].text, script[0].text);
+    assert.deepEqual(claude.rejected, []);
+  });
+
+  test('AI SDK openai(model) generateText against Claude', async () => {
+    const generated = await generateText({ model: aiSdk('gpt-claude'), prompt: 'Hi' });
+    assert.equal(generated.text, CLAUDE_SCRIPTS['claude-text'].content[0].text);
+    assert.equal(generated.usage.outputTokens, 17);
   });
 });
