@@ -1,5 +1,6 @@
 #include "client/aigw_client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -189,6 +190,17 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   }
   // Answers as large as the gateway may send (its request ceiling).
   args.SetMaxReceiveMessageSize(64 << 20);
+  if (options.connect_timeout > absl::ZeroDuration()) {
+    args.SetInt(
+        GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.connect_timeout)));
+  }
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
+  if (options.max_reconnect_backoff > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(std::max(
+                    options.max_reconnect_backoff, absl::Seconds(1)))));
+  }
   return grpc::CreateCustomChannel(options.target, credentials, args);
 }
 
@@ -200,7 +212,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SharedChannel(
       new std::map<std::string, std::shared_ptr<grpc::Channel>>();
   std::string key =
       absl::StrCat(options.target, "|", options.tls, "|", options.ca_file, "|",
-                   absl::ToInt64Milliseconds(options.keepalive));
+                   absl::ToInt64Milliseconds(options.keepalive), "|",
+                   absl::ToInt64Milliseconds(options.connect_timeout), "|",
+                   absl::ToInt64Milliseconds(options.max_reconnect_backoff));
   absl::MutexLock lock(&mu);
   auto found = channels->find(key);
   if (found != channels->end()) return found->second;

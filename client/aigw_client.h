@@ -38,6 +38,15 @@ struct ClientOptions {
   std::string api_key;  // sent as `authorization: Bearer KEY`; "" = none
   absl::Duration deadline = absl::Minutes(5);    // per call, unless overridden
   absl::Duration keepalive = absl::Seconds(30);  // zero = no pings
+  // How long one connection attempt may take; reconnects after a failure
+  // back off from 1 s up to `max_reconnect_backoff`, so a server that comes
+  // back is found again within that.
+  absl::Duration connect_timeout = absl::Seconds(10);
+  absl::Duration max_reconnect_backoff = absl::Seconds(5);
+  // Asynchronous streams (StreamAsync callers): the longest silence between
+  // chunks before the caller gives up (zero = none). Used by the gateway's
+  // `aigw` provider as its read timeout.
+  absl::Duration idle_timeout = absl::ZeroDuration();
   int max_attempts = 3;  // including the first; 1 = never retry
   absl::Duration initial_backoff = absl::Milliseconds(250);
   absl::Duration max_backoff = absl::Seconds(10);  // longer waits give up

@@ -12,6 +12,7 @@ namespace {
 constexpr char kErrorCodeUrl[] = "type.aigw.dev/error-code";
 constexpr char kRetryAfterUrl[] = "type.aigw.dev/retry-after-ms";
 constexpr char kUnreachableUrl[] = "type.aigw.dev/unreachable";
+constexpr char kSourceUrl[] = "type.aigw.dev/error-source";
 
 }  // namespace
 
@@ -48,6 +49,9 @@ absl::Status FromGrpc(const grpc::Status& status, const Metadata& trailing,
     converted.SetPayload(kRetryAfterUrl,
                          absl::Cord(absl::StrCat(seconds * 1000)));
   }
+  if (MetadataValue(trailing, "x-aigw-error-source") == "upstream") {
+    converted = MarkFromRemoteUpstream(std::move(converted));
+  }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       !heard_from_server) {
     return MarkUnreachable(std::move(converted));
@@ -80,6 +84,15 @@ namespace aigw::client {
 absl::Status WithGatewayErrorCode(absl::Status status,
                                   const std::string& code) {
   if (!code.empty()) status.SetPayload(kErrorCodeUrl, absl::Cord(code));
+  return status;
+}
+
+bool FromRemoteUpstream(const absl::Status& status) {
+  return status.GetPayload(kSourceUrl).has_value();
+}
+
+absl::Status MarkFromRemoteUpstream(absl::Status status) {
+  status.SetPayload(kSourceUrl, absl::Cord("upstream"));
   return status;
 }
 

@@ -41,6 +41,11 @@ absl::Duration RetryAfter(const absl::Status& status);
 // True when the call failed before reaching any gRPC server (refused
 // connection, unknown host, TLS failure).
 bool Unreachable(const absl::Status& status);
+
+// True when a gateway relayed this error from its own upstream
+// (x-aigw-error-source: upstream), rather than refusing the call itself.
+bool FromRemoteUpstream(const absl::Status& status);
+absl::Status MarkFromRemoteUpstream(absl::Status status);
 absl::Status MarkUnreachable(absl::Status status);
 absl::Status WithGatewayErrorCode(absl::Status status, const std::string& code);
 

@@ -122,9 +122,13 @@ class StreamCall::Reactor
   }
 
  private:
+  // Exactly once, and finished before any chunk is handed over: the read
+  // callback waits here if the metadata callback is still delivering.
   void DeliverMetadata() {
-    if (metadata_delivered_.exchange(true)) return;
+    absl::MutexLock lock(&metadata_mu_);
+    if (metadata_delivered_.load()) return;
     handler_->OnMetadata(CopyMetadata(context_->GetServerInitialMetadata()));
+    metadata_delivered_.store(true);
   }
 
   grpc::Channel* const channel_;
@@ -135,6 +139,7 @@ class StreamCall::Reactor
   std::shared_ptr<Handler> handler_;
   std::shared_ptr<Reactor> self_;
   v1::ChatCompletionChunk chunk_;
+  absl::Mutex metadata_mu_;
   std::atomic<bool> metadata_delivered_{false};
   absl::Mutex mu_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;

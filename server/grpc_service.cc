@@ -117,11 +117,12 @@ void AddCallMetadata(grpc::ServerContextBase* context,
 
 // limits.max_body_bytes of the current config, for gRPC requests too (the
 // server's own message limit is only the fixed ceiling).
-grpc::Status CheckSize(const Gateway& gateway,
+grpc::Status CheckSize(grpc::ServerContextBase* context, const Gateway& gateway,
                        const google::protobuf::Message& request) {
   size_t limit = gateway.snapshot()->config.limits.max_body_bytes;
   size_t size = request.ByteSizeLong();
   if (size <= limit) return grpc::Status::OK;
+  context->AddTrailingMetadata("x-aigw-error-code", "request_too_large");
   return grpc::Status(
       grpc::StatusCode::RESOURCE_EXHAUSTED,
       absl::StrCat("Request of ", size, " bytes exceeds the limit of ", limit,
@@ -144,6 +145,11 @@ grpc::Status ToGrpc(grpc::ServerContextBase* context,
   ErrorDetails details = GetErrorDetails(status);
   if (!details.code.empty()) {
     context->AddTrailingMetadata("x-aigw-error-code", details.code);
+  }
+  // An error an upstream gave (this gateway tried one): a gateway in front
+  // must not hold it against its own key to this one.
+  if (ctx != nullptr && !ctx->info.attempt_records.empty()) {
+    context->AddTrailingMetadata("x-aigw-error-source", "upstream");
   }
   if (details.retry_after_ms >= 0) {
     context->AddTrailingMetadata("retry-after",
@@ -227,7 +233,7 @@ grpc::ServerUnaryReactor* RunUnary(
     Operation operation, grpc::CallbackServerContext* context,
     const google::protobuf::Message& request, Response* response, Call call) {
   auto* reactor = new UnaryCall();
-  grpc::Status size = CheckSize(*gateway, request);
+  grpc::Status size = CheckSize(context, *gateway, request);
   if (!size.ok()) {
     ObserveRefused(*observer, context, method, operation, request, size);
     reactor->Finish(size);
@@ -392,7 +398,7 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
                                const v1::ChatCompletionRequest* request) {
   boost::asio::io_context& loop = loops_->Next();
   auto* call = new StreamCall(context, loop, write_timeout_);
-  grpc::Status size = CheckSize(*gateway_, *request);
+  grpc::Status size = CheckSize(context, *gateway_, *request);
   if (!size.ok()) {
     ObserveRefused(*observer_, context, "Stream", Operation::kChat, *request,
                    size);

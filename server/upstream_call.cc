@@ -33,6 +33,15 @@ absl::Status Report(Provider& provider,
   return provider.keys()->ReportAndRedact(*lease, status);
 }
 
+// A remote gateway's answer: what it relayed from its own upstream says
+// nothing of our key to it.
+absl::Status ReportRemote(Provider& provider,
+                          const absl::StatusOr<KeyRing::Lease>& lease,
+                          const absl::Status& status) {
+  if (client::FromRemoteUpstream(status)) return status;
+  return Report(provider, lease, status);
+}
+
 absl::Status Redact(Provider& provider, const absl::Status& status) {
   if (provider.keys() == nullptr || status.ok()) return status;
   return RedactSecrets(status, provider.keys()->keys());
@@ -178,7 +187,7 @@ asio::awaitable<absl::Status> CallStream(
     GrpcTarget remote = GrpcTargetOf(target, *lease);
     absl::Status status =
         co_await GrpcStream(remote, request, call, sink, flush);
-    co_return Report(provider, lease, status);
+    co_return ReportRemote(provider, lease, status);
   }
   if (provider.endpoint() == nullptr) {
     absl::StatusOr<LocalAnswer> answer = provider.LocalChat(request);
@@ -215,7 +224,7 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     GrpcTarget remote = GrpcTargetOf(target, *lease);
     absl::StatusOr<v1::ChatCompletion> answer =
         co_await GrpcComplete(remote, request, call);
-    absl::Status status = Report(provider, lease, answer.status());
+    absl::Status status = ReportRemote(provider, lease, answer.status());
     if (!status.ok()) co_return status;
     co_return answer;
   }
@@ -267,7 +276,7 @@ asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> CallEmbed(
     GrpcTarget remote = GrpcTargetOf(target, *lease);
     absl::StatusOr<v1::EmbeddingsResponse> answer =
         co_await GrpcEmbed(remote, request, call);
-    absl::Status status = Report(provider, lease, answer.status());
+    absl::Status status = ReportRemote(provider, lease, answer.status());
     if (!status.ok()) co_return status;
     co_return answer;
   }

@@ -132,6 +132,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> NewGrpcGateway(
     absl::ConsumePrefix(&target, "grpc://");
   }
   client_options.target = std::string(target);
+  // A long answer may take longer than the library's default deadline.
+  client_options.deadline = absl::ZeroDuration();
   client_options.api_key = options.api_key;
   client_options.ca_file = options.ca_file;
   client_options.tls = client_options.tls || !options.ca_file.empty();

@@ -39,6 +39,8 @@ int Fail(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines would come before the one-line error.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* key = std::getenv("AIGW_API_KEY");
   absl::StatusOr<CliOptions> options =

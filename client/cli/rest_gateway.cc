@@ -63,6 +63,28 @@ absl::Status ErrorFromJson(absl::StatusCode code, const json& error,
   return client::WithGatewayErrorCode(absl::Status(code, message), error_code);
 }
 
+// The class of an error event inside a stream, from its type and code, so
+// that exit codes match what the same failure gives over gRPC.
+absl::StatusCode CodeForStreamError(const json& error) {
+  std::string type = error.is_object() ? error.value("type", "") : "";
+  std::string code = error.is_object() && error["code"].is_string()
+                         ? error.value("code", "")
+                         : "";
+  if (type == "timeout_error" || code == "timeout") {
+    return absl::StatusCode::kDeadlineExceeded;
+  }
+  if (type == "rate_limit_error" || type == "requests" || type == "tokens" ||
+      code == "rate_limit_exceeded" || code == "budget_exhausted") {
+    return absl::StatusCode::kResourceExhausted;
+  }
+  if (type == "authentication_error" || code == "invalid_api_key") {
+    return absl::StatusCode::kUnauthenticated;
+  }
+  if (type == "invalid_request_error")
+    return absl::StatusCode::kInvalidArgument;
+  return absl::StatusCode::kUnavailable;
+}
+
 // A non-2xx answer: its OpenAI error body, or its text.
 absl::Status HttpError(int status, const std::string& body) {
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -238,7 +260,7 @@ class RestGateway : public Gateway {
         json chunk = json::parse(event.data, nullptr, false);
         if (!chunk.is_object()) continue;
         if (chunk.contains("error")) {
-          failure = ErrorFromJson(absl::StatusCode::kUnavailable,
+          failure = ErrorFromJson(CodeForStreamError(chunk["error"]),
                                   chunk["error"], "the stream failed");
           return false;
         }

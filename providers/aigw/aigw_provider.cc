@@ -46,9 +46,13 @@ absl::StatusOr<std::unique_ptr<Provider>> CreateAigwProvider(
   }
   options.ca_file = config.ca_file;
   if (!options.ca_file.empty()) options.tls = true;
-  // Deadlines and retries are the gateway's (timeouts, retries, fallback).
+  // Deadlines and retries are the gateway's (timeouts, retries, fallback);
+  // `timeouts.connect` bounds a connection attempt, `timeouts.read` the
+  // silence between chunks.
   options.deadline = absl::ZeroDuration();
   options.max_attempts = 1;
+  options.connect_timeout = config.connect_timeout;
+  options.idle_timeout = config.read_timeout;
   // Shared across reloads: the new snapshot's provider keeps the
   // connection of the old one.
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =

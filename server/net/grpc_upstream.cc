@@ -1,5 +1,6 @@
 #include "server/net/grpc_upstream.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -37,11 +38,21 @@ class LoopSignal : public std::enable_shared_from_this<LoopSignal> {
     asio::post(loop_, [self = shared_from_this()] { self->timer_.cancel(); });
   }
 
-  asio::awaitable<void> Wait() {
-    if (notified_.exchange(false)) co_return;
-    timer_.expires_at(asio::steady_timer::time_point::max());
-    co_await timer_.async_wait(kAwait);
+  asio::awaitable<void> Wait() { co_await WaitUntil(absl::InfiniteFuture()); }
+
+  // As Wait(), giving up at `deadline`: false when it passed unnotified.
+  asio::awaitable<bool> WaitUntil(absl::Time deadline) {
+    if (notified_.exchange(false)) co_return true;
+    if (deadline == absl::InfiniteFuture()) {
+      timer_.expires_at(asio::steady_timer::time_point::max());
+    } else {
+      timer_.expires_after(absl::ToChronoNanoseconds(
+          std::max(deadline - absl::Now(), absl::ZeroDuration())));
+    }
+    auto [error] = co_await timer_.async_wait(kAwait);
     notified_.store(false);
+    // Cancelled by Notify, or woken early: something may have come in.
+    co_return error == asio::error::operation_aborted || absl::Now() < deadline;
   }
 
  private:
@@ -171,18 +182,33 @@ absl::Status GatewayErrorFromRemote(const absl::Status& status,
   if (client::Unreachable(status)) {
     return UpstreamUnreachable(absl::StrCat(target, ": ", status.message()));
   }
-  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
-    return UpstreamTimeout(absl::StrCat(target, ": ", status.message()));
-  }
-  ApiErrorSpec spec;
-  spec.code = status.code();
-  spec.message = std::string(status.message());
-  spec.error_code = client::GatewayErrorCode(status);
+  absl::Status converted;
   absl::Duration retry_after = client::RetryAfter(status);
-  if (retry_after >= absl::ZeroDuration()) {
-    spec.retry_after_ms = absl::ToInt64Milliseconds(retry_after);
+  std::string code = client::GatewayErrorCode(status);
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    converted = UpstreamTimeout(absl::StrCat(target, ": ", status.message()));
+  } else if (status.code() == absl::StatusCode::kResourceExhausted &&
+             retry_after < absl::ZeroDuration() &&
+             (code.empty() || code == "request_too_large")) {
+    // Not a busy remote: a request larger than it takes (gRPC's message
+    // limit or its max_body_bytes).
+    converted = MakeApiError(
+        {absl::StatusCode::kInvalidArgument, std::string(status.message()), 413,
+         "invalid_request_error", "", "request_too_large"});
+  } else {
+    ApiErrorSpec spec;
+    spec.code = status.code();
+    spec.message = std::string(status.message());
+    spec.error_code = code;
+    if (retry_after >= absl::ZeroDuration()) {
+      spec.retry_after_ms = absl::ToInt64Milliseconds(retry_after);
+    }
+    converted = MakeApiError(spec);
   }
-  return MakeApiError(spec);
+  if (client::FromRemoteUpstream(status)) {
+    converted = client::MarkFromRemoteUpstream(std::move(converted));
+  }
+  return converted;
 }
 
 asio::awaitable<absl::Status> GrpcStream(
@@ -199,6 +225,8 @@ asio::awaitable<absl::Status> GrpcStream(
     target.cancel->SetCanceller([stream] { stream->Cancel(); });
   }
   bool client_left = false;
+  bool timed_out = false;
+  const absl::Duration idle_timeout = target.client->options().idle_timeout;
   absl::Time waited_from = absl::Now();
   // Runs until the call is done, even after a cancel, so that no callback
   // outlives this frame's view of it.
@@ -219,11 +247,25 @@ asio::awaitable<absl::Status> GrpcStream(
       continue;
     }
     if (inbox->done().has_value()) break;
-    co_await signal->Wait();
+    absl::Time until = idle_timeout > absl::ZeroDuration() && !timed_out
+                           ? waited_from + idle_timeout
+                           : absl::InfiniteFuture();
+    bool woken = co_await signal->WaitUntil(until);
+    if (!woken && !timed_out && !inbox->done().has_value()) {
+      // Silent for longer than the read timeout: ended, then reported.
+      timed_out = true;
+      stream->Cancel();
+    }
   }
   call.upstream_wait += absl::Now() - waited_from;
   if (target.cancel != nullptr) target.cancel->ClearCanceller();
   if (client_left) co_return absl::CancelledError("client left");
+  if (timed_out) {
+    co_return UpstreamTimeout(
+        absl::StrCat(target.client->options().target,
+                     ": no chunk within the read timeout of ",
+                     absl::FormatDuration(idle_timeout)));
+  }
   absl::Status status = *inbox->done();
   if (!status.ok()) {
     co_return GatewayErrorFromRemote(status, target.client->options().target);

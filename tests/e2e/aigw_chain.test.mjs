@@ -5,6 +5,7 @@
 // Streaming, errors and cancellation must cross both hops.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import OpenAI from 'openai';
@@ -81,6 +82,11 @@ function startFakeRemote() {
       const initial = new grpc.Metadata();
       initial.set('x-aigw-dropped-params', 'seed');
       call.sendMetadata(initial);
+      if (entry.model === 'fake-silent') {
+        call.write(chunk({ role: 'assistant', content: 'first' }));
+        for (let i = 0; i < 50 && !entry.cancelled; i++) await sleep(100);
+        return call.end();
+      }
       if (entry.model === 'fake-medium') {
         call.write(chunk({ role: 'assistant', content: '' }));
         for (let i = 0; i < 10; i++) {
@@ -127,6 +133,7 @@ function startFakeRemote() {
 let dashscope;
 let slow;
 let remote;
+let blackhole;
 let gatewayB;
 let gatewayA;
 let openai;
@@ -135,11 +142,23 @@ before(async () => {
   dashscope = await startFakeDashScope();
   slow = await new SlowDashScope().start();
   remote = await startFakeRemote();
+  // Accepts TCP connections and never says a word.
+  const sockets = new Set();
+  const server = net.createServer((socket) => sockets.add(socket));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  blackhole = {
+    address: `127.0.0.1:${server.address().port}`,
+    stop: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(resolve);
+    }),
+  };
   gatewayB = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'front-door', api_keys: [B_KEY] }],
+    limits: { max_body_bytes: 4096 },
     providers: [
-      { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, models: ['qwen-http-429'] },
+      { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, models: ['qwen-http-429', 'qwen-http-401'] },
       { name: 'slow', type: 'qwen', base_url: slow.origin, api_keys: QWEN_KEYS, models: ['qwen-slow', 'qwen-die'] },
       { name: 'dashscope', type: 'qwen', base_url: dashscope.origin, api_keys: QWEN_KEYS, models: ['qwen-text', 'qwen-tools', 'qwen-error-midstream', 'qwen-missing'] },
     ],
@@ -150,6 +169,8 @@ before(async () => {
       { name: 'remote-badkey', type: 'aigw', target: gatewayB.grpcAddr, api_keys: ['not-the-key'], model_mapping: { 'bad/qwen-text': 'qwen-text' } },
       // A 429 cools the key that got it down: the unary case has its own.
       { name: 'third-party-unary', type: 'aigw', target: remote.address, api_keys: ['third-party-key'], model_mapping: { 'unary/fake-limited': 'fake-limited' } },
+      { name: 'third-party-impatient', type: 'aigw', target: remote.address, timeouts: { read: '1s' }, model_mapping: { 'impatient/fake-silent': 'fake-silent' } },
+      { name: 'blackhole', type: 'aigw', target: blackhole.address, timeouts: { connect: '1s' }, model_mapping: { 'blackhole/*': '' } },
       { name: 'third-party', type: 'aigw', target: remote.address, api_keys: ['third-party-key'], timeouts: { total: '20s' }, model_mapping: { 'fake-*': '' } },
       { name: 'remote', type: 'aigw', target: gatewayB.grpcAddr, api_keys: [B_KEY], model_mapping: { 'gpt-4o': 'qwen-text', 'qwen-*': '' } },
     ],
@@ -161,6 +182,7 @@ after(async () => {
   await gatewayA?.stop();
   await gatewayB?.stop();
   await remote?.stop();
+  await blackhole?.stop();
   await slow?.stop();
   await dashscope?.stop();
 });
@@ -219,6 +241,25 @@ describe('A → B (qwen adapter) → DashScope', () => {
     const refused = await postChat(gatewayA.httpUrl, chatRequest('bad/qwen-text', 'hi'));
     const refusal = await assertOpenAIError(refused, 401);
     assert.ok(!JSON.stringify(refusal).includes('not-the-key'), 'no key in the error');
+  });
+
+  test('an error B relays from its upstream does not cool A’s key to B', async () => {
+    const refused = await postChat(gatewayA.httpUrl, chatRequest('qwen-http-401', 'hi'));
+    await assertOpenAIError(refused, 401);
+    for (let i = 0; i < 2; i++) {
+      const ok = await postChat(gatewayA.httpUrl, chatRequest('gpt-4o', 'hi'));
+      assert.equal(ok.status, 200, await ok.clone().text());
+      await ok.text();
+    }
+  });
+
+  test('a request too large for B is a 413 at A, and the next small one goes through', async () => {
+    const big = await postChat(gatewayA.httpUrl, chatRequest('gpt-4o', 'x'.repeat(6000)));
+    const error = await assertOpenAIError(big, 413);
+    assert.equal(error.code, 'request_too_large');
+    const small = await postChat(gatewayA.httpUrl, chatRequest('gpt-4o', 'hi'));
+    assert.equal(small.status, 200);
+    await small.text();
   });
 
   test('an upstream error mid-stream reaches the client as a final SSE error event', async () => {
@@ -352,6 +393,25 @@ describe('A → a third-party aigw.v1 server', () => {
     assert.equal(deltaText(chunks), 'm0 m1 m2 m3 m4 m5 m6 m7 m8 m9 ');
     const after = await postChat(gatewayA.httpUrl, chatRequest('fake-text', 'hi', { stream: true }));
     assert.equal(deltaText((await readSse(after)).chunks), 'Remote adapter speaking');
+  });
+
+  test('timeouts.read bounds the silence between a remote’s chunks', async () => {
+    const started = Date.now();
+    const response = await postChat(gatewayA.httpUrl, chatRequest('impatient/fake-silent', 'hi', { stream: true }));
+    const { chunks } = await within(4000, readSse(response), 'the silent stream');
+    assert.equal(deltaText(chunks.filter((c) => !c.error)), 'first');
+    const error = chunks.find((c) => c.error)?.error;
+    assert.ok(error, 'a final error event');
+    assert.match(error.message, /read timeout/);
+    assert.ok(Date.now() - started < 3500);
+  });
+
+  test('timeouts.connect bounds a remote that accepts and never answers', async () => {
+    const started = Date.now();
+    const response = await within(6000, postChat(gatewayA.httpUrl, chatRequest('blackhole/x', 'hi')), 'the blackhole');
+    assert.ok([502, 504].includes(response.status), `status ${response.status}`);
+    await response.text();
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 
   test('an unreachable remote is a 502 naming the target, quickly', async () => {
