@@ -6,13 +6,17 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import OpenAI from 'openai';
 import { QWEN_KEYS, REJECTING_KEYS, startFakeDashScope, MIDSTREAM_MESSAGE } from './fake_qwen.mjs';
 import { FakeHttpServer, LISTEN_ANY, sleep } from './fake_common.mjs';
 import {
-  assertOpenAIError, chatRequest, deltaText, grpcClients, loadGrpcPackage, postChat, readSse, startGateway, within,
+  REPO_ROOT, assertOpenAIError, chatRequest, deltaText, grpcClients, loadGrpcPackage, postChat, readSse, startGateway, within,
 } from './harness.mjs';
 
 const B_KEY = 'b-gateway-key';
@@ -51,7 +55,7 @@ class SlowDashScope extends FakeHttpServer {
 }
 
 // A third-party aigw.v1 server: records each call's metadata and deadline.
-function startFakeRemote() {
+function startFakeRemote({ tls = null } = {}) {
   const pkg = loadGrpcPackage('aigw/v1/chat.proto');
   const calls = [];
   const record = (call) => {
@@ -122,7 +126,10 @@ function startFakeRemote() {
     },
   });
   return new Promise((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+    const credentials = tls
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+      : grpc.ServerCredentials.createInsecure();
+    server.bindAsync('127.0.0.1:0', credentials, (err, port) => {
       if (err) return reject(err);
       server.start?.();
       resolve({ address: `127.0.0.1:${port}`, calls, stop: () => new Promise((r) => server.tryShutdown(r)) });
@@ -427,6 +434,46 @@ describe('A → a third-party aigw.v1 server', () => {
       assert.ok(Date.now() - started < 5000);
     } finally {
       await dead.stop();
+    }
+  });
+});
+
+describe('TLS to a remote', () => {
+  test('type aigw with tls and ca_file, and aigw-cli with grpcs://, against a TLS aigw.v1 server', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aigw-tls-'));
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile,
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    const secure = await startFakeRemote({ tls: { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) } });
+    const front = await startGateway({
+      listen: LISTEN_ANY,
+      providers: [
+        { name: 'secure', type: 'aigw', target: secure.address, tls: 'true', ca_file: certFile, model_mapping: { 'fake-*': '' } },
+        { name: 'untrusted', type: 'aigw', target: secure.address, tls: 'true', model_mapping: { 'untrusted/fake-text': 'fake-text' } },
+      ],
+    });
+    try {
+      const response = await postChat(front.httpUrl, chatRequest('fake-text', 'hi', { stream: true }));
+      assert.equal(deltaText((await readSse(response)).chunks), 'Remote adapter speaking');
+      const cli = path.join(REPO_ROOT, 'bazel-bin/client/aigw-cli');
+      // Asynchronously: the TLS server runs in this process.
+      const run = (args) => new Promise((resolve) => {
+        execFile(cli, args, { encoding: 'utf8' }, (error, stdout, stderr) => resolve({ status: error ? error.code : 0, stdout, stderr }));
+      });
+      const ok = await run(['--grpc', `--target=grpcs://${secure.address}`, `--ca-file=${certFile}`, 'chat', '-m', 'fake-text', 'hi']);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, 'Remote adapter speaking\n');
+      // Without the CA the certificate is refused: a 502, not a plaintext fallback.
+      const refused = await postChat(front.httpUrl, chatRequest('untrusted/fake-text', 'hi'));
+      await assertOpenAIError(refused, 502);
+      const bad = await run(['--grpc', `--target=grpcs://${secure.address}`, 'chat', '-m', 'fake-text', 'hi']);
+      assert.notEqual(bad.status, 0);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, `one line: ${bad.stderr}`);
+    } finally {
+      await front.stop();
+      await secure.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
