@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -27,6 +29,37 @@
 #include "server/observability/request_id.h"
 
 namespace aigw {
+
+// Canonical chunks -> another protocol's SSE events.
+class ChunkEncoder {
+ public:
+  virtual ~ChunkEncoder() = default;
+  virtual std::string Encode(const v1::ChatCompletionChunk& chunk) = 0;
+  virtual std::string Finish(const absl::Status& status) = 0;
+};
+
+template <typename Encoder>
+class EncoderOf : public ChunkEncoder {
+ public:
+  explicit EncoderOf(Encoder encoder) : encoder_(std::move(encoder)) {}
+  std::string Encode(const v1::ChatCompletionChunk& chunk) override {
+    return encoder_.Encode(chunk);
+  }
+  std::string Finish(const absl::Status& status) override {
+    return encoder_.Finish(status);
+  }
+
+ private:
+  Encoder encoder_;
+};
+
+// How a front door other than OpenAI's chat answers: its error responses,
+// its whole-answer body and its stream encoder.
+struct AnswerCodec {
+  std::function<HttpResponse(const absl::Status&, HttpHeaders)> error;
+  std::function<std::string(const v1::ChatCompletion&)> body;
+  std::function<std::unique_ptr<ChunkEncoder>()> encoder;
+};
 namespace {
 
 namespace asio = boost::asio;
@@ -308,13 +341,13 @@ class SseWriter : public StreamWriter {
   bool started_ = false;
 };
 
-// Streams chat chunks as the events of another protocol: `Encoder` (the
+// Streams chat chunks as the events of another protocol: the encoder (the
 // Anthropic Messages or OpenAI Responses codec) turns chunks into SSE text.
-template <typename Encoder>
 class EncodedSseWriter : public StreamWriter {
  public:
   EncodedSseWriter(HttpResponder& responder, const RequestContext& ctx,
-                   const HttpHeaders& cors, Encoder encoder)
+                   const HttpHeaders& cors,
+                   std::unique_ptr<ChunkEncoder> encoder)
       : responder_(responder),
         ctx_(ctx),
         cors_(cors),
@@ -324,14 +357,14 @@ class EncodedSseWriter : public StreamWriter {
       std::vector<v1::ChatCompletionChunk>& chunks) override {
     std::string out;
     for (const v1::ChatCompletionChunk& chunk : chunks) {
-      out += encoder_.Encode(chunk);
+      out += encoder_->Encode(chunk);
     }
     co_return co_await Send(std::move(out));
   }
 
-  // The last events (message_stop, or an error event).
+  // The last events (the protocol's end, or an error event).
   asio::awaitable<bool> End(const absl::Status& status) {
-    std::string out = encoder_.Finish(status);
+    std::string out = encoder_->Finish(status);
     if (!started_) {
       co_return co_await Send(std::move(out));
     }
@@ -357,7 +390,7 @@ class EncodedSseWriter : public StreamWriter {
   HttpResponder& responder_;
   const RequestContext& ctx_;
   const HttpHeaders& cors_;
-  Encoder encoder_;
+  std::unique_ptr<ChunkEncoder> encoder_;
   bool started_ = false;
 };
 
@@ -746,40 +779,44 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
       (*request->mutable_passthrough_headers())[name] = std::string(value);
     }
   }
-  if (request->stream()) {
-    co_return co_await StreamMessages(std::move(*request), responder, ctx,
-                                      std::move(cors));
-  }
   std::string model = request->model();
-  std::shared_ptr<CancelToken> cancel = responder.cancel();
-  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
-      std::move(*request), responder.loop(), cancel.get(), &ctx);
-  drained.reset();
-  HttpHeaders headers = std::move(cors);
-  AddCallHeaders(ctx, &headers);
-  if (EndedByShutdown(*cancel)) completion = ServerShutdownError();
-  if (!completion.ok()) {
-    HttpResponse answer = AnthropicErrorResponse(completion.status(), headers);
-    co_await responder.Send(std::move(answer));
-    co_return completion.status();
-  }
-  HttpResponse answer =
-      JsonResponse(200, anthropic::AnswerBody(*completion, model), headers);
-  co_await responder.Send(std::move(answer));
-  co_return absl::OkStatus();
+  AnswerCodec codec;
+  codec.error = AnthropicErrorResponse;
+  codec.body = [model](const v1::ChatCompletion& completion) {
+    return anthropic::AnswerBody(completion, model);
+  };
+  codec.encoder = [model]() -> std::unique_ptr<ChunkEncoder> {
+    return std::make_unique<EncoderOf<anthropic::StreamEncoder>>(
+        anthropic::StreamEncoder(model));
+  };
+  co_return co_await AnswerEncoded(std::move(*request), responder, ctx,
+                                   std::move(cors), codec);
 }
 
-asio::awaitable<absl::Status> RestServer::StreamMessages(
+asio::awaitable<absl::Status> RestServer::AnswerEncoded(
     v1::ChatCompletionRequest chat, HttpResponder& responder,
-    RequestContext& ctx, HttpHeaders cors) {
+    RequestContext& ctx, HttpHeaders cors, const AnswerCodec& codec) {
   std::shared_ptr<CancelToken> cancel = responder.cancel();
   std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  // Anthropic's message_delta carries the usage: always asked for.
+  if (!chat.stream()) {
+    absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
+        std::move(chat), responder.loop(), cancel.get(), &ctx);
+    drained.reset();
+    HttpHeaders headers = std::move(cors);
+    AddCallHeaders(ctx, &headers);
+    if (EndedByShutdown(*cancel)) completion = ServerShutdownError();
+    if (!completion.ok()) {
+      HttpResponse answer = codec.error(completion.status(), headers);
+      co_await responder.Send(std::move(answer));
+      co_return completion.status();
+    }
+    HttpResponse answer = JsonResponse(200, codec.body(*completion), headers);
+    co_await responder.Send(std::move(answer));
+    co_return absl::OkStatus();
+  }
+  // Both protocols' last event carries the usage: always asked for.
   chat.mutable_stream_options()->set_include_usage(true);
-  std::string model = chat.model();
-  EncodedSseWriter<anthropic::StreamEncoder> writer(
-      responder, ctx, cors, anthropic::StreamEncoder(model));
+  EncodedSseWriter writer(responder, ctx, cors, codec.encoder());
   absl::Status status = co_await gateway_->Stream(
       std::move(chat), writer, responder.loop(), cancel.get(), &ctx);
   drained.reset();
@@ -791,7 +828,7 @@ asio::awaitable<absl::Status> RestServer::StreamMessages(
   if (!writer.started() && !status.ok()) {
     HttpHeaders headers = cors;
     AddCallHeaders(ctx, &headers);
-    HttpResponse answer = AnthropicErrorResponse(status, headers);
+    HttpResponse answer = codec.error(status, headers);
     co_await responder.Send(std::move(answer));
     co_return status;
   }
@@ -824,48 +861,18 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
     co_await responder.Send(std::move(answer));
     co_return error;
   }
-  std::shared_ptr<CancelToken> cancel = responder.cancel();
-  std::unique_ptr<Drain::Registration> drained = drain_->Track(cancel);
-  if (!request->stream()) {
-    absl::StatusOr<v1::ChatCompletion> completion = co_await gateway_->Create(
-        std::move(*request), responder.loop(), cancel.get(), &ctx);
-    drained.reset();
-    HttpHeaders headers = std::move(cors);
-    AddCallHeaders(ctx, &headers);
-    if (EndedByShutdown(*cancel)) completion = ServerShutdownError();
-    if (!completion.ok()) {
-      HttpResponse answer = ErrorResponse(completion.status(), headers);
-      co_await responder.Send(std::move(answer));
-      co_return completion.status();
-    }
-    HttpResponse answer = JsonResponse(
-        200,
-        responses::ResponseJson(*completion, echo)
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-        headers);
-    co_await responder.Send(std::move(answer));
-    co_return absl::OkStatus();
-  }
-  request->mutable_stream_options()->set_include_usage(true);
-  EncodedSseWriter<responses::StreamEncoder> writer(
-      responder, ctx, cors, responses::StreamEncoder(echo));
-  absl::Status status = co_await gateway_->Stream(
-      std::move(*request), writer, responder.loop(), cancel.get(), &ctx);
-  drained.reset();
-  bool shutdown = EndedByShutdown(*cancel);
-  if (cancel->cancelled() && !shutdown) {
-    co_return absl::CancelledError("the client left");
-  }
-  if (shutdown) status = ServerShutdownError();
-  if (!writer.started() && !status.ok()) {
-    HttpHeaders headers = cors;
-    AddCallHeaders(ctx, &headers);
-    HttpResponse answer = ErrorResponse(status, headers);
-    co_await responder.Send(std::move(answer));
-    co_return status;
-  }
-  co_await writer.End(status);
-  co_return status;
+  AnswerCodec codec;
+  codec.error = ErrorResponse;
+  codec.body = [echo](const v1::ChatCompletion& completion) {
+    return responses::ResponseJson(completion, echo)
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  codec.encoder = [echo]() -> std::unique_ptr<ChunkEncoder> {
+    return std::make_unique<EncoderOf<responses::StreamEncoder>>(
+        responses::StreamEncoder(echo));
+  };
+  co_return co_await AnswerEncoded(std::move(*request), responder, ctx,
+                                   std::move(cors), codec);
 }
 
 }  // namespace aigw

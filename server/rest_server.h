@@ -16,6 +16,8 @@
 
 namespace aigw {
 
+struct AnswerCodec;  // rest_server.cc
+
 class RestServer : public HttpHandler {
  public:
   RestServer(Gateway* gateway, IoLoops* loops, Drain* drain,
@@ -68,14 +70,16 @@ class RestServer : public HttpHandler {
                                                       HttpResponder& responder,
                                                       RequestContext& ctx,
                                                       HttpHeaders cors);
-  boost::asio::awaitable<absl::Status> StreamMessages(
-      v1::ChatCompletionRequest chat, HttpResponder& responder,
-      RequestContext& ctx, HttpHeaders cors);
   // OpenAI Responses (server/codecs/openai_responses): POST /v1/responses.
   boost::asio::awaitable<absl::Status> HandleResponses(HttpRequest& request,
                                                        HttpResponder& responder,
                                                        RequestContext& ctx,
                                                        HttpHeaders cors);
+  // Answers `chat` in another protocol's shapes (a whole answer, or its
+  // stream events): the Messages and Responses front doors.
+  boost::asio::awaitable<absl::Status> AnswerEncoded(
+      v1::ChatCompletionRequest chat, HttpResponder& responder,
+      RequestContext& ctx, HttpHeaders cors, const AnswerCodec& codec);
   HttpResponse HandleCountTokens(HttpRequest& request, RequestContext& ctx,
                                  absl::Status* result);
   // `anthropic`: the list in Anthropic's shape (the client sent

@@ -143,12 +143,24 @@ void TakeCallMetadata(const client::Metadata& initial, CallContext& call) {
   }
 }
 
-// Waits for a unary call's answer; `cancel` cancels the call.
-template <typename Response>
-asio::awaitable<absl::StatusOr<Response>> AwaitUnary(
-    const GrpcTarget& target, std::shared_ptr<client::UnaryCall> started,
-    std::shared_ptr<LoopSignal> signal,
-    std::shared_ptr<UnaryInbox<Response>> inbox, CallContext& call) {
+// Starts a unary call with `start` (given the callback that takes its
+// answer) and waits for the answer; the attempt's cancel token cancels it.
+template <typename Response, typename Start>
+asio::awaitable<absl::StatusOr<Response>> AwaitUnary(const GrpcTarget& target,
+                                                     CallContext& call,
+                                                     Start start) {
+  auto signal = std::make_shared<LoopSignal>(*target.loop);
+  auto inbox = std::make_shared<UnaryInbox<Response>>();
+  std::shared_ptr<client::UnaryCall> started =
+      start([signal, inbox](absl::StatusOr<Response> answer,
+                            client::Metadata initial) {
+        {
+          absl::MutexLock lock(&inbox->mu);
+          inbox->answer = std::move(answer);
+          inbox->initial = std::move(initial);
+        }
+        signal->Notify();
+      });
   if (target.cancel != nullptr) {
     target.cancel->SetCanceller([started] { started->Cancel(); });
   }
@@ -280,41 +292,22 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> GrpcComplete(
   v1::ChatCompletionRequest remote = request;
   remote.set_stream(false);
   remote.clear_stream_options();
-  auto signal = std::make_shared<LoopSignal>(*target.loop);
-  auto inbox = std::make_shared<UnaryInbox<v1::ChatCompletion>>();
-  std::shared_ptr<client::UnaryCall> started = target.client->CreateAsync(
-      remote, OptionsFor(target, call),
-      [signal, inbox](absl::StatusOr<v1::ChatCompletion> answer,
-                      client::Metadata initial) {
-        {
-          absl::MutexLock lock(&inbox->mu);
-          inbox->answer = std::move(answer);
-          inbox->initial = std::move(initial);
-        }
-        signal->Notify();
-      });
-  co_return co_await AwaitUnary(target, std::move(started), std::move(signal),
-                                std::move(inbox), call);
+  client::CallOptions options = OptionsFor(target, call);
+  // Named, not a temporary in the co_await: GCC 12 mishandles those.
+  auto start = [&](client::UnaryDone<v1::ChatCompletion> done) {
+    return target.client->CreateAsync(remote, options, std::move(done));
+  };
+  co_return co_await AwaitUnary<v1::ChatCompletion>(target, call, start);
 }
 
 asio::awaitable<absl::StatusOr<v1::EmbeddingsResponse>> GrpcEmbed(
     const GrpcTarget& target, const v1::EmbeddingsRequest& request,
     CallContext& call) {
-  auto signal = std::make_shared<LoopSignal>(*target.loop);
-  auto inbox = std::make_shared<UnaryInbox<v1::EmbeddingsResponse>>();
-  std::shared_ptr<client::UnaryCall> started = target.client->EmbeddingsAsync(
-      request, OptionsFor(target, call),
-      [signal, inbox](absl::StatusOr<v1::EmbeddingsResponse> answer,
-                      client::Metadata initial) {
-        {
-          absl::MutexLock lock(&inbox->mu);
-          inbox->answer = std::move(answer);
-          inbox->initial = std::move(initial);
-        }
-        signal->Notify();
-      });
-  co_return co_await AwaitUnary(target, std::move(started), std::move(signal),
-                                std::move(inbox), call);
+  client::CallOptions options = OptionsFor(target, call);
+  auto start = [&](client::UnaryDone<v1::EmbeddingsResponse> done) {
+    return target.client->EmbeddingsAsync(request, options, std::move(done));
+  };
+  co_return co_await AwaitUnary<v1::EmbeddingsResponse>(target, call, start);
 }
 
 }  // namespace aigw
