@@ -861,11 +861,13 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
     co_await responder.Send(std::move(answer));
     co_return error;
   }
+  // An OpenAI provider gets the client's own body.
+  request->set_passthrough_protocol("openai_responses");
+  request->set_passthrough_body(req.body());
   AnswerCodec codec;
   codec.error = ErrorResponse;
   codec.body = [echo](const v1::ChatCompletion& completion) {
-    return responses::ResponseJson(completion, echo)
-        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return responses::AnswerBody(completion, echo);
   };
   codec.encoder = [echo]() -> std::unique_ptr<ChunkEncoder> {
     return std::make_unique<EncoderOf<responses::StreamEncoder>>(

@@ -1,5 +1,8 @@
 // The OpenAI-compatible family: each type is the openai adapter with its
 // provider's public base URL. Adding one is a line of data.
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/registry.h"
@@ -37,8 +40,11 @@ absl::StatusOr<std::unique_ptr<Provider>> CreatePreset(
         absl::StrCat(config.options.begin()->first, ": not a key of the ",
                      config.type, " provider"));
   }
+  OpenAiDialect dialect = StandardOpenAiDialect();
+  // OpenAI itself serves the Responses API.
+  dialect.responses_api = std::string(preset.type) == "openai";
   return CreateOpenAiCompatible(config, preset.default_base_url,
-                                preset.key_required, StandardOpenAiDialect());
+                                preset.key_required, std::move(dialect));
 }
 
 const bool kRegistered = [] {

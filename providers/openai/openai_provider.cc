@@ -8,6 +8,7 @@
 #include "providers/common/openai_request_json.h"
 #include "providers/common/openai_response_json.h"
 #include "providers/openai/openai_stream_decoder.h"
+#include "providers/openai/responses_stream_decoder.h"
 
 namespace aigw {
 
@@ -60,9 +61,29 @@ absl::StatusOr<UpstreamRequest> OpenAiProvider::MakeRequest(
   return request;
 }
 
+bool OpenAiProvider::Passthrough(
+    const v1::ChatCompletionRequest& request) const {
+  return dialect_.responses_api &&
+         request.passthrough_protocol() == "openai_responses" &&
+         !request.passthrough_body().empty();
+}
+
 absl::StatusOr<UpstreamRequest> OpenAiProvider::ChatRequest(
     const v1::ChatCompletionRequest& request, bool stream,
     absl::string_view key, CallContext&) {
+  if (Passthrough(request)) {
+    // The client's own Responses body: only the model and stream replaced.
+    json raw = json::parse(request.passthrough_body(), nullptr, false);
+    if (!raw.is_object()) return InvalidRequest("The body is not JSON.");
+    raw["model"] = request.model();
+    raw["stream"] = stream;
+    absl::StatusOr<UpstreamRequest> upstream =
+        MakeRequest(request.model(), "responses", raw.dump(), key);
+    if (upstream.ok() && stream) {
+      upstream->headers.emplace("Accept", "text/event-stream");
+    }
+    return upstream;
+  }
   json body = ChatRequestToJson(request);
   if (stream) {
     body["stream"] = true;
@@ -82,14 +103,23 @@ absl::StatusOr<UpstreamRequest> OpenAiProvider::ChatRequest(
 }
 
 std::unique_ptr<StreamDecoder> OpenAiProvider::ChatDecoder(
-    const v1::ChatCompletionRequest&, ChunkSink& sink) {
+    const v1::ChatCompletionRequest& request, ChunkSink& sink) {
+  if (Passthrough(request)) {
+    return std::make_unique<ResponsesStreamDecoder>(sink);
+  }
   return std::make_unique<OpenAiStreamDecoder>(sink);
 }
 
 absl::StatusOr<v1::ChatCompletion> OpenAiProvider::ChatAnswer(
-    const v1::ChatCompletionRequest&, absl::string_view body) {
+    const v1::ChatCompletionRequest& request, absl::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return MalformedUpstream("the answer is not JSON");
+  if (Passthrough(request)) {
+    absl::StatusOr<v1::ChatCompletion> completion =
+        ChatCompletionFromResponse(j);
+    if (completion.ok()) completion->set_passthrough_body(std::string(body));
+    return completion;
+  }
   return ChatCompletionFromJson(j);
 }
 

@@ -29,6 +29,9 @@ struct OpenAiDialect {
   std::function<absl::Status(absl::string_view model)> check_model;
   std::string auth_header = "Authorization";
   std::string auth_prefix = "Bearer ";
+  // The upstream serves the Responses API ({prefix}/responses): a Responses
+  // client is passed through to it.
+  bool responses_api = false;
 };
 
 // The standard OpenAI layout: {prefix}/{operation}, Bearer auth.
@@ -62,6 +65,8 @@ class OpenAiProvider : public Provider {
       const v1::EmbeddingsRequest& request, absl::string_view body) override;
 
  private:
+  // A Responses client's own body goes to this upstream as it is.
+  bool Passthrough(const v1::ChatCompletionRequest& request) const;
   absl::StatusOr<UpstreamRequest> MakeRequest(absl::string_view model,
                                               absl::string_view operation,
                                               std::string body,

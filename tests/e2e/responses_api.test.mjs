@@ -10,11 +10,13 @@ import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { QWEN_KEYS, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
 import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
+import { PASS_TEXT, RESPONSES_KEY, startFakeOpenAiResponses } from './fake_openai_responses.mjs';
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-responses-client';
 let dashscope;
 let claude;
+let upstreamOpenAi;
 let gateway;
 let openai;
 let aiSdk;
@@ -22,10 +24,17 @@ let aiSdk;
 before(async () => {
   dashscope = await startFakeDashScope();
   claude = await startFakeClaude({ keys: ['sk-ant-provider'] });
+  upstreamOpenAi = await startFakeOpenAiResponses();
   gateway = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'apps', api_keys: [KEY] }],
     providers: [{
+      name: 'openai',
+      type: 'openai',
+      base_url: `${upstreamOpenAi.origin}/v1`,
+      api_keys: [RESPONSES_KEY],
+      model_mapping: { 'gpt-5-pass': 'gpt-5', 'gpt-5-pass-tools': 'gpt-5-tools' },
+    }, {
       name: 'anthropic',
       type: 'claude',
       base_url: claude.origin,
@@ -47,6 +56,7 @@ after(async () => {
   await gateway?.stop();
   await dashscope?.stop();
   await claude?.stop();
+  await upstreamOpenAi?.stop();
 });
 
 const toolSchemas = {
@@ -161,5 +171,57 @@ describe('Responses clients → claude provider', () => {
     const generated = await generateText({ model: aiSdk('gpt-claude'), prompt: 'Hi' });
     assert.equal(generated.text, CLAUDE_SCRIPTS['claude-text'].content[0].text);
     assert.equal(generated.usage.outputTokens, 17);
+  });
+});
+
+describe('Responses clients → openai provider: passthrough', () => {
+  test('responses.create: the body goes as sent (model mapped); the answer comes back as OpenAI sent it', async () => {
+    const response = await openai.responses.create({ model: 'gpt-5-pass', input: 'Hi', store: false, include: ['reasoning.encrypted_content'], service_tier: 'flex', text: { verbosity: 'low' } });
+    const sent = upstreamOpenAi.requests.at(-1);
+    assert.equal(sent.body.model, 'gpt-5');
+    assert.equal(sent.body.store, false);
+    assert.deepEqual(sent.body.include, ['reasoning.encrypted_content']);
+    assert.equal(sent.body.service_tier, 'flex');
+    assert.deepEqual(sent.body.text, { verbosity: 'low' });
+    assert.equal(sent.headers.authorization, `Bearer ${RESPONSES_KEY}`);
+    assert.equal(response.model, 'gpt-5-pass');
+    assert.equal(response.output_text, PASS_TEXT.join(''));
+    assert.deepEqual(response.x_future_field, { kept: true }, 'a field aigw does not model');
+    assert.equal(response.usage.total_tokens, 13);
+  });
+
+  test('a stream is OpenAI’s own events, unknown types and sequence numbers included', async () => {
+    const raw = await fetch(`${gateway.httpUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'gpt-5-pass', input: 'Hi', stream: true }),
+    });
+    const text = await raw.text();
+    assert.match(text, /^event: response\.created\n/);
+    assert.match(text, /event: response\.future_event\.delta\n/);
+    assert.ok(text.includes('"model":"gpt-5-pass"') && !text.includes('"model":"gpt-5"'), 'model renamed');
+    const sequence = [...text.matchAll(/"sequence_number":(\d+)/g)].map((m) => Number(m[1]));
+    assert.deepEqual(sequence, sequence.map((_, i) => i));
+    const final = await openai.responses.stream({ model: 'gpt-5-pass', input: 'Hi' }).finalResponse();
+    assert.equal(final.output.find((item) => item.type === 'message').content[0].text, PASS_TEXT.join(''));
+  });
+
+  test('AI SDK openai(model) with a tool over two steps, through to OpenAI', async () => {
+    const executed = [];
+    const result = streamText({
+      model: aiSdk('gpt-5-pass-tools'),
+      prompt: 'Weather in Oslo?',
+      tools: { get_weather: tool({ description: 'weather', inputSchema: jsonSchema(toolSchemas.get_weather), execute: async (input) => { executed.push(input); return '5°C'; } }) },
+      stopWhen: stepCountIs(2),
+    });
+    let text = '';
+    for await (const part of result.fullStream) {
+      if (part.type === 'error') throw part.error;
+      if (part.type === 'text-delta') text += part.text;
+    }
+    assert.deepEqual(executed, [{ city: 'Oslo' }]);
+    assert.equal(text, PASS_TEXT.join(''));
+    const second = upstreamOpenAi.requests.at(-1).body;
+    assert.ok(second.input.some((item) => item.type === 'function_call_output' && item.call_id === 'call_up_1'), JSON.stringify(second.input));
   });
 });

@@ -58,6 +58,10 @@ absl::StatusOr<v1::ChatCompletionRequest> ParseResponsesRequest(
 // A non-streamed answer as a `response` object.
 nlohmann::json ResponseJson(const v1::ChatCompletion& completion,
                             const RequestEcho& echo);
+// The body answering a non-streamed request: the upstream's own (model
+// replaced) when it was a passthrough, else ResponseJson.
+std::string AnswerBody(const v1::ChatCompletion& completion,
+                       const RequestEcho& echo);
 
 // {"error":{"message","type","param","code"}}, as OpenAI answers.
 std::string ErrorBodyJson(const absl::Status& status);
@@ -73,6 +77,8 @@ class StreamEncoder {
 
  private:
   enum class Kind { kNone, kMessage, kReasoning, kFunctionCall };
+  // A passthrough chunk: the upstream's own events, the model replaced.
+  std::string Relay(const std::string& events);
   void Event(const char* type, nlohmann::json data, std::string& out);
   void Begin(std::string& out);
   void Open(Kind kind, nlohmann::json item, std::string& out);
@@ -83,6 +89,7 @@ class StreamEncoder {
   std::string id_;
   int64_t created_at_ = 0;
   bool begun_ = false;
+  bool relayed_ = false;
   int sequence_ = 0;
   Kind open_ = Kind::kNone;
   nlohmann::json item_;  // the open item

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "providers/common/api_error.h"
 #include "server/codecs/openai_responses/responses.h"
@@ -165,6 +166,21 @@ json ResponseJson(const v1::ChatCompletion& completion,
                         UsageJson(completion.usage()), finish);
 }
 
+std::string AnswerBody(const v1::ChatCompletion& completion,
+                       const RequestEcho& echo) {
+  if (!completion.passthrough_body().empty()) {
+    json body = json::parse(completion.passthrough_body(), nullptr, false);
+    if (body.is_object()) {
+      body["model"] = echo.model;
+      if (body.contains("output") && body["output"].is_array()) {
+        Remember(body["output"]);
+      }
+      return Dump(body);
+    }
+  }
+  return Dump(ResponseJson(completion, echo));
+}
+
 StreamEncoder::StreamEncoder(RequestEcho echo)
     : echo_(std::move(echo)),
       id_(NewId("resp")),
@@ -269,7 +285,36 @@ void StreamEncoder::Close(std::string& out) {
   open_ = Kind::kNone;
 }
 
+std::string StreamEncoder::Relay(const std::string& events) {
+  relayed_ = true;
+  begun_ = true;
+  if (events.find("\"response\"") == std::string::npos) return events;
+  // The events that carry the response object name its model.
+  std::string out;
+  for (absl::string_view event : absl::StrSplit(events, "\n\n")) {
+    if (event.empty()) continue;
+    std::string text(event);
+    size_t data = text.find("data: ");
+    if (data != std::string::npos) {
+      json parsed = json::parse(text.substr(data + 6), nullptr, false);
+      if (parsed.is_object() && parsed.contains("response") &&
+          parsed["response"].is_object()) {
+        parsed["response"]["model"] = echo_.model;
+        const json& output = parsed["response"].value("output", json());
+        if (output.is_array()) Remember(output);
+        text = absl::StrCat(text.substr(0, data), "data: ", Dump(parsed));
+      }
+    }
+    absl::StrAppend(&out, text, "\n\n");
+  }
+  return out;
+}
+
 std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
+  if (!chunk.passthrough_events().empty()) {
+    return Relay(chunk.passthrough_events());
+  }
+  if (relayed_) return "";
   std::string out;
   if (!begun_) Begin(out);
   if (chunk.has_usage()) usage_ = chunk.usage();
@@ -340,6 +385,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
 
 std::string StreamEncoder::Finish(const absl::Status& status) {
   std::string out;
+  if (relayed_ && status.ok()) return out;  // the upstream's end went out
   if (!begun_) Begin(out);
   if (!status.ok()) {
     ErrorDetails details = GetErrorDetails(status);
