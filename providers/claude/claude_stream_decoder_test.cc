@@ -272,6 +272,26 @@ TEST(ClaudeStream, EverySplitPointGivesTheSameChunks) {
   ExpectSameAtEverySplit(kThinkingStream, MakeDecoder);
 }
 
+// With keep_events (passthrough), the events each chunk carries are the
+// same wherever the stream was cut, and together they are every event.
+TEST(ClaudeStreamDecoderTest, KeptEventsAreTheSameAtEverySplit) {
+  auto make = [](ChunkSink& sink) {
+    ClaudeStreamDecoder decoder = MakeDecoder(sink);
+    decoder.set_keep_events(true);
+    return decoder;
+  };
+  ExpectSameAtEverySplit(kThinkingStream, make);
+  RecordingSink sink;
+  ClaudeStreamDecoder decoder = make(sink);
+  ASSERT_TRUE(FeedInPieces(decoder, kThinkingStream, {}).ok());
+  std::string relayed;
+  for (const v1::ChatCompletionChunk& chunk : sink.chunks) {
+    relayed += chunk.passthrough_events();
+  }
+  EXPECT_NE(relayed.find("signature_delta"), std::string::npos);
+  EXPECT_NE(relayed.find("event: message_stop"), std::string::npos);
+}
+
 std::string WithErrorAfterFirstText() {
   std::string stream(kToolStream);
   size_t cut = stream.find("event: content_block_delta");
