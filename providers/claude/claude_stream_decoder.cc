@@ -88,13 +88,7 @@ bool ClaudeStreamDecoder::Fail(absl::Status status) {
 bool ClaudeStreamDecoder::HandleSse(const SseEvent& event) {
   if (event.data.empty()) return true;  // comments, keep-alives
   if (keep_events_) {
-    if (!event.event.empty()) {
-      absl::StrAppend(&pending_events_, "event: ", event.event, "\n");
-    }
-    for (absl::string_view line : absl::StrSplit(event.data, '\n')) {
-      absl::StrAppend(&pending_events_, "data: ", line, "\n");
-    }
-    pending_events_ += "\n";
+    pending_events_ = SseEventText(event);
     bool keep_going = HandleParsed(event);
     // An error event is the gateway's to report; others go as they came.
     if (!pending_events_.empty() && keep_going) {

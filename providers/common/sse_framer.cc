@@ -5,6 +5,9 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
 namespace aigw {
 namespace {
 
@@ -133,6 +136,17 @@ void SseFramer::Dispatch(std::vector<SseEvent>* out) {
   pending_ = SseEvent();
   has_data_ = false;
   has_extra_ = false;
+}
+
+std::string SseEventText(const SseEvent& event) {
+  std::string text;
+  if (!event.event.empty())
+    absl::StrAppend(&text, "event: ", event.event, "\n");
+  for (absl::string_view line : absl::StrSplit(event.data, '\n')) {
+    absl::StrAppend(&text, "data: ", line, "\n");
+  }
+  text += "\n";
+  return text;
 }
 
 void SseFramer::Finish(std::vector<SseEvent>* out) {

@@ -21,6 +21,10 @@ struct SseEvent {
   std::vector<std::string> comments;  // ":..." lines, without the colon
 };
 
+// `event` written back as event-stream text (`event:` and `data:` lines and
+// the blank line), the same whatever line ends or splits it arrived with.
+std::string SseEventText(const SseEvent& event);
+
 class SseFramer {
  public:
   // Consumes bytes and appends every completed event to `out`.

@@ -106,13 +106,7 @@ absl::Status ResponsesStreamDecoder::Finish() {
 
 bool ResponsesStreamDecoder::HandleSse(const SseEvent& event) {
   if (event.data.empty() || event.data == "[DONE]") return true;
-  if (!event.event.empty()) {
-    absl::StrAppend(&pending_events_, "event: ", event.event, "\n");
-  }
-  for (absl::string_view line : absl::StrSplit(event.data, '\n')) {
-    absl::StrAppend(&pending_events_, "data: ", line, "\n");
-  }
-  pending_events_ += "\n";
+  pending_events_ = SseEventText(event);
   json j = json::parse(event.data, nullptr, false);
   if (!j.is_object()) {
     return Fail(MalformedUpstream("a stream event is not a JSON object"));

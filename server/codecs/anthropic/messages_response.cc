@@ -1,8 +1,8 @@
 #include "server/codecs/anthropic/messages_response.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "providers/common/api_error.h"
+#include "server/codecs/event_stream.h"
 
 namespace aigw::anthropic {
 
@@ -178,23 +178,14 @@ std::string StreamEncoder::Relay(const std::string& events) {
   started_ = true;
   if (events.find("message_start") == std::string::npos) return events;
   // Only message_start names the model: that event is rewritten.
-  std::string out;
-  for (absl::string_view event : absl::StrSplit(events, "\n\n")) {
-    if (event.empty()) continue;
-    std::string text(event);
-    size_t data = text.find("data: ");
-    if (data != std::string::npos &&
-        text.find("message_start") != std::string::npos) {
-      json parsed = json::parse(text.substr(data + 6), nullptr, false);
-      if (parsed.is_object() && parsed.contains("message") &&
-          parsed["message"].is_object()) {
-        parsed["message"]["model"] = model_;
-        text = absl::StrCat(text.substr(0, data), "data: ", Dump(parsed));
-      }
+  return codecs::EditEventData(events, [this](json& data) {
+    if (data.value("type", "") != "message_start" ||
+        !data.contains("message") || !data["message"].is_object()) {
+      return false;
     }
-    absl::StrAppend(&out, text, "\n\n");
-  }
-  return out;
+    data["message"]["model"] = model_;
+    return true;
+  });
 }
 
 std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {

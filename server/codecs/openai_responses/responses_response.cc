@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "providers/common/api_error.h"
+#include "server/codecs/event_stream.h"
 #include "server/codecs/openai_responses/responses.h"
 
 namespace aigw::responses {
@@ -290,24 +290,15 @@ std::string StreamEncoder::Relay(const std::string& events) {
   begun_ = true;
   if (events.find("\"response\"") == std::string::npos) return events;
   // The events that carry the response object name its model.
-  std::string out;
-  for (absl::string_view event : absl::StrSplit(events, "\n\n")) {
-    if (event.empty()) continue;
-    std::string text(event);
-    size_t data = text.find("data: ");
-    if (data != std::string::npos) {
-      json parsed = json::parse(text.substr(data + 6), nullptr, false);
-      if (parsed.is_object() && parsed.contains("response") &&
-          parsed["response"].is_object()) {
-        parsed["response"]["model"] = echo_.model;
-        const json& output = parsed["response"].value("output", json());
-        if (output.is_array()) Remember(output);
-        text = absl::StrCat(text.substr(0, data), "data: ", Dump(parsed));
-      }
+  return codecs::EditEventData(events, [this](json& data) {
+    if (!data.contains("response") || !data["response"].is_object()) {
+      return false;
     }
-    absl::StrAppend(&out, text, "\n\n");
-  }
-  return out;
+    data["response"]["model"] = echo_.model;
+    const json& output = data["response"].value("output", json());
+    if (output.is_array()) Remember(output);
+    return true;
+  });
 }
 
 std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
