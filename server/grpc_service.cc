@@ -367,6 +367,18 @@ class StreamCall : public grpc::ServerWriteReactor<v1::ChatCompletionChunk>,
   bool timed_out_ = false;
 };
 
+// A gRPC caller's request without the passthrough fields: only a front
+// door that decoded the same body may set them, or a client could send one
+// small request to the limits and another to the upstream.
+v1::ChatCompletionRequest WithoutPassthrough(
+    const v1::ChatCompletionRequest& request) {
+  v1::ChatCompletionRequest copy = request;
+  copy.clear_passthrough_protocol();
+  copy.clear_passthrough_body();
+  copy.clear_passthrough_headers();
+  return copy;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ChatCompletionsService::Create(
@@ -377,7 +389,8 @@ grpc::ServerUnaryReactor* ChatCompletionsService::Create(
                   Operation::kChat, context, *request, response,
                   [gateway, request](boost::asio::io_context& loop,
                                      CancelToken* cancel, RequestContext* ctx) {
-                    return gateway->Create(*request, loop, cancel, ctx);
+                    return gateway->Create(WithoutPassthrough(*request), loop,
+                                           cancel, ctx);
                   });
 }
 
@@ -417,8 +430,9 @@ ChatCompletionsService::Stream(grpc::CallbackServerContext* context,
         std::shared_ptr<CancelToken> cancel = call->cancel;
         std::unique_ptr<Drain::Registration> drained = drain->Track(cancel);
         RequestContext& ctx = call->ctx;
-        absl::Status status =
-            co_await gateway->Stream(*request, *call, loop, cancel.get(), &ctx);
+        v1::ChatCompletionRequest chat = WithoutPassthrough(*request);
+        absl::Status status = co_await gateway->Stream(
+            std::move(chat), *call, loop, cancel.get(), &ctx);
         drained.reset();
         grpc::Status reply;
         // Still running when the shutdown grace ran out: the client is

@@ -13,6 +13,20 @@ namespace {
 
 using nlohmann::json;
 
+// A string field, "" when absent or of another type (never a throw).
+std::string Str(const json& j, const char* key, const char* otherwise = "") {
+  if (!j.is_object()) return otherwise;
+  auto found = j.find(key);
+  return found != j.end() && found->is_string() ? found->get<std::string>()
+                                                : otherwise;
+}
+
+bool Bool(const json& j, const char* key) {
+  if (!j.is_object()) return false;
+  auto found = j.find(key);
+  return found != j.end() && found->is_boolean() && found->get<bool>();
+}
+
 absl::Status Bad(const std::string& param, absl::string_view message) {
   return InvalidRequest(absl::StrCat(param, ": ", message), param);
 }
@@ -24,7 +38,7 @@ absl::StatusOr<std::string> TextOf(const json& value, const std::string& path) {
   for (size_t i = 0; i < value.size(); ++i) {
     const json& block = value[i];
     std::string where = absl::StrCat(path, "[", i, "]");
-    if (!block.is_object() || block.value("type", "") != "text" ||
+    if (!block.is_object() || Str(block, "type") != "text" ||
         !block.contains("text") || !block["text"].is_string()) {
       return Bad(where, "expected a text block");
     }
@@ -37,7 +51,7 @@ absl::StatusOr<std::string> TextOf(const json& value, const std::string& path) {
 absl::StatusOr<v1::ContentPart> ImagePart(const json& block,
                                           const std::string& path) {
   const json& source = block.value("source", json::object());
-  std::string type = source.is_object() ? source.value("type", "") : "";
+  std::string type = source.is_object() ? Str(source, "type") : "";
   v1::ContentPart part;
   part.set_type("image_url");
   if (type == "base64") {
@@ -62,7 +76,7 @@ absl::StatusOr<v1::ContentPart> ImagePart(const json& block,
 absl::Status AddMessage(const json& m, const std::string& path,
                         v1::ChatCompletionRequest& request) {
   if (!m.is_object()) return Bad(path, "expected an object");
-  std::string role = m.value("role", "");
+  std::string role = Str(m, "role");
   if (role != "user" && role != "assistant") {
     return Bad(path + ".role", "expected user or assistant");
   }
@@ -85,7 +99,7 @@ absl::Status AddMessage(const json& m, const std::string& path,
     const json& block = content[i];
     std::string where = absl::StrCat(path, ".content[", i, "]");
     if (!block.is_object()) return Bad(where, "expected a content block");
-    std::string type = block.value("type", "");
+    std::string type = Str(block, "type");
     if (type == "text") {
       if (!block.contains("text") || !block["text"].is_string()) {
         return Bad(where + ".text", "expected a string");
@@ -128,7 +142,7 @@ absl::Status AddMessage(const json& m, const std::string& path,
         if (!body.ok()) return body.status();
         output = *body;
       }
-      if (block.value("is_error", false)) output = "Error: " + output;
+      if (Bool(block, "is_error")) output = "Error: " + output;
       result->set_content(output);
     } else if (type == "thinking") {
       if (block.contains("thinking") && block["thinking"].is_string()) {
@@ -165,7 +179,7 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
         !tool["name"].is_string()) {
       return Bad(where, "expected a tool with a name");
     }
-    std::string type = tool.value("type", "custom");
+    std::string type = Str(tool, "type", "custom");
     if (type != "custom" && !tool.contains("input_schema")) {
       return Bad(where + ".type",
                  absl::StrCat("server tool '", type,
@@ -189,7 +203,7 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
 absl::Status SetToolChoice(const json& choice,
                            v1::ChatCompletionRequest& request) {
   if (!choice.is_object()) return Bad("tool_choice", "expected an object");
-  std::string type = choice.value("type", "");
+  std::string type = Str(choice, "type");
   v1::ToolChoice* out = request.mutable_tool_choice();
   if (type == "auto") {
     out->set_mode("auto");
@@ -205,7 +219,7 @@ absl::Status SetToolChoice(const json& choice,
   } else {
     return Bad("tool_choice.type", "expected auto, any, tool or none");
   }
-  if (choice.value("disable_parallel_tool_use", false)) {
+  if (Bool(choice, "disable_parallel_tool_use")) {
     request.set_parallel_tool_calls(false);
   }
   return absl::OkStatus();

@@ -153,24 +153,39 @@ void StreamEncoder::Start(const v1::ChatCompletionChunk& chunk,
   AddEvent("ping", {{"type", "ping"}}, out);
 }
 
-void StreamEncoder::Open(Block kind, const json& content_block,
-                         std::string& out) {
+int StreamEncoder::Open(Block kind, const json& content_block,
+                        std::string& out) {
   Close(out);
-  open_ = kind;
+  // A text or thinking block follows the tool calls before it: they end.
+  if (kind != Block::kToolUse) CloseTools(out);
   ++index_;
+  if (kind != Block::kToolUse) {
+    open_ = kind;
+    open_index_ = index_;
+  }
   AddEvent("content_block_start",
            {{"type", "content_block_start"},
             {"index", index_},
             {"content_block", content_block}},
            out);
+  return index_;
 }
 
 void StreamEncoder::Close(std::string& out) {
   if (open_ == Block::kNone) return;
   AddEvent("content_block_stop",
-           {{"type", "content_block_stop"}, {"index", index_}}, out);
+           {{"type", "content_block_stop"}, {"index", open_index_}}, out);
   open_ = Block::kNone;
-  open_tool_ = -1;
+}
+
+// Tool blocks stay open until the end or the next text: an upstream may
+// interleave the argument fragments of parallel calls.
+void StreamEncoder::CloseTools(std::string& out) {
+  for (int block : open_tools_) {
+    AddEvent("content_block_stop",
+             {{"type", "content_block_stop"}, {"index", block}}, out);
+  }
+  open_tools_.clear();
 }
 
 std::string StreamEncoder::Relay(const std::string& events) {
@@ -206,7 +221,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       }
       AddEvent("content_block_delta",
                {{"type", "content_block_delta"},
-                {"index", index_},
+                {"index", open_index_},
                 {"delta",
                  {{"type", "thinking_delta"},
                   {"thinking", delta.reasoning_content()}}}},
@@ -218,27 +233,26 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       }
       AddEvent("content_block_delta",
                {{"type", "content_block_delta"},
-                {"index", index_},
+                {"index", open_index_},
                 {"delta", {{"type", "text_delta"}, {"text", delta.content()}}}},
                out);
     }
     for (const v1::ToolCall& call : delta.tool_calls()) {
       int tool = call.has_index() ? call.index() : 0;
       auto known = tool_blocks_.find(tool);
-      if (known == tool_blocks_.end() || !call.id().empty()) {
-        if (known != tool_blocks_.end() && open_tool_ == tool &&
-            call.function().name().empty()) {
-          // The same call again with its id repeated: no new block.
-        } else {
-          Open(Block::kToolUse,
-               {{"type", "tool_use"},
-                {"id", call.id()},
-                {"name", call.function().name()},
-                {"input", json::object()}},
-               out);
-          tool_blocks_[tool] = index_;
-          open_tool_ = tool;
-        }
+      // A new call: an index not seen, or a different id at that index
+      // (some upstreams repeat the id on every fragment).
+      if (known == tool_blocks_.end() ||
+          (!call.id().empty() && call.id() != tool_ids_[tool])) {
+        int block = Open(Block::kToolUse,
+                         {{"type", "tool_use"},
+                          {"id", call.id()},
+                          {"name", call.function().name()},
+                          {"input", json::object()}},
+                         out);
+        tool_blocks_[tool] = block;
+        tool_ids_[tool] = call.id();
+        open_tools_.push_back(block);
       }
       const std::string& fragment = call.function().arguments();
       if (fragment.empty()) continue;
@@ -268,12 +282,14 @@ std::string StreamEncoder::Finish(const absl::Status& status) {
   }
   if (!status.ok()) {
     Close(out);
+    CloseTools(out);
     absl::StrAppend(&out, "event: error\ndata: ", ErrorBodyJson(status),
                     "\n\n");
     return out;
   }
   if (!started_) Start(v1::ChatCompletionChunk(), out);
   Close(out);
+  CloseTools(out);
   AddEvent(
       "message_delta",
       {{"type", "message_delta"},

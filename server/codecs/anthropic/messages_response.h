@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "proto/aigw/v1/chat.pb.h"
@@ -51,16 +52,20 @@ class StreamEncoder {
   // A passthrough chunk: the upstream's events, the model replaced.
   std::string Relay(const std::string& events);
   void Start(const v1::ChatCompletionChunk& chunk, std::string& out);
-  void Open(Block kind, const nlohmann::json& content_block, std::string& out);
-  void Close(std::string& out);
+  // Starts a block; returns its index.
+  int Open(Block kind, const nlohmann::json& content_block, std::string& out);
+  void Close(std::string& out);  // the open text or thinking block
+  void CloseTools(std::string& out);
 
   const std::string model_;
   bool started_ = false;
   bool relayed_ = false;  // the upstream's own events went out
   Block open_ = Block::kNone;
-  int index_ = -1;                  // the open (or last) block's index
-  std::map<int, int> tool_blocks_;  // canonical tool-call index -> block
-  int open_tool_ = -1;              // canonical index of the open tool block
+  int index_ = -1;                       // the last block started
+  int open_index_ = -1;                  // the open text or thinking block
+  std::map<int, int> tool_blocks_;       // tool-call index -> block
+  std::map<int, std::string> tool_ids_;  // tool-call index -> its id
+  std::vector<int> open_tools_;          // open tool blocks, in order
   std::string stop_reason_ = "end_turn";
   v1::Usage usage_;
 };

@@ -1,3 +1,4 @@
+#include <map>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,47 @@ TEST(StreamEncoderTest, ThinkingTextAndToolUseInAnthropicsOrder) {
   EXPECT_EQ(data[13]["delta"]["stop_reason"], "tool_use");
   EXPECT_EQ(data[13]["usage"]["input_tokens"], 12);
   EXPECT_EQ(data[13]["usage"]["output_tokens"], 7);
+}
+
+// Upstreams that repeat the id on every fragment, or interleave the
+// fragments of parallel calls: one block per call, every fragment on its
+// own block, no block stopped before its last fragment.
+TEST(StreamEncoderTest, InterleavedAndRepeatedToolFragments) {
+  StreamEncoder encoder("m");
+  std::string sse;
+  auto fragment = [&](int index, const char* id, const char* name,
+                      const char* arguments) {
+    v1::ChatCompletionChunk chunk;
+    v1::ToolCall* call = chunk.add_choices()->mutable_delta()->add_tool_calls();
+    call->set_index(index);
+    call->set_id(id);
+    call->mutable_function()->set_name(name);
+    call->mutable_function()->set_arguments(arguments);
+    sse += encoder.Encode(chunk);
+  };
+  fragment(0, "call_a", "f", "");
+  fragment(1, "call_b", "g", "");
+  fragment(0, "call_a", "f", "{\"x\":");
+  fragment(1, "call_b", "g", "{\"y\":2}");
+  fragment(0, "call_a", "f", "1}");
+  sse += encoder.Finish(absl::OkStatus());
+  std::vector<json> data;
+  EventNames(sse, &data);
+  std::map<int, std::string> arguments;
+  std::map<int, bool> stopped;
+  int starts = 0;
+  for (const json& event : data) {
+    if (event["type"] == "content_block_start") ++starts;
+    if (event["type"] == "content_block_delta") {
+      int index = event["index"];
+      EXPECT_FALSE(stopped[index]) << "a fragment after its block stopped";
+      arguments[index] += event["delta"]["partial_json"].get<std::string>();
+    }
+    if (event["type"] == "content_block_stop") stopped[event["index"]] = true;
+  }
+  EXPECT_EQ(starts, 2);
+  EXPECT_EQ(arguments[0], R"({"x":1})");
+  EXPECT_EQ(arguments[1], R"({"y":2})");
 }
 
 TEST(StreamEncoderTest, AFailureEndsWithAnErrorEvent) {

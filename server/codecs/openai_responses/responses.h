@@ -82,7 +82,8 @@ class StreamEncoder {
   void Event(const char* type, nlohmann::json data, std::string& out);
   void Begin(std::string& out);
   void Open(Kind kind, nlohmann::json item, std::string& out);
-  void Close(std::string& out);
+  void Close(std::string& out);       // the open message or reasoning item
+  void CloseCalls(std::string& out);  // every open function call
   nlohmann::json Response(const char* status) const;
 
   RequestEcho echo_;
@@ -92,10 +93,19 @@ class StreamEncoder {
   bool relayed_ = false;
   int sequence_ = 0;
   Kind open_ = Kind::kNone;
-  nlohmann::json item_;  // the open item
-  std::string text_;     // its text (message, reasoning) or arguments
-  std::vector<nlohmann::json> output_;  // closed items
-  std::map<int, int> tool_items_;       // canonical tool index -> output index
+  nlohmann::json item_;  // the open message or reasoning item
+  int item_index_ = -1;  // its output_index
+  std::string text_;     // its text
+  int next_index_ = 0;   // the output_index of the next item
+  struct Call {
+    int index = 0;  // output_index
+    std::string call_id;
+    nlohmann::json item;
+    std::string arguments;
+    bool open = false;
+  };
+  std::map<int, Call> calls_;               // tool-call index -> call
+  std::map<int, nlohmann::json> finished_;  // output_index -> final item
   std::string finish_reason_;
   v1::Usage usage_;
 };

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -11,6 +12,20 @@ namespace aigw::responses {
 namespace {
 
 using nlohmann::json;
+
+// A string field, "" when absent or of another type (never a throw).
+std::string Str(const json& j, const char* key, const char* otherwise = "") {
+  if (!j.is_object()) return otherwise;
+  auto found = j.find(key);
+  return found != j.end() && found->is_string() ? found->get<std::string>()
+                                                : otherwise;
+}
+
+bool Bool(const json& j, const char* key) {
+  if (!j.is_object()) return false;
+  auto found = j.find(key);
+  return found != j.end() && found->is_boolean() && found->get<bool>();
+}
 
 absl::Status Bad(const std::string& param, absl::string_view message) {
   return InvalidRequest(absl::StrCat(param, ": ", message), param);
@@ -30,7 +45,7 @@ absl::Status AddContent(const json& content, const std::string& path,
   for (size_t i = 0; i < content.size(); ++i) {
     const json& part = content[i];
     std::string where = absl::StrCat(path, "[", i, "]");
-    std::string type = part.is_object() ? part.value("type", "") : "";
+    std::string type = part.is_object() ? Str(part, "type") : "";
     if (type == "input_text" || type == "output_text" || type == "text") {
       if (!part.contains("text") || !part["text"].is_string()) {
         return Bad(where + ".text", "expected a string");
@@ -54,7 +69,7 @@ absl::Status AddContent(const json& content, const std::string& path,
       has_image = true;
       parts.push_back(std::move(out));
     } else if (type == "refusal") {
-      message.set_refusal(part.value("refusal", ""));
+      message.set_refusal(Str(part, "refusal"));
     } else {
       return Bad(where + ".type", absl::StrCat("content type '", type,
                                                "' is not supported here"));
@@ -76,10 +91,10 @@ class InputReader {
   absl::Status Add(const json& item, const std::string& path, int depth = 0) {
     if (!item.is_object()) return Bad(path, "expected an input item");
     std::string type =
-        item.value("type", item.contains("role") ? "message" : "");
+        Str(item, "type", item.contains("role") ? "message" : "");
     if (type == "item_reference") {
       json stored;
-      std::string id = item.value("id", "");
+      std::string id = Str(item, "id");
       if (depth > 0 || !ItemStore::Global().Get(id, &stored)) {
         return Bad(path, absl::StrCat("item '", id,
                                       "' is not known to this gateway: it "
@@ -143,7 +158,7 @@ class InputReader {
 
  private:
   absl::Status AddMessage(const json& item, const std::string& path) {
-    std::string role = item.value("role", "");
+    std::string role = Str(item, "role");
     if (role == "developer") role = "system";
     if (role != "system" && role != "user" && role != "assistant") {
       return Bad(path + ".role",
@@ -191,7 +206,7 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
   for (size_t i = 0; i < tools.size(); ++i) {
     const json& tool = tools[i];
     std::string where = absl::StrCat("tools[", i, "]");
-    std::string type = tool.is_object() ? tool.value("type", "") : "";
+    std::string type = tool.is_object() ? Str(tool, "type") : "";
     if (type != "function") {
       return Bad(where + ".type",
                  absl::StrCat("tool type '", type,
@@ -227,7 +242,7 @@ absl::Status SetToolChoice(const json& choice,
     request.mutable_tool_choice()->set_mode(mode);
     return absl::OkStatus();
   }
-  if (choice.is_object() && choice.value("type", "") == "function" &&
+  if (choice.is_object() && Str(choice, "type") == "function" &&
       choice.contains("name") && choice["name"].is_string()) {
     request.mutable_tool_choice()->set_function_name(
         choice["name"].get<std::string>());
@@ -240,7 +255,7 @@ absl::Status SetTextFormat(const json& text,
                            v1::ChatCompletionRequest& request) {
   if (!text.is_object() || !text.contains("format")) return absl::OkStatus();
   const json& format = text["format"];
-  std::string type = format.is_object() ? format.value("type", "") : "";
+  std::string type = format.is_object() ? Str(format, "type") : "";
   if (type == "text") return absl::OkStatus();
   v1::ResponseFormat* out = request.mutable_response_format();
   if (type == "json_object") {
@@ -252,7 +267,7 @@ absl::Status SetTextFormat(const json& text,
   }
   out->set_type("json_schema");
   v1::JsonSchema* schema = out->mutable_json_schema();
-  schema->set_name(format.value("name", "response"));
+  schema->set_name(Str(format, "name", "response"));
   if (format.contains("description") && format["description"].is_string()) {
     schema->set_description(format["description"].get<std::string>());
   }
@@ -313,7 +328,8 @@ absl::StatusOr<v1::ChatCompletionRequest> ParseResponsesRequest(
   }
   if (j.contains("max_output_tokens") &&
       j["max_output_tokens"].is_number_integer()) {
-    request.set_max_tokens(j["max_output_tokens"].get<int32_t>());
+    request.set_max_tokens(static_cast<int32_t>(std::clamp<int64_t>(
+        j["max_output_tokens"].get<int64_t>(), 1, INT32_MAX)));
   }
   if (j.contains("temperature") && j["temperature"].is_number()) {
     request.set_temperature(j["temperature"].get<double>());

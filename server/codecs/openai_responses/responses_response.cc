@@ -101,7 +101,10 @@ const char* StatusFor(const std::string& finish_reason) {
 
 void Remember(const json& output) {
   for (const json& item : output) {
-    ItemStore::Global().Put(item["id"].get<std::string>(), item);
+    if (!item.is_object()) continue;
+    auto id = item.find("id");
+    if (id == item.end() || !id->is_string()) continue;
+    ItemStore::Global().Put(id->get<std::string>(), item);
   }
 }
 
@@ -194,7 +197,7 @@ void StreamEncoder::Event(const char* type, json data, std::string& out) {
 
 json StreamEncoder::Response(const char* status) const {
   json output = json::array();
-  for (const json& item : output_) output.push_back(item);
+  for (const auto& [index, item] : finished_) output.push_back(item);
   bool done = std::string(status) != "in_progress";
   return ResponseObject(id_, created_at_, echo_, status, std::move(output),
                         done ? UsageJson(usage_) : json(nullptr),
@@ -209,10 +212,11 @@ void StreamEncoder::Begin(std::string& out) {
 
 void StreamEncoder::Open(Kind kind, json item, std::string& out) {
   Close(out);
+  CloseCalls(out);  // a message or reasoning item follows the calls
   open_ = kind;
   item_ = std::move(item);
   text_.clear();
-  int index = static_cast<int>(output_.size());
+  int index = item_index_ = next_index_++;
   Event("response.output_item.added",
         {{"output_index", index}, {"item", item_}}, out);
   const std::string id = item_["id"];
@@ -238,7 +242,7 @@ void StreamEncoder::Open(Kind kind, json item, std::string& out) {
 
 void StreamEncoder::Close(std::string& out) {
   if (open_ == Kind::kNone) return;
-  int index = static_cast<int>(output_.size());
+  int index = item_index_;
   const std::string id = item_["id"];
   if (open_ == Kind::kMessage) {
     Event("response.output_text.done",
@@ -272,25 +276,43 @@ void StreamEncoder::Close(std::string& out) {
            {"part", {{"type", "summary_text"}, {"text", text_}}}},
           out);
     item_ = ReasoningItem(id, text_);
-  } else {
-    Event("response.function_call_arguments.done",
-          {{"item_id", id}, {"output_index", index}, {"arguments", text_}},
-          out);
-    item_["arguments"] = text_;
-    item_["status"] = "completed";
   }
   Event("response.output_item.done", {{"output_index", index}, {"item", item_}},
         out);
-  output_.push_back(std::move(item_));
+  finished_[index] = std::move(item_);
   open_ = Kind::kNone;
+}
+
+// Function calls stay open until the end or the next message: an upstream
+// may interleave the argument fragments of parallel calls.
+void StreamEncoder::CloseCalls(std::string& out) {
+  for (auto& [tool, call] : calls_) {
+    if (!call.open) continue;
+    call.open = false;
+    const std::string id = call.item["id"];
+    Event("response.function_call_arguments.done",
+          {{"item_id", id},
+           {"output_index", call.index},
+           {"arguments", call.arguments}},
+          out);
+    call.item["arguments"] = call.arguments;
+    call.item["status"] = "completed";
+    Event("response.output_item.done",
+          {{"output_index", call.index}, {"item", call.item}}, out);
+    finished_[call.index] = call.item;
+  }
 }
 
 std::string StreamEncoder::Relay(const std::string& events) {
   relayed_ = true;
   begun_ = true;
-  if (events.find("\"response\"") == std::string::npos) return events;
   // The events that carry the response object name its model.
   return codecs::EditEventData(events, [this](json& data) {
+    // The gateway's own error event continues the upstream's numbering.
+    auto number = data.find("sequence_number");
+    if (number != data.end() && number->is_number_integer()) {
+      sequence_ = std::max(sequence_, number->get<int>() + 1);
+    }
     if (!data.contains("response") || !data["response"].is_object()) {
       return false;
     }
@@ -318,7 +340,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       text_ += delta.reasoning_content();
       Event("response.reasoning_summary_text.delta",
             {{"item_id", item_["id"]},
-             {"output_index", output_.size()},
+             {"output_index", item_index_},
              {"summary_index", 0},
              {"delta", delta.reasoning_content()}},
             out);
@@ -329,7 +351,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       text_ += delta.content();
       Event("response.output_text.delta",
             {{"item_id", item_["id"]},
-             {"output_index", output_.size()},
+             {"output_index", item_index_},
              {"content_index", 0},
              {"delta", delta.content()},
              {"logprobs", json::array()}},
@@ -337,35 +359,41 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
     }
     for (const v1::ToolCall& call : delta.tool_calls()) {
       int tool = call.has_index() ? call.index() : 0;
-      auto known = tool_items_.find(tool);
-      bool open_here = known != tool_items_.end() &&
-                       known->second == static_cast<int>(output_.size()) &&
-                       open_ == Kind::kFunctionCall;
-      if (known == tool_items_.end()) {
-        Open(Kind::kFunctionCall,
-             {{"type", "function_call"},
-              {"id", NewId("fc")},
-              {"call_id", call.id()},
-              {"name", call.function().name()},
-              {"arguments", ""},
-              {"status", "in_progress"}},
-             out);
-        tool_items_[tool] = static_cast<int>(output_.size());
-        open_here = true;
+      auto known = calls_.find(tool);
+      // A new call: an index not seen, or a different id at that index.
+      if (known == calls_.end() ||
+          (!call.id().empty() && call.id() != known->second.call_id)) {
+        Close(out);
+        if (known != calls_.end()) {
+          // The index is reused for another call: the old one ends.
+          CloseCalls(out);
+          calls_[-1 - known->second.index] = known->second;
+        }
+        Call& fresh = calls_[tool];
+        fresh = Call();
+        fresh.index = next_index_++;
+        fresh.call_id = call.id();
+        fresh.open = true;
+        fresh.item = {
+            {"type", "function_call"}, {"id", NewId("fc")},
+            {"call_id", call.id()},    {"name", call.function().name()},
+            {"arguments", ""},         {"status", "in_progress"}};
+        Event("response.output_item.added",
+              {{"output_index", fresh.index}, {"item", fresh.item}}, out);
+        known = calls_.find(tool);
       }
       const std::string& fragment = call.function().arguments();
       if (fragment.empty()) continue;
-      if (open_here) {
-        text_ += fragment;
+      Call& target = known->second;
+      target.arguments += fragment;
+      if (target.open) {
         Event("response.function_call_arguments.delta",
-              {{"item_id", item_["id"]},
-               {"output_index", output_.size()},
+              {{"item_id", target.item["id"]},
+               {"output_index", target.index},
                {"delta", fragment}},
               out);
       } else {
-        // A late fragment of a closed call: its arguments grow in place.
-        json& item = output_[tool_items_[tool]];
-        item["arguments"] = item["arguments"].get<std::string>() + fragment;
+        finished_[target.index]["arguments"] = target.arguments;
       }
     }
     if (!choice.finish_reason().empty())
@@ -389,8 +417,9 @@ std::string StreamEncoder::Finish(const absl::Status& status) {
     return out;
   }
   Close(out);
+  CloseCalls(out);
   json output = json::array();
-  for (const json& item : output_) output.push_back(item);
+  for (const auto& [index, item] : finished_) output.push_back(item);
   Remember(output);
   const char* final_status = StatusFor(finish_reason_);
   Event(std::string(final_status) == "completed" ? "response.completed"

@@ -1,0 +1,102 @@
+#include "server/codecs/openai_responses/responses.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "re2/re2.h"
+
+namespace aigw::responses {
+namespace {
+
+using nlohmann::json;
+
+std::vector<json> Events(const std::string& sse) {
+  std::vector<json> events;
+  re2::StringPiece input(sse);
+  std::string name, payload;
+  while (RE2::FindAndConsume(&input, R"(event: (\S+)\ndata: ([^\n]*)\n\n)",
+                             &name, &payload)) {
+    events.push_back(json::parse(payload));
+  }
+  return events;
+}
+
+// Parallel calls whose fragments interleave, one with its id repeated:
+// each call is one item, every fragment reaches its own item before that
+// item is done, and sequence numbers count up from 0.
+TEST(ResponsesStreamEncoderTest, InterleavedFunctionCalls) {
+  RequestEcho echo;
+  echo.model = "gpt-x";
+  StreamEncoder encoder(echo);
+  std::string sse;
+  auto fragment = [&](int index, const char* id, const char* name,
+                      const char* arguments) {
+    v1::ChatCompletionChunk chunk;
+    v1::ToolCall* call = chunk.add_choices()->mutable_delta()->add_tool_calls();
+    call->set_index(index);
+    call->set_id(id);
+    call->mutable_function()->set_name(name);
+    call->mutable_function()->set_arguments(arguments);
+    sse += encoder.Encode(chunk);
+  };
+  fragment(0, "call_a", "f", "");
+  fragment(1, "call_b", "g", "");
+  fragment(0, "call_a", "f", "{\"x\":");
+  fragment(1, "", "", "{\"y\":2}");
+  fragment(0, "", "", "1}");
+  v1::ChatCompletionChunk finish;
+  finish.add_choices()->set_finish_reason("tool_calls");
+  sse += encoder.Encode(finish);
+  sse += encoder.Finish(absl::OkStatus());
+
+  std::vector<json> events = Events(sse);
+  std::map<int, std::string> deltas;
+  std::map<int, bool> done;
+  int added = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const json& e = events[i];
+    EXPECT_EQ(e["sequence_number"], i);
+    if (e["type"] == "response.output_item.added") ++added;
+    if (e["type"] == "response.function_call_arguments.delta") {
+      int index = e["output_index"];
+      EXPECT_FALSE(done[index]) << "a fragment after its item was done";
+      deltas[index] += e["delta"].get<std::string>();
+    }
+    if (e["type"] == "response.output_item.done")
+      done[e["output_index"]] = true;
+  }
+  EXPECT_EQ(added, 2);
+  EXPECT_EQ(deltas[0], R"({"x":1})");
+  EXPECT_EQ(deltas[1], R"({"y":2})");
+  const json& completed = events.back();
+  ASSERT_EQ(completed["type"], "response.completed");
+  ASSERT_EQ(completed["response"]["output"].size(), 2u);
+  EXPECT_EQ(completed["response"]["output"][0]["arguments"], R"({"x":1})");
+  EXPECT_EQ(completed["response"]["output"][1]["call_id"], "call_b");
+  EXPECT_EQ(completed["response"]["model"], "gpt-x");
+}
+
+TEST(ResponsesRequestTest, WrongTypesAre400sNotCrashes) {
+  for (
+      const char* body : {
+          R"({"model":"m","input":[{"type":5}]})",
+          R"({"model":"m","input":[{"role":5,"content":"x"}]})",
+          R"({"model":"m","input":[{"role":"user","content":[{"type":5}]}]})",
+          R"({"model":"m","input":[{"type":"item_reference","id":5}]})",
+          R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":5}}})",
+      }) {
+    RequestEcho echo;
+    absl::StatusOr<v1::ChatCompletionRequest> request =
+        ParseResponsesRequest(body, &echo);
+    // A 400, or accepted with the wrong-typed field ignored: never a throw.
+    if (!request.ok()) {
+      EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument)
+          << body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aigw::responses
