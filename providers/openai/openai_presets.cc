@@ -35,14 +35,25 @@ constexpr Preset kPresets[] = {
 
 absl::StatusOr<std::unique_ptr<Provider>> CreatePreset(
     const ProviderConfig& config, const Preset& preset) {
-  if (!config.options.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.options.begin()->first, ": not a key of the ",
-                     config.type, " provider"));
-  }
+  bool openai = std::string(preset.type) == "openai";
   OpenAiDialect dialect = StandardOpenAiDialect();
-  // OpenAI itself serves the Responses API.
-  dialect.responses_api = std::string(preset.type) == "openai";
+  // Responses clients are passed through to OpenAI itself; behind another
+  // base_url (a proxy, vLLM, LiteLLM) only with `responses_api: true`, as
+  // such servers may lack /responses.
+  dialect.responses_api = openai && config.base_url.empty();
+  for (const auto& [key, value] : config.options) {
+    if (openai && key == "responses_api" &&
+        (value == "true" || value == "false")) {
+      dialect.responses_api = value == "true";
+      continue;
+    }
+    if (openai && key == "responses_api") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "responses_api: expected true or false, not '", value, "'"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": not a key of the ", config.type, " provider"));
+  }
   return CreateOpenAiCompatible(config, preset.default_base_url,
                                 preset.key_required, std::move(dialect));
 }

@@ -32,6 +32,8 @@ before(async () => {
       name: 'openai',
       type: 'openai',
       base_url: `${upstreamOpenAi.origin}/v1`,
+      // Behind a base_url of its own, passthrough to /responses is opt-in.
+      responses_api: true,
       api_keys: [RESPONSES_KEY],
       model_mapping: { 'gpt-5-pass': 'gpt-5', 'gpt-5-pass-tools': 'gpt-5-tools' },
     }, {
