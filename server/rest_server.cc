@@ -152,14 +152,19 @@ HttpResponse AnthropicErrorResponse(const absl::Status& status,
                       anthropic::ErrorBodyJson(status), std::move(headers));
 }
 
+// One model as Anthropic shows it.
+nlohmann::json AnthropicModelJson(const v1::Model& model) {
+  return {{"type", "model"},
+          {"id", model.id()},
+          {"display_name", model.id()},
+          {"created_at", "2024-01-01T00:00:00Z"}};
+}
+
 // GET /v1/models as Anthropic lists models.
 std::string AnthropicModelsJson(const v1::ListModelsResponse& models) {
   nlohmann::json data = nlohmann::json::array();
   for (const v1::Model& model : models.data()) {
-    data.push_back({{"type", "model"},
-                    {"id", model.id()},
-                    {"display_name", model.id()},
-                    {"created_at", "2024-01-01T00:00:00Z"}});
+    data.push_back(AnthropicModelJson(model));
   }
   nlohmann::json list = {{"data", data}, {"has_more", false}};
   list["first_id"] = data.empty() ? nlohmann::json() : data.front()["id"];
@@ -612,7 +617,7 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
       path == "/v1/models"
           ? HandleModels(ctx, anthropic, &result)
           : HandleModel(ctx, PercentDecode(path.substr(strlen("/v1/models/"))),
-                        &result);
+                        anthropic, &result);
   response.headers.insert(response.headers.begin(), cors.begin(), cors.end());
   co_await responder.Send(std::move(response));
   co_return result;
@@ -631,10 +636,16 @@ HttpResponse RestServer::HandleModels(RequestContext& ctx, bool anthropic,
 }
 
 HttpResponse RestServer::HandleModel(RequestContext& ctx, const std::string& id,
-                                     absl::Status* result) {
+                                     bool anthropic, absl::Status* result) {
   absl::StatusOr<v1::Model> model = gateway_->FindModel(id, &ctx);
   *result = model.status();
-  if (!model.ok()) return ErrorResponse(model.status(), {});
+  if (!model.ok()) {
+    if (anthropic) return AnthropicErrorResponse(model.status(), {});
+    return ErrorResponse(model.status(), {});
+  }
+  if (anthropic) {
+    return JsonResponse(200, AnthropicModelJson(*model).dump(), {});
+  }
   // The list's own writer, so both endpoints show a model alike.
   v1::ListModelsResponse one;
   *one.add_data() = *model;

@@ -87,7 +87,7 @@ class RestServer : public HttpHandler {
   HttpResponse HandleModels(RequestContext& ctx, bool anthropic,
                             absl::Status* result);
   HttpResponse HandleModel(RequestContext& ctx, const std::string& id,
-                           absl::Status* result);
+                           bool anthropic, absl::Status* result);
   // The Origin check and CORS headers (into `cors`); an answer when it
   // answers the request itself (a preflight, or 403 for an origin not
   // allowed).

@@ -129,6 +129,10 @@ describe('Anthropic Messages front door', () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
     assert.ok(ids.includes('claude-sonnet-4'), ids.join(','));
+    const one = await client.models.retrieve('claude-sonnet-4');
+    assert.equal(one.type, 'model');
+    assert.equal(one.id, 'claude-sonnet-4');
+    await assert.rejects(client.models.retrieve('no-such-model'), (err) => err instanceof Anthropic.NotFoundError && err.error?.type === 'error');
   });
 
   test('errors come in Anthropic’s shape and classes', async () => {
