@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
+#include "server/codecs/json_fields.h"
 
 namespace aigw::anthropic {
 
@@ -13,23 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-// A string field, "" when absent or of another type (never a throw).
-std::string Str(const json& j, const char* key, const char* otherwise = "") {
-  if (!j.is_object()) return otherwise;
-  auto found = j.find(key);
-  return found != j.end() && found->is_string() ? found->get<std::string>()
-                                                : otherwise;
-}
-
-bool Bool(const json& j, const char* key) {
-  if (!j.is_object()) return false;
-  auto found = j.find(key);
-  return found != j.end() && found->is_boolean() && found->get<bool>();
-}
-
-absl::Status Bad(const std::string& param, absl::string_view message) {
-  return InvalidRequest(absl::StrCat(param, ": ", message), param);
-}
+using codecs::Bad;
+using codecs::Bool;
+using codecs::Str;
 
 absl::StatusOr<std::string> TextOf(const json& value, const std::string& path) {
   if (value.is_string()) return value.get<std::string>();
