@@ -128,6 +128,12 @@ class Provider {
   // The provider's API keys (null: none), leased per attempt by the core.
   virtual KeyRing* keys() { return nullptr; }
 
+  // Whether this adapter sends the client's own body (passthrough_body in
+  // the protocol it speaks) rather than translating the canonical fields.
+  virtual bool Passthrough(const v1::ChatCompletionRequest&) const {
+    return false;
+  }
+
   // Adapters with an upstream implement the Chat* translators (the
   // defaults answer Internal).
   // The upstream request for a chat call with `key` ("" when none is free:

@@ -376,6 +376,8 @@ v1::ChatCompletionRequest WithoutPassthrough(
   copy.clear_passthrough_protocol();
   copy.clear_passthrough_body();
   copy.clear_passthrough_headers();
+  copy.clear_untranslatable();
+  copy.clear_untranslatable_param();
   return copy;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
 #include "providers/common/key_ring.h"
@@ -48,6 +49,20 @@ absl::Status Redact(Provider& provider, const absl::Status& status) {
 }
 
 asio::awaitable<bool> NoFlush() { co_return true; }
+
+// A request only its own protocol can carry reaches only an adapter that
+// passes the client's body through.
+absl::Status Translatable(const Provider& provider,
+                          const v1::ChatCompletionRequest& request) {
+  if (request.untranslatable().empty() || provider.Passthrough(request)) {
+    return absl::OkStatus();
+  }
+  return InvalidRequest(
+      absl::StrCat(request.untranslatable(),
+                   " (only a provider speaking the client's own protocol, "
+                   "which gets the body as sent, can serve this request)"),
+      request.untranslatable_param());
+}
 
 GrpcTarget GrpcTargetOf(const UpstreamTarget& target,
                         const KeyRing::Lease& lease) {
@@ -181,6 +196,8 @@ asio::awaitable<absl::Status> CallStream(
     const UpstreamTarget& target, const v1::ChatCompletionRequest& request,
     CallContext& call, ChunkSink& sink, const FlushFn& flush) {
   Provider& provider = *target.provider;
+  absl::Status translatable = Translatable(provider, request);
+  if (!translatable.ok()) co_return translatable;
   if (provider.grpc_client() != nullptr) {
     absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
     if (!lease.ok()) co_return lease.status();
@@ -218,6 +235,8 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     const UpstreamTarget& target, const v1::ChatCompletionRequest& request,
     CallContext& call) {
   Provider& provider = *target.provider;
+  absl::Status translatable = Translatable(provider, request);
+  if (!translatable.ok()) co_return translatable;
   if (provider.grpc_client() != nullptr) {
     absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
     if (!lease.ok()) co_return lease.status();

@@ -60,7 +60,8 @@ ClaudeProvider::ClaudeProvider(UpstreamEndpoint endpoint,
       anthropic_version_(std::move(anthropic_version)),
       unsupported_params_(unsupported_params) {}
 
-bool ClaudeProvider::Passthrough(const v1::ChatCompletionRequest& request) {
+bool ClaudeProvider::Passthrough(
+    const v1::ChatCompletionRequest& request) const {
   return request.passthrough_protocol() == "anthropic" &&
          !request.passthrough_body().empty();
 }

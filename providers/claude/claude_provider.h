@@ -34,7 +34,7 @@ class ClaudeProvider : public Provider {
  private:
   // An Anthropic client's request, sent as it came (see the proto's
   // passthrough fields).
-  static bool Passthrough(const v1::ChatCompletionRequest& request);
+  bool Passthrough(const v1::ChatCompletionRequest& request) const override;
   const UpstreamEndpoint endpoint_;
   const std::unique_ptr<KeyRing> keys_;
   const std::string anthropic_version_;

@@ -66,7 +66,7 @@ class OpenAiProvider : public Provider {
 
  private:
   // A Responses client's own body goes to this upstream as it is.
-  bool Passthrough(const v1::ChatCompletionRequest& request) const;
+  bool Passthrough(const v1::ChatCompletionRequest& request) const override;
   absl::StatusOr<UpstreamRequest> MakeRequest(absl::string_view model,
                                               absl::string_view operation,
                                               std::string body,

@@ -23,4 +23,11 @@ absl::Status Bad(const std::string& param, absl::string_view message) {
   return InvalidRequest(absl::StrCat(param, ": ", message), param);
 }
 
+void Untranslatable(const std::string& param, absl::string_view message,
+                    v1::ChatCompletionRequest& request) {
+  if (!request.untranslatable().empty()) return;
+  request.set_untranslatable(absl::StrCat(param, ": ", message));
+  request.set_untranslatable_param(param);
+}
+
 }  // namespace aigw::codecs

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "proto/aigw/v1/chat.pb.h"
 
 namespace aigw::codecs {
 
@@ -20,6 +21,11 @@ std::string Str(const nlohmann::json& j, const char* key,
 bool Bool(const nlohmann::json& j, const char* key);
 // 400 invalid_request_error "PARAM: MESSAGE" with `param` set.
 absl::Status Bad(const std::string& param, absl::string_view message);
+// Notes that `param` holds what only the client's own protocol carries
+// (the request still parses; see ChatCompletionRequest.untranslatable).
+// The first such field is the one named.
+void Untranslatable(const std::string& param, absl::string_view message,
+                    v1::ChatCompletionRequest& request);
 
 }  // namespace aigw::codecs
 

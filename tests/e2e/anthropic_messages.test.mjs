@@ -176,6 +176,19 @@ describe('Anthropic client → claude provider: passthrough', () => {
     assert.equal(message.usage.cache_read_input_tokens, 4);
   });
 
+  test('documents and server tools reach Claude as sent; elsewhere they are a 400 naming the block', async () => {
+    const document = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Aigw is a gateway.' }, citations: { enabled: true } };
+    const tools = [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }];
+    const messages = [{ role: 'user', content: [document, { type: 'text', text: 'Sum up' }] }];
+    const message = await client.messages.create({ model: 'claude-pass', max_tokens: 100, tools, messages });
+    assert.equal(message.content[0].text, CLAUDE_SCRIPTS['claude-text'].content[0].text);
+    const sent = claude.requests.at(-1).body;
+    assert.deepEqual(sent.messages, messages);
+    assert.deepEqual(sent.tools, tools);
+    await assert.rejects(client.messages.create({ model: 'claude-sonnet-4', max_tokens: 100, messages }),
+      (err) => err instanceof Anthropic.BadRequestError && /messages\[0\]\.content\[0\]\.type/.test(err.message) && /document/.test(err.message));
+  });
+
   test('a stream keeps Claude’s events: thinking with its signature, the thinking parameter sent on', async () => {
     const stream = client.messages.stream({
       model: 'claude-pass-thinking',

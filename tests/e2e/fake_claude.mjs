@@ -99,7 +99,9 @@ function checkRequest(req, body, expect) {
     if (key in body) return `${key}: Extra inputs are not permitted`;
   }
   for (const tool of body.tools ?? []) {
-    if (typeof tool.name !== 'string' || typeof tool.input_schema !== 'object' || 'function' in tool) return 'tools: {name, input_schema}';
+    // Server tools (web_search_20250305, ...) are typed and versioned.
+    const serverTool = typeof tool.type === 'string' && /_\d{8}$/.test(tool.type);
+    if (typeof tool.name !== 'string' || (!serverTool && typeof tool.input_schema !== 'object') || 'function' in tool) return 'tools: {name, input_schema}';
   }
   return null;
 }

@@ -115,9 +115,11 @@ describe('OpenAI Responses front door', () => {
     assert.ok(argumentDeltas.length >= 4, 'arguments arrive in fragments');
   });
 
-  test('a stateful request is a clear 400', async () => {
+  test('what only OpenAI keeps or runs is a clear 400 naming it when Qwen would answer', async () => {
     await assert.rejects(openai.responses.create({ model: 'gpt-4o', input: 'Hi', previous_response_id: 'resp_123' }),
-      (err) => err.status === 400 && /previous_response_id/.test(err.message));
+      (err) => err.status === 400 && err.param === 'previous_response_id' && /no conversation state|keeps none/.test(err.message));
+    await assert.rejects(openai.responses.create({ model: 'gpt-4o', input: 'News?', tools: [{ type: 'web_search' }] }),
+      (err) => err.status === 400 && err.param === 'tools[0].type' && /web_search/.test(err.message));
   });
 
   test('AI SDK openai(model): generateText and streamText', async () => {
@@ -206,6 +208,21 @@ describe('Responses clients → openai provider: passthrough', () => {
     assert.deepEqual(sequence, sequence.map((_, i) => i));
     const final = await openai.responses.stream({ model: 'gpt-5-pass', input: 'Hi' }).finalResponse();
     assert.equal(final.output.find((item) => item.type === 'message').content[0].text, PASS_TEXT.join(''));
+  });
+
+  test('built-in tools, files and previous_response_id reach OpenAI, which keeps the state', async () => {
+    const body = {
+      model: 'gpt-5-pass',
+      previous_response_id: 'resp_earlier',
+      tools: [{ type: 'web_search' }, { type: 'file_search', vector_store_ids: ['vs_1'] }],
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'Sum up' }, { type: 'input_file', file_id: 'file-1' }] }],
+    };
+    const response = await openai.responses.create(body);
+    assert.equal(response.output_text, PASS_TEXT.join(''));
+    const sent = upstreamOpenAi.requests.at(-1).body;
+    assert.equal(sent.previous_response_id, 'resp_earlier');
+    assert.deepEqual(sent.tools, body.tools);
+    assert.deepEqual(sent.input, body.input);
   });
 
   test('AI SDK openai(model) with a tool over two steps, through to OpenAI', async () => {

@@ -17,6 +17,7 @@ using nlohmann::json;
 using codecs::Bad;
 using codecs::Bool;
 using codecs::Str;
+using codecs::Untranslatable;
 
 absl::StatusOr<std::string> TextOf(const json& value, const std::string& path) {
   if (value.is_string()) return value.get<std::string>();
@@ -98,6 +99,12 @@ absl::Status AddMessage(const json& m, const std::string& path,
       parts.push_back(std::move(part));
     } else if (type == "image") {
       if (role != "user") return Bad(where, "images only in user turns");
+      if (Str(block.value("source", json::object()), "type") == "file") {
+        Untranslatable(where + ".source",
+                       "a file of Anthropic's Files API has no translation",
+                       request);
+        continue;
+      }
       absl::StatusOr<v1::ContentPart> part = ImagePart(block, where);
       if (!part.ok()) return part.status();
       has_image = true;
@@ -126,8 +133,12 @@ absl::Status AddMessage(const json& m, const std::string& path,
       if (block.contains("content")) {
         absl::StatusOr<std::string> body =
             TextOf(block["content"], where + ".content");
-        if (!body.ok()) return body.status();
-        output = *body;
+        if (body.ok()) {
+          output = *body;
+        } else {
+          Untranslatable(where + ".content",
+                         "a tool result of other than text blocks", request);
+        }
       }
       if (Bool(block, "is_error")) output = "Error: " + output;
       result->set_content(output);
@@ -139,9 +150,10 @@ absl::Status AddMessage(const json& m, const std::string& path,
     } else if (type == "redacted_thinking") {
       // Opaque to every other provider: left out.
     } else {
-      return Bad(where + ".type",
-                 absl::StrCat("content block type '", type,
-                              "' is not supported by this gateway"));
+      Untranslatable(
+          where + ".type",
+          absl::StrCat("content block type '", type, "' has no translation"),
+          request);
     }
   }
   if (has_image) {
@@ -168,9 +180,11 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
     }
     std::string type = Str(tool, "type", "custom");
     if (type != "custom" && !tool.contains("input_schema")) {
-      return Bad(where + ".type",
-                 absl::StrCat("server tool '", type,
-                              "' is not supported by this gateway"));
+      Untranslatable(
+          where + ".type",
+          absl::StrCat("server tool '", type, "' runs only on Anthropic's API"),
+          request);
+      continue;
     }
     v1::Tool* out = request.add_tools();
     out->set_type("function");
@@ -288,6 +302,12 @@ absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
   if (j.contains("tool_choice") && !j["tool_choice"].is_null()) {
     absl::Status status = SetToolChoice(j["tool_choice"], request);
     if (!status.ok()) return status;
+  }
+  // Features of Anthropic's own API that change the answer.
+  for (const char* name : {"mcp_servers", "container", "context_management"}) {
+    if (j.contains(name) && !j[name].is_null()) {
+      Untranslatable(name, "runs only on Anthropic's API", request);
+    }
   }
   if (j.contains("metadata") && j["metadata"].is_object() &&
       j["metadata"].contains("user_id") &&

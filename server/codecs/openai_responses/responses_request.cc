@@ -17,10 +17,12 @@ using nlohmann::json;
 using codecs::Bad;
 using codecs::Bool;
 using codecs::Str;
+using codecs::Untranslatable;
 
 // Text and image parts of a message item's content.
 absl::Status AddContent(const json& content, const std::string& path,
-                        v1::Message& message) {
+                        v1::Message& message,
+                        v1::ChatCompletionRequest& request) {
   if (content.is_string()) {
     message.set_content(content.get<std::string>());
     return absl::OkStatus();
@@ -43,9 +45,14 @@ absl::Status AddContent(const json& content, const std::string& path,
       text += out.text();
       parts.push_back(std::move(out));
     } else if (type == "input_image") {
+      if (part.contains("file_id") && !part.contains("image_url")) {
+        Untranslatable(where + ".file_id",
+                       "a file of OpenAI's Files API has no translation",
+                       request);
+        continue;
+      }
       if (!part.contains("image_url") || !part["image_url"].is_string()) {
-        return Bad(where + ".image_url",
-                   "expected a URL or data URL (file ids need the Files API)");
+        return Bad(where + ".image_url", "expected a URL or data URL");
       }
       v1::ContentPart out;
       out.set_type("image_url");
@@ -58,8 +65,10 @@ absl::Status AddContent(const json& content, const std::string& path,
     } else if (type == "refusal") {
       message.set_refusal(Str(part, "refusal"));
     } else {
-      return Bad(where + ".type", absl::StrCat("content type '", type,
-                                               "' is not supported here"));
+      Untranslatable(
+          where + ".type",
+          absl::StrCat("content type '", type, "' has no translation"),
+          request);
     }
   }
   if (has_image) {
@@ -83,11 +92,15 @@ class InputReader {
       json stored;
       std::string id = Str(item, "id");
       if (depth > 0 || !ItemStore::Global().Get(id, &stored)) {
-        return Bad(path, absl::StrCat("item '", id,
-                                      "' is not known to this gateway: it "
-                                      "keeps no conversation state beyond "
-                                      "recent answers; send the item itself "
-                                      "(store: false)"));
+        // An OpenAI upstream that stored it may still know it.
+        Untranslatable(path,
+                       absl::StrCat("item '", id,
+                                    "' is not known to this gateway: "
+                                    "it keeps no conversation state "
+                                    "beyond recent answers; send the "
+                                    "item itself (store: false)"),
+                       request_);
+        return absl::OkStatus();
       }
       return Add(stored, path, depth + 1);
     }
@@ -121,7 +134,8 @@ class InputReader {
         tool->set_content(output.get<std::string>());
       } else {
         v1::Message parts;
-        absl::Status status = AddContent(output, path + ".output", parts);
+        absl::Status status =
+            AddContent(output, path + ".output", parts, request_);
         if (!status.ok()) return status;
         tool->set_content(parts.content());
       }
@@ -138,9 +152,11 @@ class InputReader {
       pending_reasoning_ += text;
       return absl::OkStatus();
     }
-    return Bad(path + ".type",
-               absl::StrCat("input item type '", type,
-                            "' is not supported by this gateway"));
+    Untranslatable(
+        path + ".type",
+        absl::StrCat("input item type '", type, "' has no translation"),
+        request_);
+    return absl::OkStatus();
   }
 
  private:
@@ -153,8 +169,8 @@ class InputReader {
     }
     v1::Message message;
     message.set_role(role);
-    absl::Status status =
-        AddContent(item.value("content", json("")), path + ".content", message);
+    absl::Status status = AddContent(item.value("content", json("")),
+                                     path + ".content", message, request_);
     if (!status.ok()) return status;
     if (role == "assistant") {
       if (!pending_reasoning_.empty()) {
@@ -195,9 +211,11 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
     std::string where = absl::StrCat("tools[", i, "]");
     std::string type = tool.is_object() ? Str(tool, "type") : "";
     if (type != "function") {
-      return Bad(where + ".type",
-                 absl::StrCat("tool type '", type,
-                              "' is not supported by this gateway"));
+      Untranslatable(
+          where + ".type",
+          absl::StrCat("built-in tool '", type, "' runs only on OpenAI's API"),
+          request);
+      continue;
     }
     if (!tool.contains("name") || !tool["name"].is_string()) {
       return Bad(where + ".name", "required");
@@ -275,14 +293,18 @@ absl::StatusOr<v1::ChatCompletionRequest> ParseResponsesRequest(
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
   if (!j.is_object()) return InvalidRequest("The body must be a JSON object.");
-  for (const char* stateful : {"previous_response_id", "conversation"}) {
-    if (j.contains(stateful) && !j[stateful].is_null()) {
-      return Bad(stateful,
-                 "this gateway keeps no conversation state: send the whole "
-                 "conversation in `input`");
+  v1::ChatCompletionRequest request;
+  // Kept by an OpenAI upstream (passthrough), not by this gateway.
+  for (const char* stateful :
+       {"previous_response_id", "conversation", "prompt", "background"}) {
+    if (j.contains(stateful) && !j[stateful].is_null() &&
+        j[stateful] != json(false)) {
+      Untranslatable(stateful,
+                     "refers to state kept by OpenAI, and this gateway "
+                     "keeps none: send the whole conversation in `input`",
+                     request);
     }
   }
-  v1::ChatCompletionRequest request;
   if (!j.contains("model") || !j["model"].is_string() ||
       j["model"].get<std::string>().empty()) {
     return Bad("model", "required");

@@ -78,6 +78,35 @@ TEST(ResponsesStreamEncoderTest, InterleavedFunctionCalls) {
   EXPECT_EQ(completed["response"]["model"], "gpt-x");
 }
 
+// What only OpenAI's API keeps or runs parses (an OpenAI provider gets the
+// body as sent) but is marked, naming the first such field.
+TEST(ResponsesRequestTest, OpenAiOnlyFeaturesAreMarkedNotRejected) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  for (
+      const Case& c : std::vector<Case>{
+          {R"({"model":"m","input":"x","previous_response_id":"resp_1"})",
+           "previous_response_id"},
+          {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})",
+           "tools[0].type"},
+          {R"({"model":"m","input":[{"type":"item_reference","id":"msg_unknown"}]})",
+           "input[0]"},
+          {R"({"model":"m","input":[{"role":"user","content":[
+                {"type":"input_text","text":"x"},{"type":"input_file","file_id":"f"}]}]})",
+           "input[0].content[1].type"},
+          {R"({"model":"m","input":[{"type":"web_search_call","id":"ws_1"}]})",
+           "input[0].type"},
+      }) {
+    RequestEcho echo;
+    absl::StatusOr<v1::ChatCompletionRequest> request =
+        ParseResponsesRequest(c.body, &echo);
+    ASSERT_TRUE(request.ok()) << c.body << request.status();
+    EXPECT_EQ(request->untranslatable_param(), c.param) << c.body;
+  }
+}
+
 TEST(ResponsesRequestTest, WrongTypesAre400sNotCrashes) {
   for (
       const char* body : {
