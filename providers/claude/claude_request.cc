@@ -158,8 +158,17 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
 }
 
 // Translates one non-system message into the blocks of a Claude turn.
+bool ThinkingEnabled(const json& body) {
+  auto thinking = body.find("thinking");
+  return thinking != body.end() && thinking->is_object() &&
+         thinking->value("type", "") == "enabled";
+}
+
+// `thinking`: the request enables thinking, so signed thinking of earlier
+// turns goes back as Claude's thinking blocks (Claude requires them before
+// the tool_use blocks of the turn that a tool result answers).
 absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
-                           ParamPolicy& policy, json* blocks) {
+                           bool thinking, ParamPolicy& policy, json* blocks) {
   const std::string& role = message.role();
   if (role == "user") return AppendContent(message, path, policy, blocks);
   if (role == "tool") {
@@ -173,8 +182,13 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
                                                     "' role (use 'tool' for "
                                                     "tool results)"));
   }
-  // reasoning_content of earlier turns is not sent back: Claude ignores the
-  // thinking of previous turns, and cannot accept it without its signature.
+  // Unsigned reasoning (another provider's) is not sent back: Claude
+  // cannot accept thinking without its signature.
+  if (thinking && !message.reasoning_signature().empty()) {
+    blocks->push_back({{"type", "thinking"},
+                       {"thinking", message.reasoning_content()},
+                       {"signature", message.reasoning_signature()}});
+  }
   AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
   // A refusal the model gave earlier is what it said in that turn.
   if (message.content().empty() && message.parts().empty() &&
@@ -217,7 +231,8 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
       continue;
     }
     json blocks = json::array();
-    AIGW_RETURN_IF_ERROR(MessageBlocks(message, path, policy, &blocks));
+    AIGW_RETURN_IF_ERROR(
+        MessageBlocks(message, path, ThinkingEnabled(*body), policy, &blocks));
     if (blocks.empty()) {
       return InvalidRequest(
           absl::StrCat("'", path, ".content' must not be empty for Claude"),
@@ -327,11 +342,12 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
 // SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
 // becomes a thinking budget. The rest go through the policy.
 // Claude refuses thinking when it cannot get back the signed thinking of
-// an earlier tool-use turn (the canonical history does not carry it) and
-// when tool_choice forces a tool.
+// an earlier tool-use turn (a client that did not keep the signature, or
+// another provider's turn) and when tool_choice forces a tool.
 bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
   for (const v1::Message& message : request.messages()) {
-    if (message.role() == "assistant" && message.tool_calls_size() > 0) {
+    if (message.role() == "assistant" && message.tool_calls_size() > 0 &&
+        message.reasoning_signature().empty()) {
       return false;
     }
   }
@@ -376,6 +392,23 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
     }
     fields.erase(effort);
   }
+  // A budget in tokens (an Anthropic client's own thinking.budget_tokens)
+  // keeps Claude's meaning: inside max_tokens.
+  if (request.has_reasoning_budget_tokens() && !body->contains("thinking")) {
+    if (request.reasoning_budget_tokens() == 0) {
+      (*body)["thinking"] = {{"type", "disabled"}};
+    } else if (ThinkingPossible(request)) {
+      (*body)["thinking"] = {
+          {"type", "enabled"},
+          {"budget_tokens", request.reasoning_budget_tokens()}};
+    } else {
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(Unsupported(
+          "thinking",
+          "Claude cannot think in a tool-use conversation without the "
+          "signed thinking of its earlier turns, nor with a forced "
+          "tool_choice")));
+    }
+  }
   auto top_k = fields.find("top_k");
   if (top_k != fields.end()) {
     double k = top_k->second.number_value();
@@ -388,12 +421,6 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
     fields.erase(top_k);
   }
   return UnknownExtra(rest, FieldScope::kRequest, "", policy);
-}
-
-bool ThinkingEnabled(const json& body) {
-  auto thinking = body.find("thinking");
-  return thinking != body.end() && thinking->is_object() &&
-         thinking->value("type", "") == "enabled";
 }
 
 // Sampling and limits. Values that mean "the default" (n 1, zero

@@ -406,6 +406,52 @@ TEST(ClaudeRequest, ReasoningEffortDroppedWhereClaudeCannotThink) {
   EXPECT_EQ(dropped, std::vector<std::string>{"reasoning_effort"});
 }
 
+// Signed thinking of an earlier tool-use turn (an Anthropic or Responses
+// client kept it) goes back first in that turn, and thinking may go on.
+TEST(ClaudeRequest, SignedThinkingOfToolTurnsGoesBack) {
+  v1::ChatCompletionRequest request = Request(R"({"model":"m",
+      "reasoning_effort":"low",
+      "messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","reasoning_content":"Use get.",
+         "tool_calls":[{"id":"c1","type":"function",
+          "function":{"name":"get","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c1","content":"sunny"}]})");
+  request.mutable_messages(1)->set_reasoning_signature("sig-1");
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["thinking"]["type"], "enabled");
+  EXPECT_EQ((*body)["messages"][1]["content"], json::parse(R"([
+      {"type":"thinking","thinking":"Use get.","signature":"sig-1"},
+      {"type":"tool_use","id":"c1","name":"get","input":{}}])"));
+
+  // Without thinking in this request, earlier thinking stays out.
+  request.mutable_extra()->clear_fields();
+  body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["messages"][1]["content"].size(), 1);
+}
+
+// A budget in tokens (an Anthropic client's thinking) keeps Claude's
+// meaning, inside max_tokens; 0 turns thinking off.
+TEST(ClaudeRequest, BudgetTokensAreClaudesOwn) {
+  v1::ChatCompletionRequest request = Request(
+      R"({"model":"m","max_tokens":4000,"messages":[{"role":"user","content":"x"}]})");
+  request.set_reasoning_budget_tokens(2048);
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["thinking"],
+            json::parse(R"({"type":"enabled","budget_tokens":2048})"));
+  EXPECT_EQ((*body)["max_tokens"], 4000);
+  request.set_reasoning_budget_tokens(0);
+  body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["thinking"], json::parse(R"({"type":"disabled"})"));
+}
+
 TEST(ClaudeRequest, TemperatureAboveClaudesRangeGoesThroughThePolicy) {
   std::vector<std::string> dropped;
   json body = Translate(R"({"model":"m","messages":[{"role":"user",

@@ -170,9 +170,11 @@ bool ClaudeStreamDecoder::OnContentBlockStart(const json& event) {
   }
   if (type == "thinking") {
     std::string thinking = StringField(*block, "thinking");
-    if (thinking.empty()) return true;
+    std::string signature = StringField(*block, "signature");
+    if (thinking.empty() && signature.empty()) return true;
     v1::Message delta;
-    delta.set_reasoning_content(std::move(thinking));
+    if (!thinking.empty()) delta.set_reasoning_content(std::move(thinking));
+    if (!signature.empty()) delta.set_reasoning_signature(std::move(signature));
     return EmitDelta(std::move(delta));
   }
   if (type == "tool_use") {
@@ -211,6 +213,13 @@ bool ClaudeStreamDecoder::OnContentBlockDelta(const json& event) {
     out.set_reasoning_content(std::move(thinking));
     return EmitDelta(std::move(out));
   }
+  if (type == "signature_delta") {
+    std::string signature = StringField(*delta, "signature");
+    if (signature.empty()) return true;
+    v1::Message out;
+    out.set_reasoning_signature(std::move(signature));
+    return EmitDelta(std::move(out));
+  }
   if (type == "input_json_delta") {
     auto tool = tool_blocks_.find(index->get<int>());
     if (tool == tool_blocks_.end()) {
@@ -221,7 +230,7 @@ bool ClaudeStreamDecoder::OnContentBlockDelta(const json& event) {
     tool->second.has_arguments = true;
     return EmitToolDelta(tool->second.index, "", "", partial);
   }
-  return true;  // signature_delta, citations_delta: nothing to relay
+  return true;  // citations_delta: nothing to relay
 }
 
 bool ClaudeStreamDecoder::OnContentBlockStop(const json& event) {

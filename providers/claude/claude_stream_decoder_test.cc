@@ -262,6 +262,9 @@ TEST(ClaudeStream, ThinkingBecomesReasoningContent) {
   EXPECT_EQ(c.choices(0).finish_reason(), "length");
   EXPECT_EQ(c.usage().prompt_tokens(), 25);
   EXPECT_EQ(c.usage().completion_tokens(), 60);
+  // The signature comes whole, so the thinking can go back in a later turn.
+  EXPECT_EQ(c.choices(0).message().reasoning_signature(),
+            "EqQBCgIYAhIM1gbcDa9GJwZA2b3h");
   // Reasoning is streamed as it comes, before the answer.
   EXPECT_TRUE(sink.chunks[1].choices(0).delta().has_reasoning_content());
   EXPECT_FALSE(sink.chunks[1].choices(0).delta().has_content());

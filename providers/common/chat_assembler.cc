@@ -50,6 +50,10 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
       message->set_reasoning_content(message->reasoning_content() +
                                      d.reasoning_content());
     }
+    if (d.has_reasoning_signature()) {
+      message->set_reasoning_signature(message->reasoning_signature() +
+                                       d.reasoning_signature());
+    }
     if (d.has_refusal()) {
       message->set_refusal(message->refusal() + d.refusal());
     }

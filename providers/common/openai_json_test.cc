@@ -67,6 +67,22 @@ TEST(OpenAiRequestJson, PassthroughFieldsSurvive) {
   EXPECT_EQ(out["messages"][0]["x_msg"], 1);
 }
 
+// An Anthropic client's thinking budget as the nearest effort level; an
+// explicit reasoning_effort wins, and a budget of 0 sends nothing.
+TEST(OpenAiRequestJson, BudgetTokensBecomeAnEffortLevel) {
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(request.ok());
+  request->set_reasoning_budget_tokens(1024);
+  EXPECT_EQ(ChatRequestToJson(*request)["reasoning_effort"], "low");
+  request->set_reasoning_budget_tokens(8000);
+  EXPECT_EQ(ChatRequestToJson(*request)["reasoning_effort"], "medium");
+  request->set_reasoning_budget_tokens(30000);
+  EXPECT_EQ(ChatRequestToJson(*request)["reasoning_effort"], "high");
+  request->set_reasoning_budget_tokens(0);
+  EXPECT_FALSE(ChatRequestToJson(*request).contains("reasoning_effort"));
+}
+
 TEST(OpenAiRequestJson, SingleStopStringIsKept) {
   auto request = ParseChatRequest(
       R"({"model":"m","messages":[{"role":"user","content":"hi"}],"stop":"END"})");

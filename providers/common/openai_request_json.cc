@@ -520,6 +520,15 @@ json ChatRequestToJson(const v1::ChatCompletionRequest& request) {
     out["parallel_tool_calls"] = request.parallel_tool_calls();
   }
   MergeStructInto(request.extra(), &out);
+  // A thinking budget in tokens (an Anthropic client's) as the nearest
+  // effort level; 0 (thinking off) leaves the model's default.
+  if (request.reasoning_budget_tokens() > 0 &&
+      !out.contains("reasoning_effort")) {
+    const int budget = request.reasoning_budget_tokens();
+    out["reasoning_effort"] = budget <= 2048    ? "low"
+                              : budget <= 12288 ? "medium"
+                                                : "high";
+  }
   return out;
 }
 

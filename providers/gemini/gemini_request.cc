@@ -356,6 +356,25 @@ absl::StatusOr<json> ThinkingConfig(absl::string_view model,
   return json{{"thinkingBudget", std::clamp(*budget, kMinBudget, kMaxBudget)}};
 }
 
+// A budget in tokens (an Anthropic client's thinking): Gemini 2.5's own
+// unit, within its range; Gemini 3's level nearest to it. A client that
+// asks for thinking this way shows it: the thought summaries come back.
+json BudgetThinkingConfig(absl::string_view model, int budget) {
+  if (absl::StrContains(model, "gemini-3")) {
+    if (budget == 0) return json();
+    return json{{"thinkingLevel", budget <= 4096 ? "low" : "high"},
+                {"includeThoughts", true}};
+  }
+  constexpr int kMaxBudget = 24576;
+  constexpr int kMinBudget = 512;
+  if (budget == 0) {
+    if (!absl::StrContains(model, "flash")) return json();
+    return json{{"thinkingBudget", 0}};
+  }
+  return json{{"thinkingBudget", std::clamp(budget, kMinBudget, kMaxBudget)},
+              {"includeThoughts", true}};
+}
+
 // Gemini's equivalents of OpenAI fields that the canonical request keeps
 // in `extra`: reasoning_effort, logprobs and top_logprobs.
 absl::Status AddExtra(const v1::ChatCompletionRequest& request,
@@ -369,6 +388,10 @@ absl::Status AddExtra(const v1::ChatCompletionRequest& request,
     if (!thinking.ok()) return thinking.status();
     if (!thinking->is_null()) (*config)["thinkingConfig"] = *thinking;
     fields.erase(effort);
+  } else if (request.has_reasoning_budget_tokens()) {
+    json thinking = BudgetThinkingConfig(request.model(),
+                                         request.reasoning_budget_tokens());
+    if (!thinking.is_null()) (*config)["thinkingConfig"] = std::move(thinking);
   }
   auto logprobs = fields.find("logprobs");
   if (logprobs != fields.end() && logprobs->second.bool_value()) {

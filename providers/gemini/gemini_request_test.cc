@@ -326,6 +326,28 @@ TEST(GeminiRequest, ReasoningEffortAndLogprobsMapped) {
             json::parse(R"({"thinkingLevel": "high"})"));
 }
 
+// An Anthropic client's thinking budget: Gemini 2.5's own unit, Gemini 3's
+// nearest level; the thoughts come back as the client asked for thinking.
+TEST(GeminiRequest, BudgetTokensBecomeThinkingConfig) {
+  auto thinking = [](const std::string& model, int budget) {
+    v1::ChatCompletionRequest request = Request(R"({"model": ")" + model +
+                                                R"(", "messages": [
+        {"role": "user", "content": "hi"}]})");
+    request.set_reasoning_budget_tokens(budget);
+    std::vector<std::string> dropped;
+    ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+    absl::StatusOr<json> body = GeminiChatBody(request, policy);
+    EXPECT_TRUE(body.ok()) << body.status();
+    return body.ok() ? (*body)["generationConfig"]["thinkingConfig"] : json();
+  };
+  EXPECT_EQ(thinking("gemini-2.5-flash", 3000), json::parse(R"(
+      {"thinkingBudget": 3000, "includeThoughts": true})"));
+  EXPECT_EQ(thinking("gemini-2.5-flash", 0),
+            json::parse(R"({"thinkingBudget": 0})"));
+  EXPECT_EQ(thinking("gemini-3-pro-preview", 16000), json::parse(R"(
+      {"thinkingLevel": "high", "includeThoughts": true})"));
+}
+
 TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {
   v1::ChatCompletionRequest request = Request(
       R"({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]})");

@@ -273,6 +273,14 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
   if (effort != request.extra().fields().end()) {
     AIGW_RETURN_IF_ERROR(AddReasoningEffort(effort->second, &p));
   }
+  // A budget in tokens (an Anthropic client's thinking) is DashScope's own.
+  if (request.has_reasoning_budget_tokens() && !p.contains("enable_thinking")) {
+    const int budget = request.reasoning_budget_tokens();
+    p["enable_thinking"] = budget > 0;
+    if (budget > 0 && !p.contains("thinking_budget")) {
+      p["thinking_budget"] = budget;
+    }
+  }
   AIGW_RETURN_IF_ERROR(
       UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy));
   return p;

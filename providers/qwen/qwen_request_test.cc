@@ -271,6 +271,27 @@ TEST(QwenRequest, ReasoningEffortBecomesThinking) {
             false);
 }
 
+// An Anthropic client's thinking budget is DashScope's own unit.
+TEST(QwenRequest, BudgetTokensBecomeThinkingBudget) {
+  v1::ChatCompletionRequest request = Parse(
+      R"({"model": "qwen3-max", "messages": [{"role": "user", "content": "hi"}]})");
+  request.set_reasoning_budget_tokens(3000);
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<UpstreamRequest> upstream = ChatUpstreamRequest(
+      request, QwenMode::kNative, "", "sk-provider", policy);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  json parameters = json::parse(upstream->body)["parameters"];
+  EXPECT_EQ(parameters["enable_thinking"], true);
+  EXPECT_EQ(parameters["thinking_budget"], 3000);
+  request.set_reasoning_budget_tokens(0);
+  upstream = ChatUpstreamRequest(request, QwenMode::kNative, "", "sk-provider",
+                                 policy);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_EQ(json::parse(upstream->body)["parameters"]["enable_thinking"],
+            false);
+}
+
 TEST(QwenRequest, CompatibleModeSendsTheOpenAiBodyStreamedWithUsage) {
   const std::string body = R"({"model": "qwen-plus",
     "messages": [{"role": "developer", "content": "Be brief."},

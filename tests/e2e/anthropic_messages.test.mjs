@@ -117,10 +117,22 @@ describe('Anthropic Messages front door', () => {
   });
 
   test('thinking streams as a thinking block before the text', async () => {
-    const message = await client.messages.stream({ model: 'claude-think', max_tokens: 100, messages: [{ role: 'user', content: '6*7?' }] }).finalMessage();
+    const message = await client.messages.stream({ model: 'claude-think', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: '6*7?' }] }).finalMessage();
     assert.deepEqual(message.content.map((b) => b.type), ['thinking', 'text']);
     assert.equal(message.content[0].thinking, 'Six times seven.');
+    assert.equal(message.content[0].signature, '', 'Qwen signs nothing');
     assert.equal(message.content[1].text, '42');
+    // The budget is DashScope's own thinking switch and budget.
+    const { parameters } = dashscope.requests.at(-1).body;
+    assert.equal(parameters.enable_thinking, true);
+    assert.equal(parameters.thinking_budget, 2048);
+    // A thinking block sent back (another provider's, unsigned) is accepted.
+    const again = await client.messages.create({
+      model: 'claude-think', max_tokens: 4000, thinking: { type: 'disabled' },
+      messages: [{ role: 'user', content: '6*7?' }, { role: 'assistant', content: message.content }, { role: 'user', content: 'And 6*8?' }],
+    });
+    assert.equal(again.type, 'message');
+    assert.equal(dashscope.requests.at(-1).body.parameters.enable_thinking, false);
   });
 
   test('countTokens and models.list', async () => {
@@ -228,7 +240,8 @@ describe('Anthropic client → claude provider: passthrough', () => {
 
 describe('Anthropic client → gemini provider', () => {
   test('thinking and text stream as Anthropic blocks', async () => {
-    const message = await client.messages.stream({ model: 'claude-gemini', max_tokens: 100, messages: [{ role: 'user', content: 'Bonjour' }] }).finalMessage();
+    const message = await client.messages.stream({ model: 'claude-gemini', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 3000 }, messages: [{ role: 'user', content: 'Bonjour' }] }).finalMessage();
+    assert.deepEqual(gemini.requests.at(-1).body.generationConfig.thinkingConfig, { thinkingBudget: 3000, includeThoughts: true });
     assert.deepEqual(message.content.map((b) => b.type), ['thinking', 'text']);
     assert.equal(message.content[0].thinking, GEMINI_THOUGHT);
     assert.equal(message.content[1].text, GEMINI_TEXT.join(''));

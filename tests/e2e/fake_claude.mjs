@@ -34,6 +34,16 @@ export const CLAUDE_SCRIPTS = {
     stop_reason: 'end_turn',
     usage: { input_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 120 },
   },
+  // Thinks, then calls a tool: the next turn must send the signed thinking
+  // back before the tool_use (as Claude requires while thinking).
+  'claude-thinking-tools': {
+    content: [
+      { type: 'thinking', thinking: 'I need the weather tool for Paris.', signature: 'ErUBCkYIBxgCIkBfakeSignatureForThinkingTools' },
+      { type: 'tool_use', id: 'toolu_01Think', name: 'get_weather', input: { city: 'Paris' } },
+    ],
+    stop_reason: 'tool_use',
+    usage: { input_tokens: 50, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 40 },
+  },
   // Streams one text delta, then an error event (HTTP 529 before a stream).
   'claude-overloaded-midstream': {
     content: [{ type: 'text', text: 'Partial answer' }],
@@ -94,6 +104,19 @@ function checkRequest(req, body, expect) {
       if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
     }
   }
+  // While thinking, the assistant turn a tool result answers starts with
+  // its thinking block, signed by Claude (here: a signature a script gave).
+  if (body.thinking?.type === 'enabled') {
+    const signatures = Object.values(CLAUDE_SCRIPTS).flatMap((s) => s.content).filter((b) => b.type === 'thinking').map((b) => b.signature);
+    const last = body.messages.at(-1);
+    const answered = Array.isArray(last.content) && last.content.some((b) => b.type === 'tool_result');
+    const turn = body.messages.at(-2);
+    if (answered && turn?.role === 'assistant') {
+      const first = Array.isArray(turn.content) ? turn.content[0] : null;
+      if (first?.type !== 'thinking') return `messages.${body.messages.length - 2}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type}\``;
+      if (!signatures.includes(first.signature)) return `messages.${body.messages.length - 2}.content.0: Invalid \`signature\` in \`thinking\` block`;
+    }
+  }
   if (body.system !== undefined && !Array.isArray(body.system) && typeof body.system !== 'string') return 'system: string or blocks';
   for (const key of ['n', 'seed', 'stream_options', 'response_format', 'parallel_tool_calls', 'max_completion_tokens', 'stop', 'user']) {
     if (key in body) return `${key}: Extra inputs are not permitted`;
@@ -141,7 +164,7 @@ export class FakeClaude extends FakeHttpServer {
     if (!script) {
       return this.#send(res, 404, 'application/json', anthropicError('not_found_error', `model: ${body.model}`));
     }
-    if (body.model === 'claude-thinking' && body.thinking?.type !== 'enabled') {
+    if (body.model.startsWith('claude-thinking') && body.thinking?.type !== 'enabled') {
       return this.#send(res, 400, 'application/json', anthropicError('invalid_request_error', 'fake claude: thinking not enabled'));
     }
     if (body.stream === true) {

@@ -41,7 +41,7 @@ before(async () => {
       type: 'claude',
       base_url: claude.origin,
       api_keys: ['sk-ant-provider'],
-      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools' },
+      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools', 'gpt-claude-think': 'claude-thinking-tools' },
     }, {
       name: 'dashscope',
       type: 'qwen',
@@ -169,6 +169,52 @@ describe('Responses clients → claude provider', () => {
     const message = final.output.find((item) => item.type === 'message');
     assert.equal(message.content[0].text, script[0].text);
     assert.deepEqual(claude.rejected, []);
+  });
+
+  test('Claude’s signed thinking leaves as encrypted_content and goes back before its tool_use in the next turn', async () => {
+    const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+    const first = await openai.responses.stream({ model: 'gpt-claude-think', input: 'Weather in Paris?', reasoning: { effort: 'low' }, tools }).finalResponse();
+    const script = CLAUDE_SCRIPTS['claude-thinking-tools'].content;
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    assert.equal(reasoning.summary[0].text, script[0].thinking);
+    assert.equal(reasoning.encrypted_content, script[0].signature);
+    const call = first.output.find((item) => item.type === 'function_call');
+    assert.equal(call.call_id, script[1].id);
+    // The client sends the output back with the tool's result (store: false
+    // clients keep the items themselves).
+    await openai.responses.create({
+      model: 'gpt-claude-think', reasoning: { effort: 'low' }, tools, store: false,
+      input: [{ role: 'user', content: 'Weather in Paris?' }, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: '18C' }],
+    });
+    assert.deepEqual(claude.rejected, []);
+    const turn = claude.requests.at(-1).body.messages[1];
+    assert.deepEqual(turn.content.map((b) => b.type), ['thinking', 'tool_use']);
+    assert.equal(turn.content[0].signature, script[0].signature);
+    assert.equal(turn.content[0].thinking, script[0].thinking);
+  });
+
+  test('AI SDK openai(model) with tools and reasoning over two steps against Claude: the thinking goes back signed', async () => {
+    const executed = [];
+    const get_weather = tool({
+      description: 'Weather of a city',
+      inputSchema: jsonSchema({ type: 'object', properties: { city: { type: 'string' } } }),
+      execute: async (input) => {
+        executed.push(input);
+        return '18C';
+      },
+    });
+    const before = claude.requests.length;
+    const result = await generateText({
+      model: aiSdk('gpt-claude-think'), prompt: 'Weather in Paris?', tools: { get_weather }, stopWhen: stepCountIs(2),
+      providerOptions: { openai: { reasoningEffort: 'low', forceReasoning: true } },
+    });
+    assert.equal(result.steps.length, 2);
+    assert.deepEqual(executed[0], { city: 'Paris' });
+    assert.equal(claude.requests.length - before, 2);
+    assert.deepEqual(claude.rejected, []);
+    const turn = claude.requests.at(-1).body.messages[1];
+    assert.deepEqual(turn.content.map((b) => b.type), ['thinking', 'tool_use']);
+    assert.equal(turn.content[1].id, CLAUDE_SCRIPTS['claude-thinking-tools'].content[1].id);
   });
 
   test('AI SDK openai(model) generateText against Claude', async () => {

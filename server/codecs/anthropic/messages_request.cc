@@ -143,9 +143,12 @@ absl::Status AddMessage(const json& m, const std::string& path,
       if (Bool(block, "is_error")) output = "Error: " + output;
       result->set_content(output);
     } else if (type == "thinking") {
-      if (block.contains("thinking") && block["thinking"].is_string()) {
-        message.set_reasoning_content(message.reasoning_content() +
-                                      block["thinking"].get<std::string>());
+      message.set_reasoning_content(message.reasoning_content() +
+                                    Str(block, "thinking"));
+      // Claude signs each block; one canonical reasoning keeps the first
+      // signature (one thinking block per turn unless interleaved).
+      if (message.reasoning_signature().empty()) {
+        message.set_reasoning_signature(Str(block, "signature"));
       }
     } else if (type == "redacted_thinking") {
       // Opaque to every other provider: left out.
@@ -226,6 +229,32 @@ absl::Status SetToolChoice(const json& choice,
   return absl::OkStatus();
 }
 
+// thinking: enabled with a budget (the canonical budget in tokens),
+// disabled (a budget of 0), or adaptive (the model decides: a medium
+// effort for providers that take a level).
+absl::Status SetThinking(const json& thinking,
+                         v1::ChatCompletionRequest& request) {
+  if (!thinking.is_object()) return Bad("thinking", "expected an object");
+  std::string type = Str(thinking, "type");
+  if (type == "enabled") {
+    if (!thinking.contains("budget_tokens") ||
+        !thinking["budget_tokens"].is_number_integer() ||
+        thinking["budget_tokens"].get<int64_t>() < 1) {
+      return Bad("thinking.budget_tokens", "required, a positive integer");
+    }
+    request.set_reasoning_budget_tokens(static_cast<int32_t>(std::min<int64_t>(
+        thinking["budget_tokens"].get<int64_t>(), INT32_MAX)));
+  } else if (type == "disabled") {
+    request.set_reasoning_budget_tokens(0);
+  } else if (type == "adaptive") {
+    (*request.mutable_extra()->mutable_fields())["reasoning_effort"]
+        .set_string_value("medium");
+  } else {
+    return Bad("thinking.type", "expected enabled, disabled or adaptive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ChatCompletionRequest> ParseMessagesRequest(
@@ -301,6 +330,10 @@ absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
   }
   if (j.contains("tool_choice") && !j["tool_choice"].is_null()) {
     absl::Status status = SetToolChoice(j["tool_choice"], request);
+    if (!status.ok()) return status;
+  }
+  if (j.contains("thinking") && !j["thinking"].is_null()) {
+    absl::Status status = SetThinking(j["thinking"], request);
     if (!status.ok()) return status;
   }
   // Features of Anthropic's own API that change the answer.

@@ -87,7 +87,7 @@ json MessageJson(const v1::ChatCompletion& completion,
         !message.reasoning_content().empty()) {
       content.push_back({{"type", "thinking"},
                          {"thinking", message.reasoning_content()},
-                         {"signature", ""}});
+                         {"signature", message.reasoning_signature()}});
     }
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
@@ -225,6 +225,16 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
                 {"delta",
                  {{"type", "thinking_delta"},
                   {"thinking", delta.reasoning_content()}}}},
+               out);
+    }
+    // Claude streams the signature last in its thinking block.
+    if (!delta.reasoning_signature().empty() && open_ == Block::kThinking) {
+      AddEvent("content_block_delta",
+               {{"type", "content_block_delta"},
+                {"index", open_index_},
+                {"delta",
+                 {{"type", "signature_delta"},
+                  {"signature", delta.reasoning_signature()}}}},
                out);
     }
     if (delta.has_content() && !delta.content().empty()) {

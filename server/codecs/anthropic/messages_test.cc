@@ -35,6 +35,7 @@ TEST(MessagesRequestTest, AToolConversationKeepsIdsAndArguments) {
   EXPECT_EQ(assistant.role(), "assistant");
   EXPECT_EQ(assistant.content(), "Checking.");
   EXPECT_EQ(assistant.reasoning_content(), "Use the tool.");
+  EXPECT_EQ(assistant.reasoning_signature(), "sig");
   ASSERT_EQ(assistant.tool_calls_size(), 1);
   EXPECT_EQ(assistant.tool_calls(0).id(), "toolu_01");
   EXPECT_EQ(assistant.tool_calls(0).function().arguments(),
@@ -50,6 +51,29 @@ TEST(MessagesRequestTest, AToolConversationKeepsIdsAndArguments) {
   EXPECT_EQ(request->user(), "u1");
   EXPECT_EQ(request->tools(0).function().name(), "get_weather");
   EXPECT_EQ(request->extra().fields().at("top_k").number_value(), 5);
+}
+
+TEST(MessagesRequestTest, ThinkingIsABudgetInTokens) {
+  auto parse = [](const std::string& thinking) {
+    return ParseMessagesRequest(
+        R"({"model":"m","max_tokens":4000,"messages":[{"role":"user","content":"x"}],"thinking":)" +
+        thinking + "}");
+  };
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      parse(R"({"type":"enabled","budget_tokens":2048})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->reasoning_budget_tokens(), 2048);
+  request = parse(R"({"type":"disabled"})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_TRUE(request->has_reasoning_budget_tokens());
+  EXPECT_EQ(request->reasoning_budget_tokens(), 0);
+  request = parse(R"({"type":"adaptive"})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->extra().fields().at("reasoning_effort").string_value(),
+            "medium");
+  EXPECT_EQ(GetErrorDetails(parse(R"({"type":"enabled"})").status()).param,
+            "thinking.budget_tokens");
+  EXPECT_EQ(GetErrorDetails(parse(R"("on")").status()).param, "thinking");
 }
 
 TEST(MessagesRequestTest, ImagesBecomeDataUrls) {
@@ -155,6 +179,9 @@ TEST(StreamEncoderTest, ThinkingTextAndToolUseInAnthropicsOrder) {
   first.mutable_choices(0)->mutable_delta()->set_role("assistant");
   sse += encoder.Encode(first);
   sse += encoder.Encode(Delta("", "Let me think."));
+  v1::ChatCompletionChunk signature;
+  signature.add_choices()->mutable_delta()->set_reasoning_signature("sig-1");
+  sse += encoder.Encode(signature);
   sse += encoder.Encode(Delta("Calling"));
   sse += encoder.Encode(Delta(" the tool."));
   v1::ChatCompletionChunk tool;
@@ -184,22 +211,24 @@ TEST(StreamEncoderTest, ThinkingTextAndToolUseInAnthropicsOrder) {
       EventNames(sse, &data),
       (std::vector<std::string>{
           "message_start", "ping", "content_block_start", "content_block_delta",
-          "content_block_stop", "content_block_start", "content_block_delta",
           "content_block_delta", "content_block_stop", "content_block_start",
           "content_block_delta", "content_block_delta", "content_block_stop",
-          "message_delta", "message_stop"}));
+          "content_block_start", "content_block_delta", "content_block_delta",
+          "content_block_stop", "message_delta", "message_stop"}));
   EXPECT_EQ(data[0]["message"]["model"], "claude-sonnet-4");
   EXPECT_EQ(data[2]["content_block"]["type"], "thinking");
   EXPECT_EQ(data[3]["delta"]["thinking"], "Let me think.");
-  EXPECT_EQ(data[6]["delta"]["text"], "Calling");
-  EXPECT_EQ(data[9]["content_block"]["id"], "call_1");
-  EXPECT_EQ(data[9]["index"], 2);
-  std::string arguments = data[10]["delta"]["partial_json"].get<std::string>() +
-                          data[11]["delta"]["partial_json"].get<std::string>();
+  EXPECT_EQ(data[4]["delta"],
+            json::parse(R"({"type":"signature_delta","signature":"sig-1"})"));
+  EXPECT_EQ(data[7]["delta"]["text"], "Calling");
+  EXPECT_EQ(data[10]["content_block"]["id"], "call_1");
+  EXPECT_EQ(data[10]["index"], 2);
+  std::string arguments = data[11]["delta"]["partial_json"].get<std::string>() +
+                          data[12]["delta"]["partial_json"].get<std::string>();
   EXPECT_EQ(arguments, R"({"city":"Paris"})");
-  EXPECT_EQ(data[13]["delta"]["stop_reason"], "tool_use");
-  EXPECT_EQ(data[13]["usage"]["input_tokens"], 12);
-  EXPECT_EQ(data[13]["usage"]["output_tokens"], 7);
+  EXPECT_EQ(data[14]["delta"]["stop_reason"], "tool_use");
+  EXPECT_EQ(data[14]["usage"]["input_tokens"], 12);
+  EXPECT_EQ(data[14]["usage"]["output_tokens"], 7);
 }
 
 // Upstreams that repeat the id on every fragment, or interleave the

@@ -93,10 +93,11 @@ class StreamEncoder {
   bool relayed_ = false;
   int sequence_ = 0;
   Kind open_ = Kind::kNone;
-  nlohmann::json item_;  // the open message or reasoning item
-  int item_index_ = -1;  // its output_index
-  std::string text_;     // its text
-  int next_index_ = 0;   // the output_index of the next item
+  nlohmann::json item_;    // the open message or reasoning item
+  int item_index_ = -1;    // its output_index
+  std::string text_;       // its text
+  std::string signature_;  // a reasoning item's signature
+  int next_index_ = 0;     // the output_index of the next item
   struct Call {
     int index = 0;  // output_index
     std::string call_id;

@@ -150,6 +150,10 @@ class InputReader {
         }
       }
       pending_reasoning_ += text;
+      // A provider's signature of that thinking (see the encoder).
+      if (pending_signature_.empty()) {
+        pending_signature_ = Str(item, "encrypted_content");
+      }
       return absl::OkStatus();
     }
     Untranslatable(
@@ -173,9 +177,7 @@ class InputReader {
                                      path + ".content", message, request_);
     if (!status.ok()) return status;
     if (role == "assistant") {
-      if (!pending_reasoning_.empty()) {
-        message.set_reasoning_content(std::exchange(pending_reasoning_, ""));
-      }
+      TakeReasoning(message);
       *request_.add_messages() = std::move(message);
       open_assistant_ = true;
       return absl::OkStatus();
@@ -185,15 +187,23 @@ class InputReader {
     return absl::OkStatus();
   }
 
+  // The reasoning items just before an assistant message are its own.
+  void TakeReasoning(v1::Message& message) {
+    if (!pending_reasoning_.empty()) {
+      message.set_reasoning_content(std::exchange(pending_reasoning_, ""));
+    }
+    if (!pending_signature_.empty()) {
+      message.set_reasoning_signature(std::exchange(pending_signature_, ""));
+    }
+  }
+
   // The assistant message function calls join: the one just before, or a
   // new one.
   v1::Message& Assistant() {
     if (!open_assistant_) {
       v1::Message* message = request_.add_messages();
       message->set_role("assistant");
-      if (!pending_reasoning_.empty()) {
-        message->set_reasoning_content(std::exchange(pending_reasoning_, ""));
-      }
+      TakeReasoning(*message);
       open_assistant_ = true;
     }
     return *request_.mutable_messages(request_.messages_size() - 1);
@@ -202,6 +212,7 @@ class InputReader {
   v1::ChatCompletionRequest& request_;
   bool open_assistant_ = false;
   std::string pending_reasoning_;
+  std::string pending_signature_;
 };
 
 absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {

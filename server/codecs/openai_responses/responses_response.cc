@@ -57,11 +57,16 @@ json MessageItem(const std::string& id, const std::string& text,
           {"content", content}};
 }
 
-json ReasoningItem(const std::string& id, const std::string& text) {
+// A provider's signature of its thinking (Claude's) travels as the
+// item's encrypted_content, which clients send back with the summary.
+json ReasoningItem(const std::string& id, const std::string& text,
+                   const std::string& signature = "") {
   json summary = json::array();
   if (!text.empty())
     summary.push_back({{"type", "summary_text"}, {"text", text}});
-  return {{"type", "reasoning"}, {"id", id}, {"summary", summary}};
+  json item = {{"type", "reasoning"}, {"id", id}, {"summary", summary}};
+  if (!signature.empty()) item["encrypted_content"] = signature;
+  return item;
 }
 
 // The response object around `output`.
@@ -145,7 +150,8 @@ json ResponseJson(const v1::ChatCompletion& completion,
     const v1::Message& message = choice.message();
     finish = choice.finish_reason();
     if (!message.reasoning_content().empty()) {
-      output.push_back(ReasoningItem(NewId("rs"), message.reasoning_content()));
+      output.push_back(ReasoningItem(NewId("rs"), message.reasoning_content(),
+                                     message.reasoning_signature()));
     }
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
@@ -216,6 +222,7 @@ void StreamEncoder::Open(Kind kind, json item, std::string& out) {
   open_ = kind;
   item_ = std::move(item);
   text_.clear();
+  signature_.clear();
   int index = item_index_ = next_index_++;
   Event("response.output_item.added",
         {{"output_index", index}, {"item", item_}}, out);
@@ -275,7 +282,7 @@ void StreamEncoder::Close(std::string& out) {
            {"summary_index", 0},
            {"part", {{"type", "summary_text"}, {"text", text_}}}},
           out);
-    item_ = ReasoningItem(id, text_);
+    item_ = ReasoningItem(id, text_, signature_);
   }
   Event("response.output_item.done", {{"output_index", index}, {"item", item_}},
         out);
@@ -344,6 +351,9 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
              {"summary_index", 0},
              {"delta", delta.reasoning_content()}},
             out);
+    }
+    if (!delta.reasoning_signature().empty() && open_ == Kind::kReasoning) {
+      signature_ += delta.reasoning_signature();
     }
     if (!delta.content().empty()) {
       if (open_ != Kind::kMessage)

@@ -78,6 +78,47 @@ TEST(ResponsesStreamEncoderTest, InterleavedFunctionCalls) {
   EXPECT_EQ(completed["response"]["model"], "gpt-x");
 }
 
+// A provider's signed thinking (Claude's) leaves as a reasoning item's
+// encrypted_content and comes back on the assistant turn it belongs to.
+TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
+  RequestEcho echo;
+  echo.model = "m";
+  StreamEncoder encoder(echo);
+  v1::ChatCompletionChunk thinking;
+  thinking.add_choices()->mutable_delta()->set_reasoning_content("Use f.");
+  std::string sse = encoder.Encode(thinking);
+  v1::ChatCompletionChunk signature;
+  signature.add_choices()->mutable_delta()->set_reasoning_signature("sig-1");
+  sse += encoder.Encode(signature);
+  v1::ChatCompletionChunk call;
+  v1::ToolCall* tool = call.add_choices()->mutable_delta()->add_tool_calls();
+  tool->set_index(0);
+  tool->set_id("call_1");
+  tool->mutable_function()->set_name("f");
+  tool->mutable_function()->set_arguments("{}");
+  sse += encoder.Encode(call);
+  sse += encoder.Finish(absl::OkStatus());
+  json output = Events(sse).back()["response"]["output"];
+  ASSERT_EQ(output.size(), 2u);
+  EXPECT_EQ(output[0]["type"], "reasoning");
+  EXPECT_EQ(output[0]["encrypted_content"], "sig-1");
+
+  json next = {{"model", "m"},
+               {"input", json::array({{{"role", "user"}, {"content", "x"}}})}};
+  for (const json& item : output) next["input"].push_back(item);
+  next["input"].push_back({{"type", "function_call_output"},
+                           {"call_id", "call_1"},
+                           {"output", "ok"}});
+  RequestEcho again;
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseResponsesRequest(next.dump(), &again);
+  ASSERT_TRUE(request.ok()) << request.status();
+  const v1::Message& assistant = request->messages(1);
+  EXPECT_EQ(assistant.reasoning_content(), "Use f.");
+  EXPECT_EQ(assistant.reasoning_signature(), "sig-1");
+  EXPECT_EQ(assistant.tool_calls(0).id(), "call_1");
+}
+
 // What only OpenAI's API keeps or runs parses (an OpenAI provider gets the
 // body as sent) but is marked, naming the first such field.
 TEST(ResponsesRequestTest, OpenAiOnlyFeaturesAreMarkedNotRejected) {
