@@ -204,6 +204,20 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
   return absl::OkStatus();
 }
 
+json CacheControlJson(const v1::CacheControl& hint) {
+  json out = {{"type", hint.type().empty() ? "ephemeral" : hint.type()}};
+  if (!hint.ttl().empty()) out["ttl"] = hint.ttl();
+  return out;
+}
+
+// A message's caching hint on its last block (thinking blocks take none).
+void MarkCacheEnd(const v1::Message& message, json* blocks) {
+  if (!message.has_cache_control() || blocks->empty()) return;
+  json& last = blocks->back();
+  if (last.value("type", "") == "thinking") return;
+  last["cache_control"] = CacheControlJson(message.cache_control());
+}
+
 // System and developer messages go to the top-level `system` (text only);
 // the others become alternating user/assistant turns, consecutive messages
 // of one role merged because Claude requires alternation.
@@ -227,12 +241,14 @@ absl::Status TranslateMessages(const v1::ChatCompletionRequest& request,
                              "Claude's system prompt is text only");
         }
       }
+      MarkCacheEnd(message, &blocks);
       system.insert(system.end(), blocks.begin(), blocks.end());
       continue;
     }
     json blocks = json::array();
     AIGW_RETURN_IF_ERROR(
         MessageBlocks(message, path, ThinkingEnabled(*body), policy, &blocks));
+    MarkCacheEnd(message, &blocks);
     if (blocks.empty()) {
       return InvalidRequest(
           absl::StrCat("'", path, ".content' must not be empty for Claude"),
@@ -271,6 +287,9 @@ absl::Status TranslateTools(const v1::ChatCompletionRequest& request,
     json out = {{"name", fn.name()}, {"input_schema", std::move(schema)}};
     if (!fn.description().empty()) out["description"] = fn.description();
     if (fn.strict()) out["strict"] = true;
+    if (tool.has_cache_control()) {
+      out["cache_control"] = CacheControlJson(tool.cache_control());
+    }
     tools.push_back(std::move(out));
   }
   if (!tools.empty()) (*body)["tools"] = std::move(tools);

@@ -470,6 +470,29 @@ TEST(ClaudeRequest, CacheControlOnContentPartsKept) {
                             "cache_control":{"type":"ephemeral"}})"));
 }
 
+// Canonical caching hints (a gRPC client's, or a translated Anthropic
+// request's) land on the last block of their message and on their tool.
+TEST(ClaudeRequest, CacheControlHintsOnMessagesAndTools) {
+  v1::ChatCompletionRequest request = Request(R"({"model":"m","messages":[
+      {"role":"system","content":"Long rules."},
+      {"role":"user","content":"x"}],
+      "tools":[{"type":"function","function":{"name":"f"}}]})");
+  request.mutable_messages(0)->mutable_cache_control()->set_type("ephemeral");
+  request.mutable_messages(0)->mutable_cache_control()->set_ttl("1h");
+  request.mutable_messages(1)->mutable_cache_control()->set_type("ephemeral");
+  request.mutable_tools(0)->mutable_cache_control()->set_type("ephemeral");
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["system"][0]["cache_control"],
+            json::parse(R"({"type":"ephemeral","ttl":"1h"})"));
+  EXPECT_EQ((*body)["messages"][0]["content"][0]["cache_control"],
+            json::parse(R"({"type":"ephemeral"})"));
+  EXPECT_EQ((*body)["tools"][0]["cache_control"],
+            json::parse(R"({"type":"ephemeral"})"));
+}
+
 TEST(ClaudeRequest, HttpRequestCarriesOnlyTheProviderKey) {
   UpstreamRequest request =
       ClaudeHttpRequest("/proxy", "sk-ant-1", "2023-06-01", "{}", true);

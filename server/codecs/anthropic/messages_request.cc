@@ -59,6 +59,19 @@ absl::StatusOr<v1::ContentPart> ImagePart(const json& block,
   return Bad(path + ".source", "expected a base64 or url image source");
 }
 
+// Whether a block carries a cache_control hint.
+bool HasCacheHint(const json& block) {
+  return block.contains("cache_control") && block["cache_control"].is_object();
+}
+
+// A block's cache_control hint, kept in `out` (the last one of a message
+// wins: the breakpoint moves to the message's end).
+void KeepCacheHint(const json& block, v1::CacheControl* out) {
+  const json& hint = block["cache_control"];
+  out->set_type(Str(hint, "type", "ephemeral"));
+  out->set_ttl(Str(hint, "ttl"));
+}
+
 // One Anthropic message: one canonical message, or several when a user
 // turn carries tool results (each becomes a `tool` message, first).
 absl::Status AddMessage(const json& m, const std::string& path,
@@ -88,6 +101,9 @@ absl::Status AddMessage(const json& m, const std::string& path,
     std::string where = absl::StrCat(path, ".content[", i, "]");
     if (!block.is_object()) return Bad(where, "expected a content block");
     std::string type = Str(block, "type");
+    if (type != "tool_result" && HasCacheHint(block)) {
+      KeepCacheHint(block, message.mutable_cache_control());
+    }
     if (type == "text") {
       if (!block.contains("text") || !block["text"].is_string()) {
         return Bad(where + ".text", "expected a string");
@@ -142,6 +158,9 @@ absl::Status AddMessage(const json& m, const std::string& path,
       }
       if (Bool(block, "is_error")) output = "Error: " + output;
       result->set_content(output);
+      if (HasCacheHint(block)) {
+        KeepCacheHint(block, result->mutable_cache_control());
+      }
     } else if (type == "thinking") {
       message.set_reasoning_content(message.reasoning_content() +
                                     Str(block, "thinking"));
@@ -193,6 +212,7 @@ absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {
     out->set_type("function");
     v1::FunctionDefinition* function = out->mutable_function();
     function->set_name(tool["name"].get<std::string>());
+    if (HasCacheHint(tool)) KeepCacheHint(tool, out->mutable_cache_control());
     if (tool.contains("description") && tool["description"].is_string()) {
       function->set_description(tool["description"].get<std::string>());
     }
@@ -288,6 +308,13 @@ absl::StatusOr<v1::ChatCompletionRequest> MessagesRequestFromJson(
     v1::Message* message = request.add_messages();
     message->set_role("system");
     message->set_content(*system);
+    if (j["system"].is_array()) {
+      for (const json& block : j["system"]) {
+        if (block.is_object() && HasCacheHint(block)) {
+          KeepCacheHint(block, message->mutable_cache_control());
+        }
+      }
+    }
   }
   if (!j.contains("messages") || !j["messages"].is_array() ||
       j["messages"].empty()) {

@@ -4,12 +4,14 @@
 //
 // Mapped: model, max_tokens (required, as Anthropic requires it), system
 // (string or text blocks), messages with text, image (base64 and url),
-// tool_use, tool_result and thinking blocks, stop_sequences, temperature,
-// top_p, top_k (kept in `extra`), tools (custom tools with input_schema),
-// tool_choice (auto / any / tool / none, disable_parallel_tool_use),
-// metadata.user_id, stream. Ignored: cache_control hints and `thinking`
-// budgets (no canonical form yet). Anything else that changes the answer
-// (server tools, documents) is a 400 naming the field.
+// tool_use, tool_result and thinking blocks (with their signatures),
+// stop_sequences, temperature, top_p, top_k (kept in `extra`), tools
+// (custom tools with input_schema), tool_choice (auto / any / tool / none,
+// disable_parallel_tool_use), thinking (a budget in tokens; adaptive as a
+// medium effort), cache_control hints (at the end of the message that has
+// one, or on a tool), metadata.user_id, stream. What only Anthropic's API
+// can do (server tools, documents, files, MCP servers) is marked
+// untranslatable: only a passthrough claude provider may serve it.
 #ifndef AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_
 #define AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_
 

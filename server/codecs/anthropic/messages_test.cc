@@ -76,6 +76,25 @@ TEST(MessagesRequestTest, ThinkingIsABudgetInTokens) {
   EXPECT_EQ(GetErrorDetails(parse(R"("on")").status()).param, "thinking");
 }
 
+// Claude Code marks the end of its system prompt, its tools and the last
+// turn: each hint stays on the message (or tool) that had it.
+TEST(MessagesRequestTest, CacheControlHintsAreKept) {
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseMessagesRequest(R"({
+    "model":"m","max_tokens":10,
+    "system":[{"type":"text","text":"A"},{"type":"text","text":"B","cache_control":{"type":"ephemeral","ttl":"1h"}}],
+    "tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],
+    "messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]},
+      {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok","cache_control":{"type":"ephemeral"}}]}]})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->messages(0).cache_control().ttl(), "1h");
+  EXPECT_EQ(request->messages(1).cache_control().type(), "ephemeral");
+  EXPECT_FALSE(request->messages(2).has_cache_control());
+  EXPECT_EQ(request->messages(3).role(), "tool");
+  EXPECT_EQ(request->messages(3).cache_control().type(), "ephemeral");
+  EXPECT_EQ(request->tools(0).cache_control().type(), "ephemeral");
+}
+
 TEST(MessagesRequestTest, ImagesBecomeDataUrls) {
   absl::StatusOr<v1::ChatCompletionRequest> request = ParseMessagesRequest(R"({
     "model":"m","max_tokens":10,"messages":[{"role":"user","content":[
