@@ -796,9 +796,10 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
   codec.body = [model](const v1::ChatCompletion& completion) {
     return anthropic::AnswerBody(completion, model);
   };
-  codec.encoder = [model]() -> std::unique_ptr<ChunkEncoder> {
+  const int64_t input_estimate = EstimatePromptTokens(*request);
+  codec.encoder = [model, input_estimate]() -> std::unique_ptr<ChunkEncoder> {
     return std::make_unique<EncoderOf<anthropic::StreamEncoder>>(
-        anthropic::StreamEncoder(model));
+        anthropic::StreamEncoder(model, input_estimate));
   };
   co_return co_await AnswerEncoded(std::move(*request), responder, ctx,
                                    std::move(cors), codec);

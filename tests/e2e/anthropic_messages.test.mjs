@@ -72,9 +72,15 @@ describe('Anthropic Messages front door', () => {
     const deltas = [];
     const events = [];
     stream.on('text', (text) => deltas.push(text));
-    stream.on('streamEvent', (event) => events.push(event.type));
+    let started;
+    stream.on('streamEvent', (event) => {
+      events.push(event.type);
+      if (event.type === 'message_start') started = event.message.usage;
+    });
     const message = await stream.finalMessage();
     assert.equal(deltas.join(''), 'Hello from 通义千问!');
+    // message_start estimates the prompt; message_delta has Qwen's count.
+    assert.ok(started.input_tokens > 0, 'an input estimate in message_start');
     assert.ok(deltas.length >= 2, 'several text deltas');
     assert.equal(events[0], 'message_start');
     assert.equal(events.at(-1), 'message_stop');

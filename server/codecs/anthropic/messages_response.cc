@@ -138,18 +138,19 @@ std::string ErrorBodyJson(const absl::Status& status) {
 void StreamEncoder::Start(const v1::ChatCompletionChunk& chunk,
                           std::string& out) {
   started_ = true;
-  AddEvent("message_start",
-           {{"type", "message_start"},
-            {"message",
-             {{"id", MessageId(chunk.id().empty() ? "aigw" : chunk.id())},
-              {"type", "message"},
-              {"role", "assistant"},
-              {"model", model_},
-              {"content", json::array()},
-              {"stop_reason", nullptr},
-              {"stop_sequence", nullptr},
-              {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}},
-           out);
+  AddEvent(
+      "message_start",
+      {{"type", "message_start"},
+       {"message",
+        {{"id", MessageId(chunk.id().empty() ? "aigw" : chunk.id())},
+         {"type", "message"},
+         {"role", "assistant"},
+         {"model", model_},
+         {"content", json::array()},
+         {"stop_reason", nullptr},
+         {"stop_sequence", nullptr},
+         {"usage", {{"input_tokens", input_tokens_}, {"output_tokens", 0}}}}}},
+      out);
   AddEvent("ping", {{"type", "ping"}}, out);
 }
 

@@ -6,6 +6,7 @@
 #ifndef AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_RESPONSE_H_
 #define AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_RESPONSE_H_
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,7 +40,10 @@ int HttpStatusOf(const absl::Status& status);
 // Turns the canonical chunks of one stream into Anthropic's SSE events.
 class StreamEncoder {
  public:
-  explicit StreamEncoder(std::string model) : model_(std::move(model)) {}
+  // `input_tokens`: message_start's count, an estimate until the upstream
+  // counts (message_delta carries the real one).
+  explicit StreamEncoder(std::string model, int64_t input_tokens = 0)
+      : model_(std::move(model)), input_tokens_(input_tokens) {}
 
   // The events for `chunk` ("" when it carries nothing to send).
   std::string Encode(const v1::ChatCompletionChunk& chunk);
@@ -58,6 +62,7 @@ class StreamEncoder {
   void CloseTools(std::string& out);
 
   const std::string model_;
+  const int64_t input_tokens_ = 0;
   bool started_ = false;
   bool relayed_ = false;  // the upstream's own events went out
   Block open_ = Block::kNone;

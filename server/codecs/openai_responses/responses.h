@@ -32,18 +32,24 @@ namespace aigw::responses {
 
 // Output items this process produced, by id, so that a client that sends
 // `{"type":"item_reference","id":...}` (the AI SDK does for earlier
-// assistant turns) gets them back. Bounded: the oldest go first.
+// assistant turns) gets them back. Bounded by count and bytes: the oldest
+// go first. Each replica keeps its own: a reference another replica made
+// is unknown here (a 400 naming it, unless the body goes to OpenAI).
 class ItemStore {
  public:
+  static constexpr size_t kMaxItems = 20000;
+  static constexpr size_t kMaxBytes = 64 << 20;
+
   static ItemStore& Global();
-  void Put(const std::string& id, nlohmann::json item);
+  void Put(const std::string& id, const nlohmann::json& item);
   bool Get(const std::string& id, nlohmann::json* item) const;
 
  private:
-  static constexpr size_t kMaxItems = 20000;
   mutable absl::Mutex mu_;
   std::list<std::string> order_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<std::string, nlohmann::json> items_ ABSL_GUARDED_BY(mu_);
+  // Kept as JSON text: a third of the memory of a parsed tree.
+  std::unordered_map<std::string, std::string> items_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // What a response echoes of its request (tools, text format, ...).

@@ -120,21 +120,32 @@ ItemStore& ItemStore::Global() {
   return *store;
 }
 
-void ItemStore::Put(const std::string& id, json item) {
+void ItemStore::Put(const std::string& id, const json& item) {
+  std::string text = item.dump();
+  if (text.size() + id.size() > kMaxBytes) return;
   absl::MutexLock lock(&mu_);
-  if (items_.emplace(id, std::move(item)).second) order_.push_back(id);
-  while (order_.size() > kMaxItems) {
-    items_.erase(order_.front());
+  const size_t size = text.size() + id.size();
+  if (!items_.emplace(id, std::move(text)).second) return;
+  order_.push_back(id);
+  bytes_ += size;
+  while (order_.size() > kMaxItems || bytes_ > kMaxBytes) {
+    auto oldest = items_.find(order_.front());
+    bytes_ -= oldest->second.size() + oldest->first.size();
+    items_.erase(oldest);
     order_.pop_front();
   }
 }
 
 bool ItemStore::Get(const std::string& id, json* item) const {
-  absl::MutexLock lock(&mu_);
-  auto found = items_.find(id);
-  if (found == items_.end()) return false;
-  *item = found->second;
-  return true;
+  std::string text;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = items_.find(id);
+    if (found == items_.end()) return false;
+    text = found->second;
+  }
+  *item = json::parse(text, nullptr, false);
+  return !item->is_discarded();
 }
 
 std::string ErrorBodyJson(const absl::Status& status) {

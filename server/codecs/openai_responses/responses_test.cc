@@ -119,6 +119,24 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   EXPECT_EQ(assistant.tool_calls(0).id(), "call_1");
 }
 
+// The store forgets its oldest items once they hold more than its bytes;
+// an item larger than all of it is not kept.
+TEST(ItemStoreTest, BoundedByBytes) {
+  ItemStore store;
+  const std::string big(ItemStore::kMaxBytes / 4, 'x');
+  for (int i = 0; i < 5; ++i) {
+    store.Put("msg_" + std::to_string(i), {{"type", "message"}, {"text", big}});
+  }
+  json item;
+  EXPECT_FALSE(store.Get("msg_0", &item));
+  EXPECT_FALSE(store.Get("msg_1", &item));
+  ASSERT_TRUE(store.Get("msg_4", &item));
+  EXPECT_EQ(item["text"].get<std::string>().size(), big.size());
+  store.Put("huge", {{"text", std::string(ItemStore::kMaxBytes, 'y')}});
+  EXPECT_FALSE(store.Get("huge", &item));
+  EXPECT_TRUE(store.Get("msg_4", &item));
+}
+
 // What only OpenAI's API keeps or runs parses (an OpenAI provider gets the
 // body as sent) but is marked, naming the first such field.
 TEST(ResponsesRequestTest, OpenAiOnlyFeaturesAreMarkedNotRejected) {
