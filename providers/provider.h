@@ -116,6 +116,12 @@ struct LocalAnswer {
 absl::StatusOr<UpstreamEndpoint> EndpointFor(
     const ProviderConfig& config, absl::string_view default_base_url);
 
+// passthrough_protocol of an Anthropic count_tokens request: a claude
+// provider sends the body to /v1/messages/count_tokens; any other provider
+// is not called (the gateway answers its own estimate).
+inline constexpr absl::string_view kAnthropicCountTokens =
+    "anthropic_count_tokens";
+
 class Provider {
  public:
   virtual ~Provider() = default;

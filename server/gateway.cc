@@ -78,8 +78,8 @@ absl::StatusOr<ContextTexts> ResolveContexts(const Candidate& candidate) {
 void AddContexts(const ContextTexts& texts,
                  v1::ChatCompletionRequest* request) {
   if (texts.empty()) return;
-  // The client's own body would not carry them: translate instead.
-  request->clear_passthrough_protocol();
+  // The client's own body would not carry them: translate instead (a
+  // token count is then the gateway's estimate, contexts included).
   request->clear_passthrough_body();
   auto* messages = request->mutable_messages();
   for (const auto& text : texts) {

@@ -604,14 +604,11 @@ asio::awaitable<absl::Status> RestServer::Route(HttpRequest& request,
     co_return co_await HandleResponses(request, responder, ctx,
                                        std::move(cors));
   }
-  absl::Status result;
   if (path == "/v1/messages/count_tokens") {
-    ctx.operation = Operation::kOther;
-    HttpResponse counted = HandleCountTokens(request, ctx, &result);
-    counted.headers.insert(counted.headers.begin(), cors.begin(), cors.end());
-    co_await responder.Send(std::move(counted));
-    co_return result;
+    co_return co_await HandleCountTokens(request, responder, ctx,
+                                         std::move(cors));
   }
+  absl::Status result;
   bool anthropic = !request.header("anthropic-version").empty();
   HttpResponse response =
       path == "/v1/models"
@@ -848,17 +845,35 @@ asio::awaitable<absl::Status> RestServer::AnswerEncoded(
   co_return status;
 }
 
-HttpResponse RestServer::HandleCountTokens(HttpRequest& req,
-                                           RequestContext& ctx,
-                                           absl::Status* result) {
+// A claude provider counts (the body goes to its count_tokens as sent);
+// any other answers the gateway's estimate. Auth and limits apply as to
+// any call; counting spends no tokens.
+asio::awaitable<absl::Status> RestServer::HandleCountTokens(
+    HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
+    HttpHeaders cors) {
   absl::StatusOr<v1::ChatCompletionRequest> request =
       anthropic::ParseMessagesRequest(req.body(), /*count_tokens=*/true);
-  absl::Status caller = gateway_->Authenticate(ctx);
-  if (!caller.ok()) request = caller;
-  *result = request.status();
-  if (!request.ok()) return AnthropicErrorResponse(request.status(), {});
-  nlohmann::json counted = {{"input_tokens", EstimatePromptTokens(*request)}};
-  return JsonResponse(200, counted.dump(), {});
+  if (!request.ok()) {
+    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+    HttpResponse answer = AnthropicErrorResponse(error, std::move(cors));
+    co_await responder.Send(std::move(answer));
+    co_return error;
+  }
+  request->set_passthrough_protocol(std::string(kAnthropicCountTokens));
+  request->set_passthrough_body(req.body());
+  for (const char* name : {"anthropic-beta", "anthropic-version"}) {
+    absl::string_view value = req.header(name);
+    if (!value.empty()) {
+      (*request->mutable_passthrough_headers())[name] = std::string(value);
+    }
+  }
+  AnswerCodec codec;
+  codec.error = AnthropicErrorResponse;
+  codec.body = [](const v1::ChatCompletion& completion) {
+    return completion.passthrough_body();
+  };
+  co_return co_await AnswerEncoded(std::move(*request), responder, ctx,
+                                   std::move(cors), codec);
 }
 
 asio::awaitable<absl::Status> RestServer::HandleResponses(

@@ -80,8 +80,9 @@ class RestServer : public HttpHandler {
   boost::asio::awaitable<absl::Status> AnswerEncoded(
       v1::ChatCompletionRequest chat, HttpResponder& responder,
       RequestContext& ctx, HttpHeaders cors, const AnswerCodec& codec);
-  HttpResponse HandleCountTokens(HttpRequest& request, RequestContext& ctx,
-                                 absl::Status* result);
+  boost::asio::awaitable<absl::Status> HandleCountTokens(
+      HttpRequest& request, HttpResponder& responder, RequestContext& ctx,
+      HttpHeaders cors);
   // `anthropic`: the list in Anthropic's shape (the client sent
   // anthropic-version).
   HttpResponse HandleModels(RequestContext& ctx, bool anthropic,

@@ -10,6 +10,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
 #include "providers/common/key_ring.h"
+#include "server/filters/rate_limit/estimator.h"
 #include "server/net/grpc_upstream.h"
 
 namespace aigw {
@@ -62,6 +63,16 @@ absl::Status Translatable(const Provider& provider,
                    " (only a provider speaking the client's own protocol, "
                    "which gets the body as sent, can serve this request)"),
       request.untranslatable_param());
+}
+
+// An Anthropic count_tokens request a provider other than Claude serves:
+// the gateway's own estimate, in Anthropic's answer shape.
+v1::ChatCompletion LocalTokenCount(const v1::ChatCompletionRequest& request) {
+  v1::ChatCompletion counted;
+  counted.mutable_usage();  // counting spends no tokens
+  counted.set_passthrough_body(
+      absl::StrCat(R"({"input_tokens":)", EstimatePromptTokens(request), "}"));
+  return counted;
 }
 
 GrpcTarget GrpcTargetOf(const UpstreamTarget& target,
@@ -237,6 +248,10 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
   Provider& provider = *target.provider;
   absl::Status translatable = Translatable(provider, request);
   if (!translatable.ok()) co_return translatable;
+  if (request.passthrough_protocol() == kAnthropicCountTokens &&
+      !provider.Passthrough(request)) {
+    co_return LocalTokenCount(request);
+  }
   if (provider.grpc_client() != nullptr) {
     absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
     if (!lease.ok()) co_return lease.status();

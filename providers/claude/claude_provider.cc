@@ -62,7 +62,8 @@ ClaudeProvider::ClaudeProvider(UpstreamEndpoint endpoint,
 
 bool ClaudeProvider::Passthrough(
     const v1::ChatCompletionRequest& request) const {
-  return request.passthrough_protocol() == "anthropic" &&
+  return (request.passthrough_protocol() == "anthropic" ||
+          request.passthrough_protocol() == kAnthropicCountTokens) &&
          !request.passthrough_body().empty();
 }
 
@@ -75,7 +76,8 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     json body = json::parse(request.passthrough_body(), nullptr, false);
     if (!body.is_object()) return InvalidRequest("The body is not JSON.");
     body["model"] = request.model();
-    body["stream"] = stream;
+    const bool count = request.passthrough_protocol() == kAnthropicCountTokens;
+    if (!count) body["stream"] = stream;
     auto version = request.passthrough_headers().find("anthropic-version");
     UpstreamRequest upstream = ClaudeHttpRequest(
         endpoint_.path_prefix, key,
@@ -86,6 +88,7 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     if (beta != request.passthrough_headers().end()) {
       upstream.headers.emplace("anthropic-beta", beta->second);
     }
+    if (count) absl::StrAppend(&upstream.path, "/count_tokens");
     return upstream;
   }
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
@@ -109,6 +112,16 @@ absl::StatusOr<v1::ChatCompletion> ClaudeProvider::ChatAnswer(
   json message = json::parse(body, nullptr, false);
   if (message.is_discarded()) {
     return MalformedUpstream("the answer is not JSON");
+  }
+  if (request.passthrough_protocol() == kAnthropicCountTokens) {
+    // {"input_tokens": N}, relayed as sent; counting spends no tokens.
+    if (!message.is_object() || !message.contains("input_tokens")) {
+      return MalformedUpstream("count_tokens answered without input_tokens");
+    }
+    v1::ChatCompletion counted;
+    counted.mutable_usage();  // counting spends no tokens
+    counted.set_passthrough_body(std::string(body));
+    return counted;
   }
   ChatAssembler assembler;
   absl::Status decoded =

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { QWEN_KEYS, REJECTING_KEYS, MIDSTREAM_MESSAGE, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
-import { CLAUDE_SCRIPTS, startFakeClaude } from './fake_claude.mjs';
+import { CLAUDE_SCRIPTS, countTokens, startFakeClaude } from './fake_claude.mjs';
 import { GEMINI_TEXT, GEMINI_THOUGHT, MODELS as GEMINI_MODELS, WEATHER_CALLS, startFakeGemini } from './fake_gemini.mjs';
 import { startGateway } from './harness.mjs';
 
@@ -142,8 +142,10 @@ describe('Anthropic Messages front door', () => {
   });
 
   test('countTokens and models.list', async () => {
+    const before = dashscope.requests.length;
     const counted = await client.messages.countTokens({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'count the tokens of this prompt please' }] });
-    assert.ok(counted.input_tokens > 0);
+    assert.ok(counted.input_tokens > 0 && counted.input_tokens < 100, `the gateway's estimate: ${counted.input_tokens}`);
+    assert.equal(dashscope.requests.length, before, 'Qwen is not called to count');
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
     assert.ok(ids.includes('claude-sonnet-4'), ids.join(','));
@@ -192,6 +194,20 @@ describe('Anthropic client → claude provider: passthrough', () => {
     // Fields aigw does not model arrive as Claude sent them.
     assert.equal(message.usage.cache_creation_input_tokens, 0);
     assert.equal(message.usage.cache_read_input_tokens, 4);
+  });
+
+  test('countTokens: Claude counts the body as sent (model mapped, beta header on)', async () => {
+    const messages = [{ role: 'user', content: [{ type: 'text', text: 'count me', cache_control: { type: 'ephemeral' } }] }];
+    const counted = await client.messages.countTokens({ model: 'claude-pass', messages, system: 'Be brief.' }, { headers: { 'anthropic-beta': 'token-counting-2024-11-01' } });
+    assert.equal(counted.input_tokens, countTokens({ messages }));
+    const sent = claude.requests.at(-1);
+    assert.equal(sent.path, '/v1/messages/count_tokens');
+    assert.equal(sent.body.model, 'claude-text');
+    assert.equal(sent.body.system, 'Be brief.');
+    assert.deepEqual(sent.body.messages, messages);
+    assert.equal(sent.headers['anthropic-beta'], 'token-counting-2024-11-01');
+    assert.equal(sent.headers['x-api-key'], 'sk-ant-provider');
+    assert.deepEqual(claude.rejected, []);
   });
 
   test('documents and server tools reach Claude as sent; elsewhere they are a 400 naming the block', async () => {

@@ -80,16 +80,25 @@ function event(type, data) {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
+// The fake's token count: recognisably its own (tests tell it from the
+// gateway's estimate).
+export function countTokens(body) {
+  return 7000 + JSON.stringify(body.messages).length;
+}
+
 // Why a request is not one api.anthropic.com would accept, or null.
 function checkRequest(req, body, expect) {
-  if (req.method !== 'POST' || req.url !== '/v1/messages') return `no route ${req.method} ${req.url}`;
+  const counting = req.url === '/v1/messages/count_tokens';
+  if (req.method !== 'POST' || (req.url !== '/v1/messages' && !counting)) return `no route ${req.method} ${req.url}`;
   if (!expect.keys.includes(req.headers['x-api-key'])) return `x-api-key ${req.headers['x-api-key']} is not a provider key`;
   if (![].concat(expect.version).includes(req.headers['anthropic-version'])) return `anthropic-version ${req.headers['anthropic-version']}`;
   if ('authorization' in req.headers) return 'the client authorization header reached the upstream';
   if (!/^application\/json/.test(req.headers['content-type'] ?? '')) return `content-type ${req.headers['content-type']}`;
   if (!body || typeof body !== 'object') return 'body is not JSON';
   if (typeof body.model !== 'string') return 'model: required';
-  if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return 'max_tokens: required';
+  if (counting) {
+    for (const key of ['max_tokens', 'stream']) if (key in body) return `${key}: Extra inputs are not permitted`;
+  } else if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return 'max_tokens: required';
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'messages: required';
   for (const [i, message] of body.messages.entries()) {
     if (!['user', 'assistant'].includes(message.role)) return `messages.${i}.role: ${message.role}`;
@@ -154,6 +163,9 @@ export class FakeClaude extends FakeHttpServer {
       const status = problem.startsWith('no route') ? 404 : problem.includes('x-api-key') ? 401 : 400;
       const type = status === 401 ? 'authentication_error' : status === 404 ? 'not_found_error' : 'invalid_request_error';
       return this.#send(res, status, 'application/json', anthropicError(type, `fake claude: ${problem}`));
+    }
+    if (req.url === '/v1/messages/count_tokens') {
+      return this.#send(res, 200, 'application/json', JSON.stringify({ input_tokens: countTokens(body) }));
     }
     const httpError = HTTP_ERRORS[body.model];
     if (httpError) {
