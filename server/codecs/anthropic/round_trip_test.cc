@@ -80,5 +80,34 @@ TEST(RoundTripTest, OpenAiToAnthropicToOpenAiKeepsToolCalls) {
   EXPECT_EQ(again["max_tokens"], 300);
 }
 
+// Signed thinking of a tool turn, with a thinking budget, survives the same
+// round trip: the signature, the thinking text and the budget come back.
+TEST(RoundTripTest, SignedThinkingAndBudgetSurvive) {
+  absl::StatusOr<v1::ChatCompletionRequest> from_openai =
+      ParseChatRequest(kConversation);
+  ASSERT_TRUE(from_openai.ok()) << from_openai.status();
+  v1::ChatCompletionRequest request = *from_openai;
+  request.set_reasoning_budget_tokens(1024);
+  v1::Message* turn = request.mutable_messages(2);
+  turn->set_reasoning_content("Three calls: two weathers, one time.");
+  turn->set_reasoning_signature("EqQBCgIYAhIM1gbcDa9GJwZA2b3h");
+
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> anthropic = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(anthropic.ok()) << anthropic.status();
+  EXPECT_EQ((*anthropic)["messages"][1]["content"][0]["type"], "thinking");
+
+  absl::StatusOr<v1::ChatCompletionRequest> back =
+      anthropic::MessagesRequestFromJson(*anthropic);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << anthropic->dump(2);
+  EXPECT_EQ(back->reasoning_budget_tokens(), 1024);
+  const v1::Message& again = back->messages(2);
+  EXPECT_EQ(again.reasoning_content(), turn->reasoning_content());
+  EXPECT_EQ(again.reasoning_signature(), turn->reasoning_signature());
+  ASSERT_EQ(again.tool_calls_size(), 3);
+  EXPECT_EQ(again.tool_calls(0).id(), "call_a1");
+}
+
 }  // namespace
 }  // namespace aigw
