@@ -767,6 +767,21 @@ asio::awaitable<absl::Status> RestServer::StreamChat(
   co_return status;
 }
 
+namespace {
+
+// The Anthropic protocol headers a claude provider gets with the body.
+void KeepAnthropicHeaders(const HttpRequest& req,
+                          v1::ChatCompletionRequest& request) {
+  for (const char* name : {"anthropic-beta", "anthropic-version"}) {
+    absl::string_view value = req.header(name);
+    if (!value.empty()) {
+      (*request.mutable_passthrough_headers())[name] = std::string(value);
+    }
+  }
+}
+
+}  // namespace
+
 asio::awaitable<absl::Status> RestServer::HandleMessages(
     HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
     HttpHeaders cors) {
@@ -781,12 +796,7 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
   // A claude provider gets the client's own body and headers.
   request->set_passthrough_protocol("anthropic");
   request->set_passthrough_body(req.body());
-  for (const char* name : {"anthropic-beta", "anthropic-version"}) {
-    absl::string_view value = req.header(name);
-    if (!value.empty()) {
-      (*request->mutable_passthrough_headers())[name] = std::string(value);
-    }
-  }
+  KeepAnthropicHeaders(req, *request);
   std::string model = request->model();
   AnswerCodec codec;
   codec.error = AnthropicErrorResponse;
@@ -861,12 +871,7 @@ asio::awaitable<absl::Status> RestServer::HandleCountTokens(
   }
   request->set_passthrough_protocol(std::string(kAnthropicCountTokens));
   request->set_passthrough_body(req.body());
-  for (const char* name : {"anthropic-beta", "anthropic-version"}) {
-    absl::string_view value = req.header(name);
-    if (!value.empty()) {
-      (*request->mutable_passthrough_headers())[name] = std::string(value);
-    }
-  }
+  KeepAnthropicHeaders(req, *request);
   AnswerCodec codec;
   codec.error = AnthropicErrorResponse;
   codec.body = [](const v1::ChatCompletion& completion) {

@@ -334,6 +334,18 @@ absl::Status AddTools(const v1::ChatCompletionRequest& request,
   return absl::OkStatus();
 }
 
+// A Gemini 2.5 thinking budget: within 24576 tokens, and 0 (thinking off)
+// only for Flash models (null: leave the model's default).
+json Gemini25Budget(absl::string_view model, int budget) {
+  constexpr int kMaxBudget = 24576;
+  constexpr int kMinBudget = 512;  // Flash-Lite's floor; Pro's is 128
+  if (budget == 0) {
+    if (!absl::StrContains(model, "flash")) return json();
+    return json{{"thinkingBudget", 0}};
+  }
+  return json{{"thinkingBudget", std::clamp(budget, kMinBudget, kMaxBudget)}};
+}
+
 // reasoning_effort as the model family takes it: Gemini 3 has thinking
 // levels; 2.5 has budgets, within 24576 tokens, and only Flash models can
 // turn thinking off (0). null: leave the model's default.
@@ -347,13 +359,8 @@ absl::StatusOr<json> ThinkingConfig(absl::string_view model,
     bool low = level == "minimal" || level == "low";
     return json{{"thinkingLevel", low ? "low" : "high"}};
   }
-  constexpr int kMaxBudget = 24576;
-  constexpr int kMinBudget = 512;  // Flash-Lite's floor; Pro's is 128
-  if (level == "none") {
-    if (!absl::StrContains(model, "flash")) return json();
-    return json{{"thinkingBudget", 0}};
-  }
-  return json{{"thinkingBudget", std::clamp(*budget, kMinBudget, kMaxBudget)}};
+  // minimal asks for the least thinking, not none.
+  return Gemini25Budget(model, level == "none" ? 0 : std::max(*budget, 1));
 }
 
 // A budget in tokens (an Anthropic client's thinking): Gemini 2.5's own
@@ -365,14 +372,9 @@ json BudgetThinkingConfig(absl::string_view model, int budget) {
     return json{{"thinkingLevel", budget <= 4096 ? "low" : "high"},
                 {"includeThoughts", true}};
   }
-  constexpr int kMaxBudget = 24576;
-  constexpr int kMinBudget = 512;
-  if (budget == 0) {
-    if (!absl::StrContains(model, "flash")) return json();
-    return json{{"thinkingBudget", 0}};
-  }
-  return json{{"thinkingBudget", std::clamp(budget, kMinBudget, kMaxBudget)},
-              {"includeThoughts", true}};
+  json config = Gemini25Budget(model, budget);
+  if (budget > 0) config["includeThoughts"] = true;
+  return config;
 }
 
 // Gemini's equivalents of OpenAI fields that the canonical request keeps
