@@ -177,7 +177,7 @@ describe('Responses clients → claude provider', () => {
     const script = CLAUDE_SCRIPTS['claude-thinking-tools'].content;
     const reasoning = first.output.find((item) => item.type === 'reasoning');
     assert.equal(reasoning.summary[0].text, script[0].thinking);
-    assert.equal(reasoning.encrypted_content, script[0].signature);
+    assert.equal(reasoning.encrypted_content, `aigw-signature:${script[0].signature}`);
     const call = first.output.find((item) => item.type === 'function_call');
     assert.equal(call.call_id, script[1].id);
     // The client sends the output back with the tool's result (store: false

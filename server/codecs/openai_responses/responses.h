@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/aigw/v1/chat.pb.h"
 
@@ -51,6 +52,11 @@ class ItemStore {
   std::unordered_map<std::string, std::string> items_ ABSL_GUARDED_BY(mu_);
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// What marks a reasoning item's encrypted_content as a signature aigw
+// relayed (Claude's), so it is never confused with OpenAI's own encrypted
+// reasoning (which only OpenAI can read, and Claude would refuse).
+inline constexpr absl::string_view kSignaturePrefix = "aigw-signature:";
 
 // What a response echoes of its request (tools, text format, ...).
 struct RequestEcho {

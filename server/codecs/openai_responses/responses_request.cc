@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
 #include "server/codecs/json_fields.h"
@@ -150,9 +151,13 @@ class InputReader {
         }
       }
       pending_reasoning_ += text;
-      // A provider's signature of that thinking (see the encoder).
-      if (pending_signature_.empty()) {
-        pending_signature_ = Str(item, "encrypted_content");
+      // A provider's signature of that thinking (see the encoder); OpenAI's
+      // own encrypted reasoning stays in the body it passes through.
+      const std::string encrypted = Str(item, "encrypted_content");
+      absl::string_view signature = encrypted;
+      if (pending_signature_.empty() &&
+          absl::ConsumePrefix(&signature, kSignaturePrefix)) {
+        pending_signature_ = std::string(signature);
       }
       return absl::OkStatus();
     }

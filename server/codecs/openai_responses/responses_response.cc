@@ -65,7 +65,9 @@ json ReasoningItem(const std::string& id, const std::string& text,
   if (!text.empty())
     summary.push_back({{"type", "summary_text"}, {"text", text}});
   json item = {{"type", "reasoning"}, {"id", id}, {"summary", summary}};
-  if (!signature.empty()) item["encrypted_content"] = signature;
+  if (!signature.empty()) {
+    item["encrypted_content"] = absl::StrCat(kSignaturePrefix, signature);
+  }
   return item;
 }
 

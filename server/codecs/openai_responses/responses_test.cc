@@ -101,7 +101,7 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   json output = Events(sse).back()["response"]["output"];
   ASSERT_EQ(output.size(), 2u);
   EXPECT_EQ(output[0]["type"], "reasoning");
-  EXPECT_EQ(output[0]["encrypted_content"], "sig-1");
+  EXPECT_EQ(output[0]["encrypted_content"], "aigw-signature:sig-1");
 
   json next = {{"model", "m"},
                {"input", json::array({{{"role", "user"}, {"content", "x"}}})}};
@@ -117,6 +117,12 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   EXPECT_EQ(assistant.reasoning_content(), "Use f.");
   EXPECT_EQ(assistant.reasoning_signature(), "sig-1");
   EXPECT_EQ(assistant.tool_calls(0).id(), "call_1");
+
+  // OpenAI's own encrypted reasoning is no signature for another provider.
+  next["input"][1]["encrypted_content"] = "gAAAAABopenai";
+  request = ParseResponsesRequest(next.dump(), &again);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_FALSE(request->messages(1).has_reasoning_signature());
 }
 
 // The store forgets its oldest items once they hold more than its bytes;
