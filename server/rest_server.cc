@@ -869,6 +869,7 @@ asio::awaitable<absl::Status> RestServer::HandleCountTokens(
     co_await responder.Send(std::move(answer));
     co_return error;
   }
+  request->clear_stream();  // a count is one JSON answer
   request->set_passthrough_protocol(std::string(kAnthropicCountTokens));
   request->set_passthrough_body(req.body());
   KeepAnthropicHeaders(req, *request);

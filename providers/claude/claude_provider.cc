@@ -77,7 +77,11 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     if (!body.is_object()) return InvalidRequest("The body is not JSON.");
     body["model"] = request.model();
     const bool count = request.passthrough_protocol() == kAnthropicCountTokens;
-    if (!count) body["stream"] = stream;
+    if (count) {
+      body.erase("stream");
+    } else {
+      body["stream"] = stream;
+    }
     auto version = request.passthrough_headers().find("anthropic-version");
     UpstreamRequest upstream = ClaudeHttpRequest(
         endpoint_.path_prefix, key,
