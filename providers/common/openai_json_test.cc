@@ -71,7 +71,7 @@ TEST(OpenAiRequestJson, PassthroughFieldsSurvive) {
 // explicit reasoning_effort wins, and a budget of 0 sends nothing.
 TEST(OpenAiRequestJson, BudgetTokensBecomeAnEffortLevel) {
   absl::StatusOr<v1::ChatCompletionRequest> request = ParseChatRequest(
-      R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+      R"({"model":"o4-mini","messages":[{"role":"user","content":"hi"}]})");
   ASSERT_TRUE(request.ok());
   request->set_reasoning_budget_tokens(1024);
   EXPECT_EQ(ChatRequestToJson(*request)["reasoning_effort"], "low");
@@ -81,6 +81,26 @@ TEST(OpenAiRequestJson, BudgetTokensBecomeAnEffortLevel) {
   EXPECT_EQ(ChatRequestToJson(*request)["reasoning_effort"], "high");
   request->set_reasoning_budget_tokens(0);
   EXPECT_FALSE(ChatRequestToJson(*request).contains("reasoning_effort"));
+}
+
+// Chat models reject reasoning_effort: a budget is dropped for them.
+TEST(OpenAiRequestJson, BudgetTokensAreDroppedForChatModels) {
+  for (const char* model : {"gpt-4o", "deepseek-chat", "llama3", "qwen-plus",
+                            "omni-moderation", "o"}) {
+    v1::ChatCompletionRequest request;
+    request.set_model(model);
+    request.set_reasoning_budget_tokens(4096);
+    EXPECT_FALSE(ChatRequestToJson(request).contains("reasoning_effort"))
+        << model;
+  }
+  for (const char* model :
+       {"o1", "o3-mini", "gpt-5", "gpt-5-mini", "gpt-oss-20b"}) {
+    v1::ChatCompletionRequest request;
+    request.set_model(model);
+    request.set_reasoning_budget_tokens(4096);
+    EXPECT_EQ(ChatRequestToJson(request)["reasoning_effort"], "medium")
+        << model;
+  }
 }
 
 TEST(OpenAiRequestJson, SingleStopStringIsKept) {

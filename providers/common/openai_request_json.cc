@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
@@ -440,6 +442,14 @@ json MessageToJson(const v1::Message& message) {
   return out;
 }
 
+bool TakesReasoningEffort(absl::string_view model) {
+  // OpenAI's o-series (o1, o3-mini, o4-mini, ...), gpt-5 and gpt-oss.
+  if (model.size() >= 2 && model[0] == 'o' && absl::ascii_isdigit(model[1])) {
+    return true;
+  }
+  return absl::StartsWith(model, "gpt-5") || absl::StartsWith(model, "gpt-oss");
+}
+
 json ChatRequestToJson(const v1::ChatCompletionRequest& request) {
   json out = json::object();
   out["model"] = request.model();
@@ -521,8 +531,11 @@ json ChatRequestToJson(const v1::ChatCompletionRequest& request) {
   }
   MergeStructInto(request.extra(), &out);
   // A thinking budget in tokens (an Anthropic client's) as the nearest
-  // effort level; 0 (thinking off) leaves the model's default.
+  // effort level, for the models that take one; 0 (thinking off) leaves the
+  // model's default. Chat models (gpt-4o) reject reasoning_effort: for them
+  // the budget is dropped, as thinking is not theirs to give.
   if (request.reasoning_budget_tokens() > 0 &&
+      TakesReasoningEffort(request.model()) &&
       !out.contains("reasoning_effort")) {
     const int budget = request.reasoning_budget_tokens();
     out["reasoning_effort"] = budget <= 2048    ? "low"

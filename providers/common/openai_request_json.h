@@ -19,6 +19,10 @@ absl::StatusOr<v1::ChatCompletionRequest> ChatRequestFromJson(
     const nlohmann::json& j);
 
 nlohmann::json ChatRequestToJson(const v1::ChatCompletionRequest& request);
+
+// The model takes OpenAI's reasoning_effort (o-series, gpt-5, gpt-oss);
+// chat models such as gpt-4o reject it.
+bool TakesReasoningEffort(absl::string_view model);
 nlohmann::json MessageToJson(const v1::Message& message);
 nlohmann::json ToolCallToJson(const v1::ToolCall& call);
 

@@ -322,6 +322,16 @@ json CompatibleChatBody(const v1::ChatCompletionRequest& request) {
   for (json& message : body["messages"]) {
     if (message.value("role", "") == "developer") message["role"] = "system";
   }
+  // A budget in tokens (an Anthropic client's thinking) as the compatible
+  // mode's own enable_thinking and thinking_budget; explicit ones win.
+  if (request.has_reasoning_budget_tokens() &&
+      !body.contains("enable_thinking")) {
+    const int budget = request.reasoning_budget_tokens();
+    body["enable_thinking"] = budget > 0;
+    if (budget > 0 && !body.contains("thinking_budget")) {
+      body["thinking_budget"] = budget;
+    }
+  }
   return body;
 }
 

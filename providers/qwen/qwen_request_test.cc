@@ -292,6 +292,22 @@ TEST(QwenRequest, BudgetTokensBecomeThinkingBudget) {
             false);
 }
 
+// In compatible mode too the budget is DashScope's enable_thinking and
+// thinking_budget, never OpenAI's reasoning_effort.
+TEST(QwenRequest, CompatibleModeSendsTheThinkingBudget) {
+  v1::ChatCompletionRequest request = Parse(
+      R"({"model": "qwen3-max", "messages": [{"role": "user", "content": "hi"}]})");
+  request.set_reasoning_budget_tokens(3000);
+  json body = CompatibleChatBody(request);
+  EXPECT_EQ(body["enable_thinking"], true);
+  EXPECT_EQ(body["thinking_budget"], 3000);
+  EXPECT_FALSE(body.contains("reasoning_effort"));
+  request.set_reasoning_budget_tokens(0);
+  body = CompatibleChatBody(request);
+  EXPECT_EQ(body["enable_thinking"], false);
+  EXPECT_FALSE(body.contains("thinking_budget"));
+}
+
 TEST(QwenRequest, CompatibleModeSendsTheOpenAiBodyStreamedWithUsage) {
   const std::string body = R"({"model": "qwen-plus",
     "messages": [{"role": "developer", "content": "Be brief."},

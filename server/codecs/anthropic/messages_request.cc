@@ -12,6 +12,9 @@ namespace aigw::anthropic {
 
 namespace {
 
+// Adaptive thinking as a budget: "medium" where a level is taken.
+constexpr int32_t kAdaptiveThinkingBudget = 8192;
+
 using nlohmann::json;
 
 using codecs::Bad;
@@ -251,7 +254,7 @@ absl::Status SetToolChoice(const json& choice,
 
 // thinking: enabled with a budget (the canonical budget in tokens),
 // disabled (a budget of 0), or adaptive (the model decides: a medium
-// effort for providers that take a level).
+// budget, which is "medium" for providers that take a level).
 absl::Status SetThinking(const json& thinking,
                          v1::ChatCompletionRequest& request) {
   if (!thinking.is_object()) return Bad("thinking", "expected an object");
@@ -267,8 +270,7 @@ absl::Status SetThinking(const json& thinking,
   } else if (type == "disabled") {
     request.set_reasoning_budget_tokens(0);
   } else if (type == "adaptive") {
-    (*request.mutable_extra()->mutable_fields())["reasoning_effort"]
-        .set_string_value("medium");
+    request.set_reasoning_budget_tokens(kAdaptiveThinkingBudget);
   } else {
     return Bad("thinking.type", "expected enabled, disabled or adaptive");
   }

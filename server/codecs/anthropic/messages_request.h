@@ -8,8 +8,8 @@
 // stop_sequences, temperature, top_p, top_k (kept in `extra`), tools
 // (custom tools with input_schema), tool_choice (auto / any / tool / none,
 // disable_parallel_tool_use), thinking (a budget in tokens; adaptive as a
-// medium effort), cache_control hints (at the end of the message that has
-// one, or on a tool), metadata.user_id, stream. What only Anthropic's API
+// medium budget of 8192), cache_control hints (at the end of the message that
+// has one, or on a tool), metadata.user_id, stream. What only Anthropic's API
 // can do (server tools, documents, files, MCP servers) is marked
 // untranslatable: only a passthrough claude provider may serve it.
 #ifndef AIGW_SERVER_CODECS_ANTHROPIC_MESSAGES_REQUEST_H_
