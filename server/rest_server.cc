@@ -22,6 +22,8 @@
 #include "providers/common/openai_response_json.h"
 #include "server/codecs/anthropic/messages_request.h"
 #include "server/codecs/anthropic/messages_response.h"
+#include "server/codecs/anthropic/passthrough_body.h"
+#include "server/codecs/openai_responses/passthrough_body.h"
 #include "server/codecs/openai_responses/responses.h"
 #include "server/filters/cors/cors.h"
 #include "server/filters/rate_limit/estimator.h"
@@ -795,7 +797,7 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
   }
   // A claude provider gets the client's own body and headers.
   request->set_passthrough_protocol("anthropic");
-  request->set_passthrough_body(req.body());
+  request->set_passthrough_body(anthropic::PassthroughBody(req.body()));
   KeepAnthropicHeaders(req, *request);
   std::string model = request->model();
   AnswerCodec codec;
@@ -871,7 +873,7 @@ asio::awaitable<absl::Status> RestServer::HandleCountTokens(
   }
   request->clear_stream();  // a count is one JSON answer
   request->set_passthrough_protocol(std::string(kAnthropicCountTokens));
-  request->set_passthrough_body(req.body());
+  request->set_passthrough_body(anthropic::PassthroughBody(req.body()));
   KeepAnthropicHeaders(req, *request);
   AnswerCodec codec;
   codec.error = AnthropicErrorResponse;
@@ -896,7 +898,7 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
   }
   // An OpenAI provider gets the client's own body.
   request->set_passthrough_protocol("openai_responses");
-  request->set_passthrough_body(req.body());
+  request->set_passthrough_body(responses::PassthroughBody(req.body()));
   AnswerCodec codec;
   codec.error = ErrorResponse;
   codec.body = [echo](const v1::ChatCompletion& completion) {

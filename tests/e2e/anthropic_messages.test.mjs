@@ -139,6 +139,16 @@ describe('Anthropic Messages front door', () => {
     });
     assert.equal(again.type, 'message');
     assert.equal(dashscope.requests.at(-1).body.parameters.enable_thinking, false);
+    // Passed through to Claude, the unsigned thinking is left out (Claude
+    // refuses it); the rest of the turn goes as sent.
+    const rejected = claude.rejected.length;
+    const passed = await client.messages.create({
+      model: 'claude-pass', max_tokens: 100,
+      messages: [{ role: 'user', content: '6*7?' }, { role: 'assistant', content: message.content }, { role: 'user', content: 'And 6*8?' }],
+    });
+    assert.equal(passed.type, 'message');
+    assert.equal(claude.rejected.length, rejected, claude.rejected.join('; '));
+    assert.deepEqual(claude.requests.at(-1).body.messages[1].content, [{ type: 'text', text: '42' }]);
   });
 
   test('countTokens and models.list', async () => {

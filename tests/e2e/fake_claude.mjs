@@ -111,6 +111,8 @@ function checkRequest(req, body, expect) {
     if (!Array.isArray(message.content) || message.content.length === 0) return `messages.${i}.content: non-empty blocks`;
     for (const block of message.content) {
       if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
+      // Claude checks every thinking block's signature; unsigned is refused.
+      if (block.type === 'thinking' && !block.signature) return `messages.${i}.content: thinking.signature: Field required`;
     }
   }
   // While thinking, the assistant turn a tool result answers starts with

@@ -191,6 +191,20 @@ describe('Responses clients → claude provider', () => {
     assert.deepEqual(turn.content.map((b) => b.type), ['thinking', 'tool_use']);
     assert.equal(turn.content[0].signature, script[0].signature);
     assert.equal(turn.content[0].thinking, script[0].thinking);
+
+    // The same conversation moved to OpenAI (passthrough): Claude's
+    // reasoning and the ids only this gateway knows are not sent, and a
+    // reference to an item this gateway made arrives as the item.
+    const message = first.output.find((item) => item.type === 'message');
+    const input = [{ role: 'user', content: 'Weather in Paris?' }, ...first.output.filter((item) => item !== call),
+      { type: 'item_reference', id: call.id }, { type: 'function_call_output', call_id: call.call_id, output: '18C' }];
+    await openai.responses.create({ model: 'gpt-5-pass', tools, store: false, input });
+    const sent = upstreamOpenAi.requests.at(-1).body.input;
+    assert.deepEqual(sent.map((item) => item.type ?? 'message'), ['message', ...(message ? ['message'] : []), 'function_call', 'function_call_output']);
+    assert.ok(sent.every((item) => !item.id), JSON.stringify(sent));
+    assert.equal(sent.at(-2).call_id, call.call_id);
+    assert.equal(sent.at(-2).arguments, call.arguments);
+    assert.ok(!JSON.stringify(sent).includes('aigw-signature:'));
   });
 
   test('AI SDK openai(model) with tools and reasoning over two steps against Claude: the thinking goes back signed', async () => {

@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/aigw/v1/chat.pb.h"
@@ -57,6 +58,13 @@ class ItemStore {
 // relayed (Claude's), so it is never confused with OpenAI's own encrypted
 // reasoning (which only OpenAI can read, and Claude would refuse).
 inline constexpr absl::string_view kSignaturePrefix = "aigw-signature:";
+
+// What marks the ids this gateway mints (resp_aigw..., msg_aigw...): items
+// of other providers' answers, which OpenAI does not know.
+inline constexpr absl::string_view kMintedIdMarker = "_aigw";
+inline bool IsMintedId(absl::string_view id) {
+  return absl::StrContains(id, kMintedIdMarker);
+}
 
 // What a response echoes of its request (tools, text format, ...).
 struct RequestEcho {

@@ -1,3 +1,5 @@
+#include <openssl/rand.h>
+
 #include <random>
 #include <string>
 #include <utility>
@@ -14,12 +16,22 @@ namespace {
 
 using nlohmann::json;
 
+// prefix + "_aigw" + 128 random bits. An id is all it takes to read an
+// item back (item_reference), so they come from OpenSSL's CSPRNG, not a
+// guessable generator.
 std::string NewId(absl::string_view prefix) {
-  thread_local std::mt19937_64 random{std::random_device{}()};
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // No entropy: a one-off id no one can reference (never stored).
+    std::random_device device;
+    for (unsigned char& byte : bytes) byte = device() & 0xff;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(prefix);
-  id += "_";
-  for (int i = 0; i < 32; ++i) id += kHex[random() & 15];
+  std::string id = absl::StrCat(prefix, kMintedIdMarker);
+  for (unsigned char byte : bytes) {
+    id += kHex[byte >> 4];
+    id += kHex[byte & 15];
+  }
   return id;
 }
 

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "re2/re2.h"
+#include "server/codecs/openai_responses/passthrough_body.h"
 
 namespace aigw::responses {
 namespace {
@@ -123,6 +124,54 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   request = ParseResponsesRequest(next.dump(), &again);
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_FALSE(request->messages(1).has_reasoning_signature());
+}
+
+// What this gateway made goes to OpenAI as plain items: references
+// resolved, minted ids and relayed reasoning left out; OpenAI's own items
+// and bodies without ours are untouched.
+TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
+  const std::string plain =
+      R"({"model":"gpt-4o","input":[{"type":"reasoning","id":"rs_1",)"
+      R"("encrypted_content":"gAAAA","summary":[]}]})";
+  EXPECT_EQ(PassthroughBody(plain), plain);
+
+  v1::ChatCompletion completion;
+  v1::Message* message = completion.add_choices()->mutable_message();
+  message->set_reasoning_content("Use f.");
+  message->set_reasoning_signature("sig-1");
+  message->set_content("Calling f.");
+  v1::ToolCall* call = message->add_tool_calls();
+  call->set_id("call_1");
+  call->mutable_function()->set_name("f");
+  call->mutable_function()->set_arguments(R"({"a":1})");
+  RequestEcho echo;
+  echo.model = "gpt-4o";
+  json output = ResponseJson(completion, echo)["output"];
+  ASSERT_EQ(output.size(), 3u);
+  const std::string call_item_id = output[2]["id"];
+  EXPECT_TRUE(IsMintedId(call_item_id)) << call_item_id;
+  EXPECT_TRUE(RE2::FullMatch(call_item_id, "fc_aigw[0-9a-f]{32}"));
+
+  json body = {{"model", "gpt-4o"}, {"input", json::array()}};
+  body["input"].push_back({{"role", "user"}, {"content", "x"}});
+  body["input"].push_back(output[0]);  // aigw reasoning
+  body["input"].push_back(output[1]);  // aigw message
+  body["input"].push_back({{"type", "item_reference"}, {"id", call_item_id}});
+  body["input"].push_back({{"type", "function_call_output"},
+                           {"call_id", "call_1"},
+                           {"output", "ok"}});
+  body["input"].push_back({{"type", "item_reference"}, {"id", "msg_openai"}});
+  json out = json::parse(PassthroughBody(body.dump()));
+  json input = out["input"];
+  ASSERT_EQ(input.size(), 5u) << input.dump();
+  EXPECT_EQ(input[1]["type"], "message");
+  EXPECT_FALSE(input[1].contains("id"));
+  EXPECT_EQ(input[1]["content"][0]["text"], "Calling f.");
+  EXPECT_EQ(input[2]["type"], "function_call");
+  EXPECT_FALSE(input[2].contains("id"));
+  EXPECT_EQ(input[2]["call_id"], "call_1");
+  EXPECT_EQ(input[2]["arguments"], R"({"a":1})");
+  EXPECT_EQ(input[4]["id"], "msg_openai");
 }
 
 // The store forgets its oldest items once they hold more than its bytes;

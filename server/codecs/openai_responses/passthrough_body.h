@@ -1,0 +1,22 @@
+// The body a passthrough OpenAI provider gets: the Responses client's own,
+// minus what only this gateway knows.
+#ifndef AIGW_SERVER_CODECS_OPENAI_RESPONSES_PASSTHROUGH_BODY_H_
+#define AIGW_SERVER_CODECS_OPENAI_RESPONSES_PASSTHROUGH_BODY_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace aigw::responses {
+
+// Items this gateway made (answered by another provider) are not
+// OpenAI's: an item_reference to one is replaced by the item (from the
+// ItemStore), their ids are left out (OpenAI would look them up), and
+// their reasoning items go (OpenAI reads only its own encrypted
+// reasoning; a relayed Claude signature is not). Any other body is
+// returned byte for byte.
+std::string PassthroughBody(absl::string_view body);
+
+}  // namespace aigw::responses
+
+#endif  // AIGW_SERVER_CODECS_OPENAI_RESPONSES_PASSTHROUGH_BODY_H_
