@@ -100,6 +100,9 @@ struct CallContext {
   // When the call must be over (the provider's total timeout, the client's
   // own deadline), set by the core: passed on to gRPC upstreams.
   absl::Time deadline = absl::InfiniteFuture();
+  // The gateway answered without calling the upstream (a token count's
+  // estimate): no upstream attempt, nothing for the provider's breaker.
+  bool answered_locally = false;
 };
 
 // An answer made without an upstream (the echo provider): its chunks, in

@@ -54,6 +54,13 @@ bool NoUpstreamCall(const absl::Status& status) {
          GetErrorDetails(status).code == "keys_exhausted";
 }
 
+// A request this candidate cannot take in translation (see Translatable):
+// the next candidate may pass it through.
+bool UntranslatableHere(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument &&
+         GetErrorDetails(status).code == kUntranslatableCode;
+}
+
 // Failures that say the provider itself is unwell (for its breaker).
 bool ProviderFailure(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable ||
@@ -358,8 +365,11 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       status = RedactSecrets(status, backend.config.api_keys);
       metrics_->RecordAttempt(backend.config.name, status);
       ctx->upstream_wait += call.upstream_wait;
-      // Failing fast without calling the upstream uses no attempt.
-      if (NoUpstreamCall(status)) {
+      // Failing fast or answering without calling the upstream uses no
+      // attempt.
+      const bool local = NoUpstreamCall(status) || UntranslatableHere(status) ||
+                         call.answered_locally;
+      if (local) {
         info->attempts--;
       } else {
         record.end = absl::Now();
@@ -371,14 +381,14 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       // its probe forever.
       if (ProviderFailure(status)) {
         backend.breaker->RecordFailure();
-      } else if (status.code() == absl::StatusCode::kCancelled ||
-                 NoUpstreamCall(status)) {
+      } else if (status.code() == absl::StatusCode::kCancelled || local) {
         backend.breaker->RecordNeutral();
       } else {
         backend.breaker->RecordSuccess();  // it answered, even if with a 4xx
       }
       if (status.ok()) co_return status;
       last = status;
+      if (UntranslatableHere(status)) break;  // the next candidate may
       if ((cancel != nullptr && cancel->cancelled()) || committed ||
           !Retryable(status)) {
         co_return status;

@@ -231,6 +231,25 @@ TEST_F(GatewayTest, ClientErrorsAreNotRetried) {
   EXPECT_EQ(Calls(), (std::vector<std::string>{"main"}));
 }
 
+// A request only a passthrough provider can serve goes past every
+// candidate that would translate it, none of them called or counted as an
+// attempt; with no passthrough candidate it is the 400 naming the field.
+TEST_F(GatewayTest, UntranslatableRequestsSkipTranslatingCandidates) {
+  Start(kTwoProviders);
+  v1::ChatCompletionRequest request = Chat("gpt-4o");
+  request.set_untranslatable("content block type 'document'");
+  request.set_untranslatable_param("messages[0].content[0].type");
+  RequestContext ctx;
+  absl::StatusOr<v1::ChatCompletion> answer = Create(request, &ctx);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetErrorDetails(answer.status()).code, "untranslatable");
+  EXPECT_EQ(GetErrorDetails(answer.status()).param,
+            "messages[0].content[0].type");
+  EXPECT_TRUE(Calls().empty());
+  EXPECT_EQ(ctx.info.attempts, 0);
+  EXPECT_TRUE(ctx.info.attempt_records.empty());
+}
+
 TEST_F(GatewayTest, NoAttemptStartsAfterTheRetryBudget) {
   Start(kTwoProviders);
   // The first call takes (fake) 11 s: the 10 s budget is spent.

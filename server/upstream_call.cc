@@ -62,7 +62,7 @@ absl::Status Translatable(const Provider& provider,
       absl::StrCat(request.untranslatable(),
                    " (only a provider speaking the client's own protocol, "
                    "which gets the body as sent, can serve this request)"),
-      request.untranslatable_param());
+      request.untranslatable_param(), kUntranslatableCode);
 }
 
 // An Anthropic count_tokens request a provider other than Claude serves:
@@ -250,6 +250,7 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
   if (!translatable.ok()) co_return translatable;
   if (request.passthrough_protocol() == kAnthropicCountTokens &&
       !provider.Passthrough(request)) {
+    call.answered_locally = true;
     co_return LocalTokenCount(request);
   }
   if (provider.grpc_client() != nullptr) {

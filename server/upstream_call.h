@@ -27,6 +27,11 @@ struct UpstreamTarget {
   CancelToken* cancel = nullptr;
 };
 
+// The error code of a 400 for a request only a passthrough provider can
+// serve (a field only the client's protocol has): the core tries the next
+// candidate, which may pass the body through.
+inline constexpr char kUntranslatableCode[] = "untranslatable";
+
 // Sends what the decoder wrote to `sink` so far on to the client; false:
 // the client is gone. Called between upstream reads, so a client that does
 // not read stops the upstream reads too.

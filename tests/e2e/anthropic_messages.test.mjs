@@ -28,16 +28,18 @@ before(async () => {
     consumers: [{ name: 'claude-users', api_keys: [KEY] }],
     providers: [
       { name: 'google', type: 'gemini', base_url: `${gemini.origin}/gw`, api_keys: ['AIza-gemini-key'], model_mapping: { 'claude-gemini': GEMINI_MODELS.text, 'claude-gemini-tools': GEMINI_MODELS.tools } },
-      { name: 'anthropic', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-pass': 'claude-text', 'claude-pass-thinking': 'claude-thinking' } },
+      { name: 'anthropic', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-pass': 'claude-text', 'claude-pass-thinking': 'claude-thinking', 'claude-either': 'claude-text' } },
       { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, model_mapping: { 'claude-limited': 'qwen-http-429' } },
       {
         name: 'dashscope',
         type: 'qwen',
         base_url: dashscope.origin,
         api_keys: QWEN_KEYS,
-        model_mapping: { 'claude-sonnet-4': 'qwen-text', 'claude-tools': 'qwen-tools', 'claude-think': 'qwen-think', 'claude-broken': 'qwen-error-midstream' },
+        model_mapping: { 'claude-either': 'qwen-text', 'claude-sonnet-4': 'qwen-text', 'claude-tools': 'qwen-tools', 'claude-think': 'qwen-think', 'claude-broken': 'qwen-error-midstream' },
       },
     ],
+    // Qwen first, Claude when Qwen cannot take the request.
+    routes: [{ models: ['claude-either'], providers: ['dashscope'], fallback: ['anthropic'] }],
   });
   client = new Anthropic({ baseURL: gateway.httpUrl, apiKey: KEY, maxRetries: 0 });
 });
@@ -231,6 +233,14 @@ describe('Anthropic client → claude provider: passthrough', () => {
     assert.deepEqual(sent.tools, tools);
     await assert.rejects(client.messages.create({ model: 'claude-sonnet-4', max_tokens: 100, messages }),
       (err) => err instanceof Anthropic.BadRequestError && /messages\[0\]\.content\[0\]\.type/.test(err.message) && /document/.test(err.message));
+    // A candidate that cannot translate it passes the request on to one
+    // that takes the body as sent, without spending an attempt on it.
+    const qwenCalls = dashscope.requests.length;
+    const { data, response } = await client.messages.create({ model: 'claude-either', max_tokens: 100, tools, messages }).withResponse();
+    assert.equal(data.content[0].text, CLAUDE_SCRIPTS['claude-text'].content[0].text);
+    assert.equal(response.headers.get('x-aigw-provider'), 'anthropic');
+    assert.equal(dashscope.requests.length, qwenCalls, 'Qwen is not called');
+    assert.deepEqual(claude.requests.at(-1).body.messages, messages);
   });
 
   test('a stream keeps Claude’s events: thinking with its signature, the thinking parameter sent on', async () => {
