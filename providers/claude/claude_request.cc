@@ -389,7 +389,21 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
           R"({"type":"enabled","budget_tokens":2048})",
           "thinking", "invalid_type");
     }
-    (*body)["thinking"] = ValueToJson(thinking->second);
+    json config = ValueToJson(thinking->second);
+    auto type = config.find("type");
+    if (type != config.end() && !type->is_string()) {
+      return InvalidRequest("'thinking.type' must be a string", "thinking.type",
+                            "invalid_type");
+    }
+    auto budget = config.find("budget_tokens");
+    if (budget != config.end() &&
+        (!budget->is_number() || budget->get<double>() < 0 ||
+         budget->get<double>() > INT32_MAX)) {
+      return InvalidRequest(
+          "'thinking.budget_tokens' must be a non-negative integer",
+          "thinking.budget_tokens", "invalid_type");
+    }
+    (*body)["thinking"] = std::move(config);
     fields.erase(thinking);
   }
   auto effort = fields.find("reasoning_effort");

@@ -250,6 +250,15 @@ TEST(ClaudeRequest, ThinkingAndTopKFromExtraBody) {
       "content":"x"}],"thinking":true})")
                 .param,
             "thinking");
+  // Wrong types inside it are a 400 naming them, not a crash.
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"thinking":{"type":1,"budget_tokens":2048}})")
+                .param,
+            "thinking.type");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"thinking":{"type":"enabled","budget_tokens":"lots"}})")
+                .param,
+            "thinking.budget_tokens");
 }
 
 TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {
