@@ -345,6 +345,25 @@ TEST_F(GatewayTest, ReservationIsSettledToTheRealUsage) {
   EXPECT_LT(GetErrorDetails(status).retry_after_ms, 0);
 }
 
+// Counting tokens (answered here by the estimate: no provider counts)
+// reserves and spends no tokens, calls no upstream, and is one request.
+TEST_F(GatewayTest, CountTokensSpendsNoTokens) {
+  Start(kConsumers);
+  for (int i = 0; i < 3; ++i) {
+    v1::ChatCompletionRequest count = Chat("gpt-4o");
+    count.set_passthrough_protocol(std::string(kAnthropicCountTokens));
+    RequestContext ctx = Caller("key-a");
+    absl::StatusOr<v1::ChatCompletion> answer = Create(count, &ctx);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->passthrough_body(), R"({"input_tokens":9})");
+    EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-tokens"), "1000");
+    EXPECT_EQ(Header(ctx, "x-ratelimit-remaining-requests"),
+              absl::StrCat(99 - i));
+    EXPECT_EQ(ctx.info.attempts, 0);
+  }
+  EXPECT_TRUE(Calls().empty());
+}
+
 TEST_F(GatewayTest, FailedCallReleasesItsReservation) {
   Start(kConsumers);
   for (int i = 0; i < 3; ++i) {

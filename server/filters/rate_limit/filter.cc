@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "providers/common/api_error.h"
 #include "providers/common/log.h"
+#include "providers/provider.h"
 
 namespace aigw {
 namespace {
@@ -95,7 +96,10 @@ void RateLimitFilter::AddWindows(const std::vector<WindowSpec>& windows,
 absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
   model_ = ctx.model;
   int64_t output = 0;
-  if (ctx.chat != nullptr) {
+  if (ctx.chat != nullptr &&
+      ctx.chat->passthrough_protocol() == kAnthropicCountTokens) {
+    // Counting tokens spends none: it counts as a request only.
+  } else if (ctx.chat != nullptr) {
     const v1::ChatCompletionRequest& chat = *ctx.chat;
     prompt_estimate_ = EstimatePromptTokens(chat) + ctx.context_tokens;
     bounded_output_ = chat.has_max_completion_tokens() || chat.has_max_tokens();
