@@ -9,6 +9,7 @@
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
 #include "providers/common/param_policy.h"
+#include "providers/common/reasoning_blocks.h"
 
 namespace aigw {
 namespace {
@@ -184,10 +185,13 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
   }
   // Unsigned reasoning (another provider's) is not sent back: Claude
   // cannot accept thinking without its signature.
-  if (thinking && !message.reasoning_signature().empty()) {
-    blocks->push_back({{"type", "thinking"},
-                       {"thinking", message.reasoning_content()},
-                       {"signature", message.reasoning_signature()}});
+  if (thinking) {
+    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+      if (block.signature().empty()) continue;
+      blocks->push_back({{"type", "thinking"},
+                         {"thinking", block.text()},
+                         {"signature", block.signature()}});
+    }
   }
   AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
   // A refusal the model gave earlier is what it said in that turn.
@@ -366,7 +370,8 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
 bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
   for (const v1::Message& message : request.messages()) {
     if (message.role() == "assistant" && message.tool_calls_size() > 0 &&
-        message.reasoning_signature().empty()) {
+        message.reasoning_signature().empty() &&
+        message.reasoning_blocks_size() == 0) {
       return false;
     }
   }

@@ -1,5 +1,7 @@
 #include "providers/common/chat_assembler.h"
 
+#include "providers/common/reasoning_blocks.h"
+
 namespace aigw {
 namespace {
 
@@ -46,14 +48,8 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
     if (d.has_content()) {
       message->set_content(message->content() + d.content());
     }
-    if (d.has_reasoning_content()) {
-      message->set_reasoning_content(message->reasoning_content() +
-                                     d.reasoning_content());
-    }
-    if (d.has_reasoning_signature()) {
-      message->set_reasoning_signature(message->reasoning_signature() +
-                                       d.reasoning_signature());
-    }
+    // Each signed block keeps its own text (see reasoning_blocks).
+    AddReasoningDelta(d, message);
     if (d.has_refusal()) {
       message->set_refusal(message->refusal() + d.refusal());
     }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
+#include "providers/common/reasoning_blocks.h"
 #include "server/codecs/json_fields.h"
 
 namespace aigw::anthropic {
@@ -165,13 +166,9 @@ absl::Status AddMessage(const json& m, const std::string& path,
         KeepCacheHint(block, result->mutable_cache_control());
       }
     } else if (type == "thinking") {
-      message.set_reasoning_content(message.reasoning_content() +
-                                    Str(block, "thinking"));
-      // Claude signs each block; one canonical reasoning keeps the first
-      // signature (one thinking block per turn unless interleaved).
-      if (message.reasoning_signature().empty()) {
-        message.set_reasoning_signature(Str(block, "signature"));
-      }
+      // Claude signs each block: each keeps its own text and signature.
+      AddReasoningBlock(Str(block, "thinking"), Str(block, "signature"),
+                        &message);
     } else if (type == "redacted_thinking") {
       // Opaque to every other provider: left out.
     } else {

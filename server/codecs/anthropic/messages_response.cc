@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
+#include "providers/common/reasoning_blocks.h"
 #include "server/codecs/event_stream.h"
 
 namespace aigw::anthropic {
@@ -83,11 +84,11 @@ json MessageJson(const v1::ChatCompletion& completion,
     const v1::Choice& choice = completion.choices(0);
     const v1::Message& message = choice.message();
     finish = choice.finish_reason();
-    if (message.has_reasoning_content() &&
-        !message.reasoning_content().empty()) {
+    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+      if (block.text().empty() && block.signature().empty()) continue;
       content.push_back({{"type", "thinking"},
-                         {"thinking", message.reasoning_content()},
-                         {"signature", message.reasoning_signature()}});
+                         {"thinking", block.text()},
+                         {"signature", block.signature()}});
     }
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
@@ -216,9 +217,11 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
     if (choice.index() != 0) continue;  // Anthropic has one answer
     const v1::Message& delta = choice.delta();
     if (delta.has_reasoning_content() && !delta.reasoning_content().empty()) {
-      if (open_ != Block::kThinking) {
+      // Thinking after a signature is the next signed block.
+      if (open_ != Block::kThinking || thinking_signed_) {
         Open(Block::kThinking,
              {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}, out);
+        thinking_signed_ = false;
       }
       AddEvent("content_block_delta",
                {{"type", "content_block_delta"},
@@ -237,6 +240,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
                  {{"type", "signature_delta"},
                   {"signature", delta.reasoning_signature()}}}},
                out);
+      thinking_signed_ = true;
     }
     if (delta.has_content() && !delta.content().empty()) {
       if (open_ != Block::kText) {

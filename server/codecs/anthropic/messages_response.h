@@ -68,6 +68,7 @@ class StreamEncoder {
   Block open_ = Block::kNone;
   int index_ = -1;                       // the last block started
   int open_index_ = -1;                  // the open text or thinking block
+  bool thinking_signed_ = false;         // the open thinking got its signature
   std::map<int, int> tool_blocks_;       // tool-call index -> block
   std::map<int, std::string> tool_ids_;  // tool-call index -> its id
   std::vector<int> open_tools_;          // open tool blocks, in order

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "providers/common/api_error.h"
+#include "providers/common/reasoning_blocks.h"
 #include "re2/re2.h"
 #include "server/codecs/anthropic/messages_request.h"
 #include "server/codecs/anthropic/messages_response.h"
@@ -252,6 +253,53 @@ TEST(StreamEncoderTest, ThinkingTextAndToolUseInAnthropicsOrder) {
 }
 
 // Upstreams that repeat the id on every fragment, or interleave the
+// Thinking after a signature (interleaved thinking) is a block of its
+// own, so each signature stays with its own text.
+TEST(StreamEncoderTest, EachSignedThinkingIsItsOwnBlock) {
+  StreamEncoder encoder("m");
+  std::string sse;
+  auto reasoning = [&](const char* text, const char* signature) {
+    v1::ChatCompletionChunk chunk;
+    v1::Message* delta = chunk.add_choices()->mutable_delta();
+    if (*text) delta->set_reasoning_content(text);
+    if (*signature) delta->set_reasoning_signature(signature);
+    sse += encoder.Encode(chunk);
+  };
+  reasoning("First.", "");
+  reasoning("", "sig-A");
+  reasoning("Second.", "");
+  reasoning("", "sig-B");
+  sse += encoder.Finish(absl::OkStatus());
+  std::vector<json> data;
+  EventNames(sse, &data);
+  std::map<int, std::string> thinking, signature;
+  for (const json& event : data) {
+    if (event["type"] != "content_block_delta") continue;
+    const json& delta = event["delta"];
+    if (delta["type"] == "thinking_delta") {
+      thinking[event["index"]] += delta["thinking"].get<std::string>();
+    } else if (delta["type"] == "signature_delta") {
+      signature[event["index"]] += delta["signature"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(thinking,
+            (std::map<int, std::string>{{0, "First."}, {1, "Second."}}));
+  EXPECT_EQ(signature,
+            (std::map<int, std::string>{{0, "sig-A"}, {1, "sig-B"}}));
+
+  // A whole answer with two blocks: two thinking blocks.
+  v1::ChatCompletion completion;
+  v1::Message* message = completion.add_choices()->mutable_message();
+  AddReasoningBlock("First.", "sig-A", message);
+  AddReasoningBlock("Second.", "sig-B", message);
+  message->set_content("Done.");
+  json content = MessageJson(completion, "m")["content"];
+  ASSERT_EQ(content.size(), 3u);
+  EXPECT_EQ(content[0]["signature"], "sig-A");
+  EXPECT_EQ(content[1]["thinking"], "Second.");
+  EXPECT_EQ(content[1]["signature"], "sig-B");
+}
+
 // fragments of parallel calls: one block per call, every fragment on its
 // own block, no block stopped before its last fragment.
 TEST(StreamEncoderTest, InterleavedAndRepeatedToolFragments) {

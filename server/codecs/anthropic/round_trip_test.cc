@@ -109,5 +109,46 @@ TEST(RoundTripTest, SignedThinkingAndBudgetSurvive) {
   EXPECT_EQ(again.tool_calls(0).id(), "call_a1");
 }
 
+// Interleaved thinking: two signed blocks in one turn go back to Claude
+// as two blocks, each with its own text and signature, never merged.
+TEST(RoundTripTest, EverySignedThinkingBlockKeepsItsSignature) {
+  absl::StatusOr<v1::ChatCompletionRequest> from_anthropic =
+      anthropic::ParseMessagesRequest(R"({
+    "model": "claude-x", "max_tokens": 4000,
+    "thinking": {"type": "enabled", "budget_tokens": 2048},
+    "messages": [
+      {"role": "user", "content": "Weather in Paris, then the time there?"},
+      {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "Weather first.", "signature": "sig-A"},
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+         "input": {"city": "Paris"}},
+        {"type": "thinking", "thinking": "Now the time.", "signature": "sig-B"},
+        {"type": "tool_use", "id": "toolu_2", "name": "get_time",
+         "input": {"tz": "Europe/Paris"}}]},
+      {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
+        {"type": "tool_result", "tool_use_id": "toolu_2", "content": "10:00"}]}]
+  })");
+  ASSERT_TRUE(from_anthropic.ok()) << from_anthropic.status();
+  const v1::Message& turn = from_anthropic->messages(1);
+  EXPECT_EQ(turn.reasoning_content(), "Weather first.Now the time.");
+  EXPECT_FALSE(turn.has_reasoning_signature());
+  ASSERT_EQ(turn.reasoning_blocks_size(), 2);
+
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> claude = ClaudeRequestJson(*from_anthropic, policy);
+  ASSERT_TRUE(claude.ok()) << claude.status();
+  EXPECT_EQ((*claude)["thinking"]["type"], "enabled");
+  const json& content = (*claude)["messages"][1]["content"];
+  ASSERT_EQ(content.size(), 4u) << content.dump();
+  EXPECT_EQ(content[0], json::parse(R"({"type":"thinking",
+      "thinking":"Weather first.","signature":"sig-A"})"));
+  EXPECT_EQ(content[1], json::parse(R"({"type":"thinking",
+      "thinking":"Now the time.","signature":"sig-B"})"));
+  EXPECT_EQ(content[2]["id"], "toolu_1");
+  EXPECT_EQ(content[3]["id"], "toolu_2");
+}
+
 }  // namespace
 }  // namespace aigw

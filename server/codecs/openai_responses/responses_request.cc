@@ -6,6 +6,7 @@
 #include "absl/strings/strip.h"
 #include "providers/common/api_error.h"
 #include "providers/common/json_struct.h"
+#include "providers/common/reasoning_blocks.h"
 #include "server/codecs/json_fields.h"
 #include "server/codecs/openai_responses/responses.h"
 
@@ -150,15 +151,13 @@ class InputReader {
           text += summary["text"].get<std::string>();
         }
       }
-      pending_reasoning_ += text;
       // A provider's signature of that thinking (see the encoder); OpenAI's
-      // own encrypted reasoning stays in the body it passes through.
+      // own encrypted reasoning stays in the body it passes through. Each
+      // item is one block with its own signature.
       const std::string encrypted = Str(item, "encrypted_content");
       absl::string_view signature = encrypted;
-      if (pending_signature_.empty() &&
-          absl::ConsumePrefix(&signature, kSignaturePrefix)) {
-        pending_signature_ = std::string(signature);
-      }
+      if (!absl::ConsumePrefix(&signature, kSignaturePrefix)) signature = "";
+      AddReasoningBlock(text, signature, &pending_reasoning_);
       return absl::OkStatus();
     }
     Untranslatable(
@@ -194,12 +193,20 @@ class InputReader {
 
   // The reasoning items just before an assistant message are its own.
   void TakeReasoning(v1::Message& message) {
-    if (!pending_reasoning_.empty()) {
-      message.set_reasoning_content(std::exchange(pending_reasoning_, ""));
+    if (!pending_reasoning_.reasoning_content().empty() ||
+        !pending_reasoning_.reasoning_signature().empty() ||
+        pending_reasoning_.reasoning_blocks_size() > 0) {
+      if (!pending_reasoning_.reasoning_content().empty()) {
+        message.set_reasoning_content(pending_reasoning_.reasoning_content());
+      }
+      if (!pending_reasoning_.reasoning_signature().empty()) {
+        message.set_reasoning_signature(
+            pending_reasoning_.reasoning_signature());
+      }
+      *message.mutable_reasoning_blocks() =
+          pending_reasoning_.reasoning_blocks();
     }
-    if (!pending_signature_.empty()) {
-      message.set_reasoning_signature(std::exchange(pending_signature_, ""));
-    }
+    pending_reasoning_.Clear();
   }
 
   // The assistant message function calls join: the one just before, or a
@@ -216,8 +223,8 @@ class InputReader {
 
   v1::ChatCompletionRequest& request_;
   bool open_assistant_ = false;
-  std::string pending_reasoning_;
-  std::string pending_signature_;
+  // The reasoning items not yet taken by an assistant message.
+  v1::Message pending_reasoning_;
 };
 
 absl::Status AddTools(const json& tools, v1::ChatCompletionRequest& request) {

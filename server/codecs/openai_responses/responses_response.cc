@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "providers/common/api_error.h"
+#include "providers/common/reasoning_blocks.h"
 #include "server/codecs/event_stream.h"
 #include "server/codecs/openai_responses/responses.h"
 
@@ -174,9 +175,10 @@ json ResponseJson(const v1::ChatCompletion& completion,
     const v1::Choice& choice = completion.choices(0);
     const v1::Message& message = choice.message();
     finish = choice.finish_reason();
-    if (!message.reasoning_content().empty()) {
-      output.push_back(ReasoningItem(NewId("rs"), message.reasoning_content(),
-                                     message.reasoning_signature()));
+    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+      if (block.text().empty() && block.signature().empty()) continue;
+      output.push_back(
+          ReasoningItem(NewId("rs"), block.text(), block.signature()));
     }
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
@@ -367,7 +369,8 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
     if (choice.index() != 0) continue;
     const v1::Message& delta = choice.delta();
     if (!delta.reasoning_content().empty()) {
-      if (open_ != Kind::kReasoning)
+      // Reasoning after a signature is the next signed block: its own item.
+      if (open_ != Kind::kReasoning || !signature_.empty())
         Open(Kind::kReasoning, ReasoningItem(NewId("rs"), ""), out);
       text_ += delta.reasoning_content();
       Event("response.reasoning_summary_text.delta",

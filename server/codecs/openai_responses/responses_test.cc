@@ -119,6 +119,36 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   EXPECT_EQ(assistant.reasoning_signature(), "sig-1");
   EXPECT_EQ(assistant.tool_calls(0).id(), "call_1");
 
+  // Two signed blocks (interleaved thinking) are two reasoning items, and
+  // come back as two blocks.
+  StreamEncoder two(echo);
+  std::string blocks;
+  for (const char* text : {"First.", "Second."}) {
+    v1::ChatCompletionChunk piece;
+    piece.add_choices()->mutable_delta()->set_reasoning_content(text);
+    blocks += two.Encode(piece);
+    v1::ChatCompletionChunk signed_piece;
+    signed_piece.add_choices()->mutable_delta()->set_reasoning_signature(
+        absl::StrCat("sig-", text));
+    blocks += two.Encode(signed_piece);
+  }
+  blocks += two.Finish(absl::OkStatus());
+  json items = Events(blocks).back()["response"]["output"];
+  ASSERT_EQ(items.size(), 2u) << items.dump();
+  EXPECT_EQ(items[0]["encrypted_content"], "aigw-signature:sig-First.");
+  EXPECT_EQ(items[1]["summary"][0]["text"], "Second.");
+  EXPECT_EQ(items[1]["encrypted_content"], "aigw-signature:sig-Second.");
+  json both = {{"model", "m"},
+               {"input", json::array({{{"role", "user"}, {"content", "x"}}})}};
+  for (const json& item : items) both["input"].push_back(item);
+  both["input"].push_back({{"role", "assistant"}, {"content", "ok"}});
+  request = ParseResponsesRequest(both.dump(), &again);
+  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_EQ(request->messages(1).reasoning_blocks_size(), 2);
+  EXPECT_EQ(request->messages(1).reasoning_blocks(1).text(), "Second.");
+  EXPECT_EQ(request->messages(1).reasoning_blocks(1).signature(),
+            "sig-Second.");
+
   // OpenAI's own encrypted reasoning is no signature for another provider.
   next["input"][1]["encrypted_content"] = "gAAAAABopenai";
   request = ParseResponsesRequest(next.dump(), &again);

@@ -1,0 +1,30 @@
+// A message's reasoning as blocks, each with its own signature: how the
+// front doors and adapters read and build Message.reasoning_blocks (see
+// chat.proto), so one signature never covers another block's text.
+#ifndef AIGW_PROVIDERS_COMMON_REASONING_BLOCKS_H_
+#define AIGW_PROVIDERS_COMMON_REASONING_BLOCKS_H_
+
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "proto/aigw/v1/chat.pb.h"
+
+namespace aigw {
+
+// The reasoning of `message`, block by block: its reasoning_blocks, or the
+// one block of reasoning_content and reasoning_signature (none without
+// reasoning).
+std::vector<v1::ReasoningBlock> ReasoningBlocksOf(const v1::Message& message);
+
+// Adds one whole block (a thinking block, a reasoning item) after the
+// reasoning `message` already has.
+void AddReasoningBlock(absl::string_view text, absl::string_view signature,
+                       v1::Message* message);
+
+// Folds a stream delta's reasoning text and signature fragments into
+// `message`: text after a signature starts a new block.
+void AddReasoningDelta(const v1::Message& delta, v1::Message* message);
+
+}  // namespace aigw
+
+#endif  // AIGW_PROVIDERS_COMMON_REASONING_BLOCKS_H_
