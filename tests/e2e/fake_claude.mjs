@@ -44,6 +44,17 @@ export const CLAUDE_SCRIPTS = {
     stop_reason: 'tool_use',
     usage: { input_tokens: 50, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 40 },
   },
+  // Interleaved thinking: two signed thinking blocks, each before its call.
+  'claude-interleaved-tools': {
+    content: [
+      { type: 'thinking', thinking: 'Weather first.', signature: 'EpoBFakeSignatureInterleavedOne' },
+      { type: 'tool_use', id: 'toolu_01Weather', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'thinking', thinking: 'Then the time there.', signature: 'EpoBFakeSignatureInterleavedTwo' },
+      { type: 'tool_use', id: 'toolu_02Time', name: 'get_time', input: { tz: 'Europe/Paris' } },
+    ],
+    stop_reason: 'tool_use',
+    usage: { input_tokens: 60, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 70 },
+  },
   // Streams one text delta, then an error event (HTTP 529 before a stream).
   'claude-overloaded-midstream': {
     content: [{ type: 'text', text: 'Partial answer' }],
@@ -117,8 +128,17 @@ function checkRequest(req, body, expect) {
   }
   // While thinking, the assistant turn a tool result answers starts with
   // its thinking block, signed by Claude (here: a signature a script gave).
+  // A signature is Claude's over its block's own text: any other text
+  // under it (merged blocks, edited thinking) is refused.
+  const signed = new Map(Object.values(CLAUDE_SCRIPTS).flatMap((s) => s.content).filter((b) => b.type === 'thinking').map((b) => [b.signature, b.thinking]));
+  for (const [i, message] of body.messages.entries()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    for (const [j, block] of message.content.entries()) {
+      if (block.type === 'thinking' && block.signature && signed.get(block.signature) !== block.thinking) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+    }
+  }
   if (body.thinking?.type === 'enabled') {
-    const signatures = Object.values(CLAUDE_SCRIPTS).flatMap((s) => s.content).filter((b) => b.type === 'thinking').map((b) => b.signature);
+    const signatures = [...signed.keys()];
     const last = body.messages.at(-1);
     const answered = Array.isArray(last.content) && last.content.some((b) => b.type === 'tool_result');
     const turn = body.messages.at(-2);

@@ -41,7 +41,7 @@ before(async () => {
       type: 'claude',
       base_url: claude.origin,
       api_keys: ['sk-ant-provider'],
-      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools', 'gpt-claude-think': 'claude-thinking-tools' },
+      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools', 'gpt-claude-think': 'claude-thinking-tools', 'gpt-claude-interleaved': 'claude-interleaved-tools' },
     }, {
       name: 'dashscope',
       type: 'qwen',
@@ -205,6 +205,26 @@ describe('Responses clients → claude provider', () => {
     assert.equal(sent.at(-2).call_id, call.call_id);
     assert.equal(sent.at(-2).arguments, call.arguments);
     assert.ok(!JSON.stringify(sent).includes('aigw-signature:'));
+  });
+
+  test('interleaved thinking: each signed block is its own reasoning item and goes back to Claude with its own signature', async () => {
+    const tools = ['get_weather', 'get_time'].map((name) => ({ type: 'function', name, parameters: toolSchemas[name], strict: false }));
+    const first = await openai.responses.stream({ model: 'gpt-claude-interleaved', input: 'Weather and time in Paris?', reasoning: { effort: 'low' }, tools }).finalResponse();
+    const script = CLAUDE_SCRIPTS['claude-interleaved-tools'].content;
+    assert.deepEqual(first.output.map((item) => item.type), ['reasoning', 'function_call', 'reasoning', 'function_call']);
+    assert.deepEqual(first.output.filter((item) => item.type === 'reasoning').map((item) => [item.summary[0].text, item.encrypted_content]),
+      [[script[0].thinking, `aigw-signature:${script[0].signature}`], [script[2].thinking, `aigw-signature:${script[2].signature}`]]);
+    const calls = first.output.filter((item) => item.type === 'function_call');
+    await openai.responses.create({
+      model: 'gpt-claude-interleaved', reasoning: { effort: 'low' }, tools, store: false,
+      input: [{ role: 'user', content: 'Weather and time in Paris?' }, ...first.output,
+        ...calls.map((call, i) => ({ type: 'function_call_output', call_id: call.call_id, output: ['18C', '10:00'][i] }))],
+    });
+    assert.deepEqual(claude.rejected, []);
+    const turn = claude.requests.at(-1).body.messages[1];
+    assert.deepEqual(turn.content.filter((b) => b.type === 'thinking').map((b) => [b.thinking, b.signature]),
+      [[script[0].thinking, script[0].signature], [script[2].thinking, script[2].signature]]);
+    assert.deepEqual(turn.content.filter((b) => b.type === 'tool_use').map((b) => b.id), [script[1].id, script[3].id]);
   });
 
   test('AI SDK openai(model) with tools and reasoning over two steps against Claude: the thinking goes back signed', async () => {

@@ -191,20 +191,13 @@ class InputReader {
     return absl::OkStatus();
   }
 
-  // The reasoning items just before an assistant message are its own.
+  // The reasoning items just before an assistant message are its own (so
+  // are those between the function calls of one turn: interleaved
+  // thinking), block by block.
   void TakeReasoning(v1::Message& message) {
-    if (!pending_reasoning_.reasoning_content().empty() ||
-        !pending_reasoning_.reasoning_signature().empty() ||
-        pending_reasoning_.reasoning_blocks_size() > 0) {
-      if (!pending_reasoning_.reasoning_content().empty()) {
-        message.set_reasoning_content(pending_reasoning_.reasoning_content());
-      }
-      if (!pending_reasoning_.reasoning_signature().empty()) {
-        message.set_reasoning_signature(
-            pending_reasoning_.reasoning_signature());
-      }
-      *message.mutable_reasoning_blocks() =
-          pending_reasoning_.reasoning_blocks();
+    for (const v1::ReasoningBlock& block :
+         ReasoningBlocksOf(pending_reasoning_)) {
+      AddReasoningBlock(block.text(), block.signature(), &message);
     }
     pending_reasoning_.Clear();
   }
@@ -215,10 +208,12 @@ class InputReader {
     if (!open_assistant_) {
       v1::Message* message = request_.add_messages();
       message->set_role("assistant");
-      TakeReasoning(*message);
       open_assistant_ = true;
     }
-    return *request_.mutable_messages(request_.messages_size() - 1);
+    v1::Message& assistant =
+        *request_.mutable_messages(request_.messages_size() - 1);
+    TakeReasoning(assistant);
+    return assistant;
   }
 
   v1::ChatCompletionRequest& request_;
