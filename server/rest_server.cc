@@ -888,6 +888,7 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
     HttpRequest& req, HttpResponder& responder, RequestContext& ctx,
     HttpHeaders cors) {
   responses::RequestEcho echo;
+  echo.owner = responses::ItemOwner(ctx.api_key);
   absl::StatusOr<v1::ChatCompletionRequest> request =
       responses::ParseResponsesRequest(req.body(), &echo);
   if (!request.ok()) {
@@ -898,7 +899,8 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
   }
   // An OpenAI provider gets the client's own body.
   request->set_passthrough_protocol("openai_responses");
-  request->set_passthrough_body(responses::PassthroughBody(req.body()));
+  request->set_passthrough_body(
+      responses::PassthroughBody(req.body(), echo.owner));
   AnswerCodec codec;
   codec.error = ErrorResponse;
   codec.body = [echo](const v1::ChatCompletion& completion) {

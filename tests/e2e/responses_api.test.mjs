@@ -14,6 +14,7 @@ import { PASS_TEXT, RESPONSES_KEY, startFakeOpenAiResponses } from './fake_opena
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-responses-client';
+const OTHER_KEY = 'sk-another-team';
 let dashscope;
 let claude;
 let upstreamOpenAi;
@@ -27,7 +28,7 @@ before(async () => {
   upstreamOpenAi = await startFakeOpenAiResponses();
   gateway = await startGateway({
     listen: LISTEN_ANY,
-    consumers: [{ name: 'apps', api_keys: [KEY] }],
+    consumers: [{ name: 'apps', api_keys: [KEY] }, { name: 'others', api_keys: [OTHER_KEY] }],
     providers: [{
       name: 'openai',
       type: 'openai',
@@ -113,6 +114,19 @@ describe('OpenAI Responses front door', () => {
       ['call_b2', 'get_time', { tz: 'CST' }],
     ]);
     assert.ok(argumentDeltas.length >= 4, 'arguments arrive in fragments');
+  });
+
+  test('an item_reference reads back the caller’s own items only', async () => {
+    const first = await openai.responses.create({ model: 'gpt-4o', input: 'Hi' });
+    const item = first.output.find((o) => o.type === 'message');
+    const input = [{ type: 'item_reference', id: item.id }, { role: 'user', content: 'And then?' }];
+    const again = await openai.responses.create({ model: 'gpt-4o', input });
+    assert.equal(again.status, 'completed');
+    const assistant = dashscope.requests.at(-1).body.input.messages.find((m) => m.role === 'assistant');
+    assert.equal(assistant.content, first.output_text);
+    const other = new OpenAI({ baseURL: `${gateway.httpUrl}/v1`, apiKey: OTHER_KEY, maxRetries: 0 });
+    await assert.rejects(other.responses.create({ model: 'gpt-4o', input }),
+      (err) => err.status === 400 && err.param === 'input[0]' && /not known to this gateway/.test(err.message));
   });
 
   test('what only OpenAI keeps or runs is a clear 400 naming it when Qwen would answer', async () => {

@@ -22,7 +22,7 @@ bool RelayedSignature(const json& item) {
 
 }  // namespace
 
-std::string PassthroughBody(absl::string_view body) {
+std::string PassthroughBody(absl::string_view body, absl::string_view owner) {
   // What this gateway made is marked: other bodies are not parsed again.
   if (!absl::StrContains(body, kMintedIdMarker) &&
       !absl::StrContains(body, kSignaturePrefix)) {
@@ -41,7 +41,7 @@ std::string PassthroughBody(absl::string_view body) {
     if (Str(item, "type") == "item_reference" && Minted(item)) {
       json stored;
       // Forgotten (an old or another replica's item): OpenAI says so.
-      if (ItemStore::Global().Get(Str(item, "id"), &stored)) {
+      if (ItemStore::Global().Get(owner, Str(item, "id"), &stored)) {
         item = std::move(stored);
       }
     }

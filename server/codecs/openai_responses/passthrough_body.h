@@ -14,8 +14,8 @@ namespace aigw::responses {
 // ItemStore), their ids are left out (OpenAI would look them up), and
 // their reasoning items go (OpenAI reads only its own encrypted
 // reasoning; a relayed Claude signature is not). Any other body is
-// returned byte for byte.
-std::string PassthroughBody(absl::string_view body);
+// returned byte for byte. `owner`: whose stored items may be named.
+std::string PassthroughBody(absl::string_view body, absl::string_view owner);
 
 }  // namespace aigw::responses
 

@@ -36,15 +36,20 @@ namespace aigw::responses {
 // `{"type":"item_reference","id":...}` (the AI SDK does for earlier
 // assistant turns) gets them back. Bounded by count and bytes: the oldest
 // go first. Each replica keeps its own: a reference another replica made
-// is unknown here (a 400 naming it, unless the body goes to OpenAI).
+// is unknown here (a 400 naming it, unless the body goes to OpenAI). Each
+// caller (API key) reads only its own items; ids are 128 random bits.
 class ItemStore {
  public:
   static constexpr size_t kMaxItems = 20000;
   static constexpr size_t kMaxBytes = 64 << 20;
 
   static ItemStore& Global();
-  void Put(const std::string& id, const nlohmann::json& item);
-  bool Get(const std::string& id, nlohmann::json* item) const;
+  // `owner`: who made the response (RequestEcho::owner); only the same
+  // owner reads the item back.
+  void Put(absl::string_view owner, absl::string_view id,
+           const nlohmann::json& item);
+  bool Get(absl::string_view owner, absl::string_view id,
+           nlohmann::json* item) const;
 
  private:
   mutable absl::Mutex mu_;
@@ -69,6 +74,9 @@ inline bool IsMintedId(absl::string_view id) {
 // What a response echoes of its request (tools, text format, ...).
 struct RequestEcho {
   std::string model;  // as the client sent it
+  // Whose items the response's are (a digest of the caller's API key):
+  // item_references resolve only to the same caller's items.
+  std::string owner;
   nlohmann::json fields = nlohmann::json::object();
 };
 
@@ -85,6 +93,9 @@ std::string AnswerBody(const v1::ChatCompletion& completion,
 
 // {"error":{"message","type","param","code"}}, as OpenAI answers.
 std::string ErrorBodyJson(const absl::Status& status);
+
+// The ItemStore owner of a caller presenting `api_key` ("" for none).
+std::string ItemOwner(absl::string_view api_key);
 
 // Canonical chunks -> the typed events of a streamed response.
 class StreamEncoder {

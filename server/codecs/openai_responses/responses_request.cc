@@ -83,8 +83,9 @@ absl::Status AddContent(const json& content, const std::string& path,
 
 class InputReader {
  public:
-  explicit InputReader(v1::ChatCompletionRequest& request)
-      : request_(request) {}
+  // `owner`: whose stored items item_references may name.
+  InputReader(v1::ChatCompletionRequest& request, std::string owner)
+      : request_(request), owner_(std::move(owner)) {}
 
   absl::Status Add(const json& item, const std::string& path, int depth = 0) {
     if (!item.is_object()) return Bad(path, "expected an input item");
@@ -93,7 +94,7 @@ class InputReader {
     if (type == "item_reference") {
       json stored;
       std::string id = Str(item, "id");
-      if (depth > 0 || !ItemStore::Global().Get(id, &stored)) {
+      if (depth > 0 || !ItemStore::Global().Get(owner_, id, &stored)) {
         // An OpenAI upstream that stored it may still know it.
         Untranslatable(path,
                        absl::StrCat("item '", id,
@@ -217,6 +218,7 @@ class InputReader {
   }
 
   v1::ChatCompletionRequest& request_;
+  const std::string owner_;
   bool open_assistant_ = false;
   // The reasoning items not yet taken by an assistant message.
   v1::Message pending_reasoning_;
@@ -341,7 +343,7 @@ absl::StatusOr<v1::ChatCompletionRequest> ParseResponsesRequest(
     user->set_role("user");
     user->set_content(input.get<std::string>());
   } else if (input.is_array()) {
-    InputReader reader(request);
+    InputReader reader(request, echo->owner);
     for (size_t i = 0; i < input.size(); ++i) {
       absl::Status status =
           reader.Add(input[i], absl::StrCat("input[", i, "]"));

@@ -1,4 +1,5 @@
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <random>
 #include <string>
@@ -119,13 +120,17 @@ const char* StatusFor(const std::string& finish_reason) {
              : "completed";
 }
 
-void Remember(const json& output) {
+void Remember(const json& output, const std::string& owner) {
   for (const json& item : output) {
     if (!item.is_object()) continue;
     auto id = item.find("id");
     if (id == item.end() || !id->is_string()) continue;
-    ItemStore::Global().Put(id->get<std::string>(), item);
+    ItemStore::Global().Put(owner, id->get<std::string>(), item);
   }
+}
+
+std::string StoreKey(absl::string_view owner, absl::string_view id) {
+  return absl::StrCat(owner, "/", id);
 }
 
 }  // namespace
@@ -135,7 +140,24 @@ ItemStore& ItemStore::Global() {
   return *store;
 }
 
-void ItemStore::Put(const std::string& id, const json& item) {
+std::string ItemOwner(absl::string_view api_key) {
+  if (api_key.empty()) return "";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(api_key.data()), api_key.size(),
+         digest);
+  // Half the digest tells callers apart; the key is not recoverable.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string owner;
+  for (int i = 0; i < 16; ++i) {
+    owner += kHex[digest[i] >> 4];
+    owner += kHex[digest[i] & 15];
+  }
+  return owner;
+}
+
+void ItemStore::Put(absl::string_view owner, absl::string_view item_id,
+                    const json& item) {
+  const std::string id = StoreKey(owner, item_id);
   std::string text = item.dump();
   if (text.size() + id.size() > kMaxBytes) return;
   absl::MutexLock lock(&mu_);
@@ -151,11 +173,12 @@ void ItemStore::Put(const std::string& id, const json& item) {
   }
 }
 
-bool ItemStore::Get(const std::string& id, json* item) const {
+bool ItemStore::Get(absl::string_view owner, absl::string_view id,
+                    json* item) const {
   std::string text;
   {
     absl::MutexLock lock(&mu_);
-    auto found = items_.find(id);
+    auto found = items_.find(StoreKey(owner, id));
     if (found == items_.end()) return false;
     text = found->second;
   }
@@ -196,7 +219,7 @@ json ResponseJson(const v1::ChatCompletion& completion,
                         {"status", "completed"}});
     }
   }
-  Remember(output);
+  Remember(output, echo.owner);
   return ResponseObject(NewId("resp"), absl::ToUnixSeconds(absl::Now()), echo,
                         StatusFor(finish), std::move(output),
                         UsageJson(completion.usage()), finish);
@@ -209,7 +232,7 @@ std::string AnswerBody(const v1::ChatCompletion& completion,
     if (body.is_object()) {
       body["model"] = echo.model;
       if (body.contains("output") && body["output"].is_array()) {
-        Remember(body["output"]);
+        Remember(body["output"], echo.owner);
       }
       return Dump(body);
     }
@@ -352,7 +375,7 @@ std::string StreamEncoder::Relay(const std::string& events) {
     }
     data["response"]["model"] = echo_.model;
     const json& output = data["response"].value("output", json());
-    if (output.is_array()) Remember(output);
+    if (output.is_array()) Remember(output, echo_.owner);
     return true;
   });
 }
@@ -458,7 +481,7 @@ std::string StreamEncoder::Finish(const absl::Status& status) {
   CloseCalls(out);
   json output = json::array();
   for (const auto& [index, item] : finished_) output.push_back(item);
-  Remember(output);
+  Remember(output, echo_.owner);
   const char* final_status = StatusFor(finish_reason_);
   Event(std::string(final_status) == "completed" ? "response.completed"
                                                  : "response.incomplete",

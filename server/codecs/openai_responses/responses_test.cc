@@ -163,7 +163,7 @@ TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
   const std::string plain =
       R"({"model":"gpt-4o","input":[{"type":"reasoning","id":"rs_1",)"
       R"("encrypted_content":"gAAAA","summary":[]}]})";
-  EXPECT_EQ(PassthroughBody(plain), plain);
+  EXPECT_EQ(PassthroughBody(plain, ""), plain);
 
   v1::ChatCompletion completion;
   v1::Message* message = completion.add_choices()->mutable_message();
@@ -191,7 +191,7 @@ TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
                            {"call_id", "call_1"},
                            {"output", "ok"}});
   body["input"].push_back({{"type", "item_reference"}, {"id", "msg_openai"}});
-  json out = json::parse(PassthroughBody(body.dump()));
+  json out = json::parse(PassthroughBody(body.dump(), ""));
   json input = out["input"];
   ASSERT_EQ(input.size(), 5u) << input.dump();
   EXPECT_EQ(input[1]["type"], "message");
@@ -210,16 +210,56 @@ TEST(ItemStoreTest, BoundedByBytes) {
   ItemStore store;
   const std::string big(ItemStore::kMaxBytes / 4, 'x');
   for (int i = 0; i < 5; ++i) {
-    store.Put("msg_" + std::to_string(i), {{"type", "message"}, {"text", big}});
+    store.Put("", "msg_" + std::to_string(i),
+              {{"type", "message"}, {"text", big}});
   }
   json item;
-  EXPECT_FALSE(store.Get("msg_0", &item));
-  EXPECT_FALSE(store.Get("msg_1", &item));
-  ASSERT_TRUE(store.Get("msg_4", &item));
+  EXPECT_FALSE(store.Get("", "msg_0", &item));
+  EXPECT_FALSE(store.Get("", "msg_1", &item));
+  ASSERT_TRUE(store.Get("", "msg_4", &item));
   EXPECT_EQ(item["text"].get<std::string>().size(), big.size());
-  store.Put("huge", {{"text", std::string(ItemStore::kMaxBytes, 'y')}});
-  EXPECT_FALSE(store.Get("huge", &item));
-  EXPECT_TRUE(store.Get("msg_4", &item));
+  store.Put("", "huge", {{"text", std::string(ItemStore::kMaxBytes, 'y')}});
+  EXPECT_FALSE(store.Get("", "huge", &item));
+  EXPECT_TRUE(store.Get("", "msg_4", &item));
+}
+
+// A caller reads back only its own items: another API key's reference to
+// them is unknown (and the owner is no API key in the clear).
+TEST(ItemStoreTest, ItemsAreTheirCallersOwn) {
+  const std::string alice = ItemOwner("sk-alice");
+  const std::string bob = ItemOwner("sk-bob");
+  EXPECT_NE(alice, bob);
+  EXPECT_EQ(alice, ItemOwner("sk-alice"));
+  EXPECT_EQ(alice.find("sk-alice"), std::string::npos);
+  EXPECT_EQ(ItemOwner(""), "");
+  ItemStore store;
+  store.Put(alice, "msg_1", {{"type", "message"}});
+  json item;
+  EXPECT_TRUE(store.Get(alice, "msg_1", &item));
+  EXPECT_FALSE(store.Get(bob, "msg_1", &item));
+  EXPECT_FALSE(store.Get("", "msg_1", &item));
+
+  v1::ChatCompletion completion;
+  completion.add_choices()->mutable_message()->set_content("secret");
+  RequestEcho echo;
+  echo.model = "m";
+  echo.owner = alice;
+  const std::string id = ResponseJson(completion, echo)["output"][0]["id"];
+  RequestEcho as_bob;
+  as_bob.owner = bob;
+  json body = {
+      {"model", "m"},
+      {"input", json::array({{{"type", "item_reference"}, {"id", id}}})}};
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseResponsesRequest(body.dump(), &as_bob);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_FALSE(request->untranslatable().empty());
+  RequestEcho as_alice;
+  as_alice.owner = alice;
+  request = ParseResponsesRequest(body.dump(), &as_alice);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_TRUE(request->untranslatable().empty());
+  EXPECT_EQ(request->messages(0).content(), "secret");
 }
 
 // What only OpenAI's API keeps or runs parses (an OpenAI provider gets the
