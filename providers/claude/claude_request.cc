@@ -369,11 +369,14 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
 // another provider's turn) and when tool_choice forces a tool.
 bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
   for (const v1::Message& message : request.messages()) {
-    if (message.role() == "assistant" && message.tool_calls_size() > 0 &&
-        message.reasoning_signature().empty() &&
-        message.reasoning_blocks_size() == 0) {
-      return false;
+    if (message.role() != "assistant" || message.tool_calls_size() == 0) {
+      continue;
     }
+    bool signed_thinking = false;
+    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+      signed_thinking = signed_thinking || !block.signature().empty();
+    }
+    if (!signed_thinking) return false;
   }
   const v1::ToolChoice& choice = request.tool_choice();
   return choice.function_name().empty() && choice.mode() != "required";
@@ -403,7 +406,8 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
     auto budget = config.find("budget_tokens");
     if (budget != config.end() &&
         (!budget->is_number() || budget->get<double>() < 0 ||
-         budget->get<double>() > INT32_MAX)) {
+         budget->get<double>() > INT32_MAX ||
+         std::floor(budget->get<double>()) != budget->get<double>())) {
       return InvalidRequest(
           "'thinking.budget_tokens' must be a non-negative integer",
           "thinking.budget_tokens", "invalid_type");

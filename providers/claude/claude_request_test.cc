@@ -259,6 +259,10 @@ TEST(ClaudeRequest, ThinkingAndTopKFromExtraBody) {
       "content":"x"}],"thinking":{"type":"enabled","budget_tokens":"lots"}})")
                 .param,
             "thinking.budget_tokens");
+  EXPECT_EQ(Rejection(R"({"model":"m","messages":[{"role":"user",
+      "content":"x"}],"thinking":{"type":"enabled","budget_tokens":1024.5}})")
+                .param,
+            "thinking.budget_tokens");
 }
 
 TEST(ClaudeRequest, FieldsClaudeCannotExpressRejectedByName) {

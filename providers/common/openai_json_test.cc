@@ -86,7 +86,7 @@ TEST(OpenAiRequestJson, BudgetTokensBecomeAnEffortLevel) {
 // Chat models reject reasoning_effort: a budget is dropped for them.
 TEST(OpenAiRequestJson, BudgetTokensAreDroppedForChatModels) {
   for (const char* model : {"gpt-4o", "deepseek-chat", "llama3", "qwen-plus",
-                            "omni-moderation", "o"}) {
+                            "omni-moderation", "o", "gpt-5-chat-latest"}) {
     v1::ChatCompletionRequest request;
     request.set_model(model);
     request.set_reasoning_budget_tokens(4096);

@@ -443,10 +443,15 @@ json MessageToJson(const v1::Message& message) {
 }
 
 bool TakesReasoningEffort(absl::string_view model) {
-  // OpenAI's o-series (o1, o3-mini, o4-mini, ...), gpt-5 and gpt-oss.
+  // A router's vendor prefix (openai/gpt-oss-120b) names the same model.
+  size_t slash = model.rfind('/');
+  if (slash != absl::string_view::npos) model.remove_prefix(slash + 1);
+  // OpenAI's o-series (o1, o3-mini, o4-mini, ...), gpt-5 and gpt-oss; not
+  // the chat variants (gpt-5-chat-latest).
   if (model.size() >= 2 && model[0] == 'o' && absl::ascii_isdigit(model[1])) {
     return true;
   }
+  if (absl::StrContains(model, "-chat")) return false;
   return absl::StartsWith(model, "gpt-5") || absl::StartsWith(model, "gpt-oss");
 }
 

@@ -87,6 +87,8 @@ int64_t RateLimitFilter::SmallestTokenLimit() const {
 void RateLimitFilter::AddWindows(const std::vector<WindowSpec>& windows,
                                  int64_t tokens) {
   for (const WindowSpec& spec : windows) {
+    // A token count spends no tokens: only its request windows apply.
+    if (spec.tokens && counting_) continue;
     request_.windows.push_back(spec.window);
     request_.windows.back().amount = spec.tokens ? tokens : 1;
     counted_.push_back(&spec);
@@ -96,8 +98,9 @@ void RateLimitFilter::AddWindows(const std::vector<WindowSpec>& windows,
 absl::Status RateLimitFilter::OnRequest(RequestContext& ctx) {
   model_ = ctx.model;
   int64_t output = 0;
-  if (ctx.chat != nullptr &&
-      ctx.chat->passthrough_protocol() == kAnthropicCountTokens) {
+  counting_ = ctx.chat != nullptr &&
+              ctx.chat->passthrough_protocol() == kAnthropicCountTokens;
+  if (counting_) {
     // Counting tokens spends none: it counts as a request only.
   } else if (ctx.chat != nullptr) {
     const v1::ChatCompletionRequest& chat = *ctx.chat;

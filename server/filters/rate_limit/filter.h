@@ -55,6 +55,7 @@ class RateLimitFilter : public RequestFilter {
 
   std::string model_;
   bool bounded_output_ = false;  // the request named its max_tokens
+  bool counting_ = false;        // a token count: request windows only
   ReserveRequest request_;
   std::vector<const WindowSpec*> counted_;  // beside request_.windows
   bool reserved_ = false;
