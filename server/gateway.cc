@@ -293,6 +293,8 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
   const RetryConfig& retries = snapshot.config.retries;
   absl::Time give_up = clock_() + retries.budget;
   absl::Status last = absl::UnavailableError("no provider was tried");
+  // `last` says why a candidate that could serve the request did not.
+  bool served_failed = false;
   for (size_t p = 0; p < plan->size(); ++p) {
     const Candidate& candidate = (*plan)[p];
     const Backend& backend = *candidate.backend;
@@ -307,6 +309,7 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       absl::StatusOr<ContextTexts> contexts = ResolveContexts(candidate);
       if (!contexts.ok()) {
         last = contexts.status();
+        served_failed = true;
         break;
       }
       if (!backend.breaker->Allow()) {
@@ -317,6 +320,7 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
                           "(circuit breaker open)"),
              503, "upstream_error", "", "circuit_open",
              absl::ToInt64Milliseconds(backend.breaker->RetryAfter())});
+        served_failed = true;
         break;
       }
       info->attempts++;
@@ -363,12 +367,14 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
       // Whatever the adapter missed: no upstream-originated error text
       // reaches a client or a log with a provider key in it.
       status = RedactSecrets(status, backend.config.api_keys);
-      metrics_->RecordAttempt(backend.config.name, status);
+      // A request not sent (untranslatable here) or answered by the
+      // gateway itself is no upstream attempt in the metrics either.
+      const bool not_sent = UntranslatableHere(status) || call.answered_locally;
+      if (!not_sent) metrics_->RecordAttempt(backend.config.name, status);
       ctx->upstream_wait += call.upstream_wait;
       // Failing fast or answering without calling the upstream uses no
       // attempt.
-      const bool local = NoUpstreamCall(status) || UntranslatableHere(status) ||
-                         call.answered_locally;
+      const bool local = NoUpstreamCall(status) || not_sent;
       if (local) {
         info->attempts--;
       } else {
@@ -387,8 +393,14 @@ boost::asio::awaitable<absl::Status> Gateway::RunAttempts(
         backend.breaker->RecordSuccess();  // it answered, even if with a 4xx
       }
       if (status.ok()) co_return status;
+      if (UntranslatableHere(status)) {
+        // The next candidate may pass it through; an upstream's own
+        // failure, if one came before, says more than this 400.
+        if (!served_failed) last = status;
+        break;
+      }
       last = status;
-      if (UntranslatableHere(status)) break;  // the next candidate may
+      served_failed = true;
       if ((cancel != nullptr && cancel->cancelled()) || committed ||
           !Retryable(status)) {
         co_return status;

@@ -49,6 +49,10 @@ class ScriptedProvider : public Provider {
   explicit ScriptedProvider(std::string name) : name_(std::move(name)) {}
 
   const UpstreamEndpoint* endpoint() const override { return nullptr; }
+  // "pass" takes a client's own body (a passthrough adapter).
+  bool Passthrough(const v1::ChatCompletionRequest& request) const override {
+    return name_ == "pass" && !request.passthrough_protocol().empty();
+  }
 
   absl::StatusOr<LocalAnswer> LocalChat(
       const v1::ChatCompletionRequest& request) override {
@@ -248,6 +252,40 @@ TEST_F(GatewayTest, UntranslatableRequestsSkipTranslatingCandidates) {
   EXPECT_TRUE(Calls().empty());
   EXPECT_EQ(ctx.info.attempts, 0);
   EXPECT_TRUE(ctx.info.attempt_records.empty());
+}
+
+// After a real failure of a candidate that could serve the request, a
+// later one that cannot translate it does not hide that failure behind
+// its 400; a passthrough candidate after it serves the request.
+TEST_F(GatewayTest, UntranslatableDoesNotHideAnEarlierFailure) {
+  Start(R"(
+retries: {max_attempts: 3, budget: 10s}
+circuit_breaker: {failures: 100}
+providers:
+  - {name: pass, type: scripted}
+  - {name: main, type: scripted}
+routes:
+  - {models: [m], providers: [pass], fallback: [main]}
+  - {models: [n], providers: [main], fallback: [pass]}
+)");
+  v1::ChatCompletionRequest request = Chat("m");
+  request.set_passthrough_protocol("anthropic");
+  request.set_untranslatable("content block type 'document'");
+  request.set_untranslatable_param("messages[0].content[0].type");
+  Then("pass", {absl::UnavailableError("down")});
+  RequestContext ctx;
+  absl::StatusOr<v1::ChatCompletion> answer = Create(request, &ctx);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable)
+      << answer.status();
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"pass"}));
+  EXPECT_EQ(ctx.info.attempts, 1);
+
+  request.set_model("n");
+  RequestContext served;
+  answer = Create(request, &served);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(served.info.provider, "pass");
+  EXPECT_EQ(served.info.attempts, 1);
 }
 
 TEST_F(GatewayTest, NoAttemptStartsAfterTheRetryBudget) {
