@@ -891,16 +891,20 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
   echo.owner = responses::ItemOwner(ctx.api_key);
   absl::StatusOr<v1::ChatCompletionRequest> request =
       responses::ParseResponsesRequest(req.body(), &echo);
-  if (!request.ok()) {
-    absl::Status error = UnlessUnknownCaller(ctx, request.status());
+  // An OpenAI provider gets the client's own body (less what only this
+  // gateway knows).
+  absl::StatusOr<std::string> passthrough = request.status();
+  if (request.ok()) {
+    passthrough = responses::PassthroughBody(req.body(), echo.owner);
+  }
+  if (!passthrough.ok()) {
+    absl::Status error = UnlessUnknownCaller(ctx, passthrough.status());
     HttpResponse answer = ErrorResponse(error, std::move(cors));
     co_await responder.Send(std::move(answer));
     co_return error;
   }
-  // An OpenAI provider gets the client's own body.
   request->set_passthrough_protocol("openai_responses");
-  request->set_passthrough_body(
-      responses::PassthroughBody(req.body(), echo.owner));
+  request->set_passthrough_body(std::move(*passthrough));
   AnswerCodec codec;
   codec.error = ErrorResponse;
   codec.body = [echo](const v1::ChatCompletion& completion) {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace aigw::responses {
@@ -14,8 +15,11 @@ namespace aigw::responses {
 // ItemStore), their ids are left out (OpenAI would look them up), and
 // their reasoning items go (OpenAI reads only its own encrypted
 // reasoning; a relayed Claude signature is not). Any other body is
-// returned byte for byte. `owner`: whose stored items may be named.
-std::string PassthroughBody(absl::string_view body, absl::string_view owner);
+// returned byte for byte. `owner`: whose stored items may be named. A
+// reference to an item or response of this gateway's it cannot resolve is
+// a 400 naming it (OpenAI never knew it).
+absl::StatusOr<std::string> PassthroughBody(absl::string_view body,
+                                            absl::string_view owner);
 
 }  // namespace aigw::responses
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "providers/common/api_error.h"
 #include "re2/re2.h"
 #include "server/codecs/openai_responses/passthrough_body.h"
 
@@ -163,7 +164,7 @@ TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
   const std::string plain =
       R"({"model":"gpt-4o","input":[{"type":"reasoning","id":"rs_1",)"
       R"("encrypted_content":"gAAAA","summary":[]}]})";
-  EXPECT_EQ(PassthroughBody(plain, ""), plain);
+  EXPECT_EQ(*PassthroughBody(plain, ""), plain);
 
   v1::ChatCompletion completion;
   v1::Message* message = completion.add_choices()->mutable_message();
@@ -191,7 +192,7 @@ TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
                            {"call_id", "call_1"},
                            {"output", "ok"}});
   body["input"].push_back({{"type", "item_reference"}, {"id", "msg_openai"}});
-  json out = json::parse(PassthroughBody(body.dump(), ""));
+  json out = json::parse(*PassthroughBody(body.dump(), ""));
   json input = out["input"];
   ASSERT_EQ(input.size(), 5u) << input.dump();
   EXPECT_EQ(input[1]["type"], "message");
@@ -202,6 +203,19 @@ TEST(PassthroughBodyTest, GatewayItemsBecomePlainItems) {
   EXPECT_EQ(input[2]["call_id"], "call_1");
   EXPECT_EQ(input[2]["arguments"], R"({"a":1})");
   EXPECT_EQ(input[4]["id"], "msg_openai");
+
+  // What this gateway made but cannot resolve is a 400 naming it.
+  json unknown = {
+      {"model", "gpt-4o"},
+      {"input",
+       json::array({{{"type", "item_reference"}, {"id", "msg_aigw0123"}}})}};
+  absl::StatusOr<std::string> refused = PassthroughBody(unknown.dump(), "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetErrorDetails(refused.status()).param, "input[0]");
+  refused = PassthroughBody(
+      R"({"model":"gpt-4o","previous_response_id":"resp_aigw1","input":"hi"})",
+      "");
+  EXPECT_EQ(GetErrorDetails(refused.status()).param, "previous_response_id");
 }
 
 // The store forgets its oldest items once they hold more than its bytes;
