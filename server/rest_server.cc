@@ -893,10 +893,9 @@ asio::awaitable<absl::Status> RestServer::HandleResponses(
       responses::ParseResponsesRequest(req.body(), &echo);
   // An OpenAI provider gets the client's own body (less what only this
   // gateway knows).
-  absl::StatusOr<std::string> passthrough = request.status();
-  if (request.ok()) {
-    passthrough = responses::PassthroughBody(req.body(), echo.owner);
-  }
+  absl::StatusOr<std::string> passthrough =
+      request.ok() ? responses::PassthroughBody(req.body(), echo.owner)
+                   : absl::StatusOr<std::string>(request.status());
   if (!passthrough.ok()) {
     absl::Status error = UnlessUnknownCaller(ctx, passthrough.status());
     HttpResponse answer = ErrorResponse(error, std::move(cors));
