@@ -202,18 +202,22 @@ absl::Status AddResponseFormat(const v1::ResponseFormat& format,
   return absl::OkStatus();
 }
 
-// OpenAI's reasoning_effort as DashScope's thinking switch and budget
-// (Qwen3 and QwQ models); an explicit enable_thinking wins.
-absl::Status AddReasoningEffort(const google::protobuf::Value& effort,
-                                json* parameters) {
-  absl::StatusOr<int> budget = ReasoningBudgetTokens(effort);
-  if (!budget.ok()) return budget.status();
-  if (parameters->contains("enable_thinking")) return absl::OkStatus();
-  (*parameters)["enable_thinking"] = *budget > 0;
-  if (*budget > 0 && !parameters->contains("thinking_budget")) {
-    (*parameters)["thinking_budget"] = *budget;
+// QwQ and the -thinking models always think: DashScope rejects
+// enable_thinking false for them, so "no thinking" is left unsaid there.
+bool ThinksOnly(absl::string_view model) {
+  return absl::StartsWith(model, "qwq") || absl::EndsWith(model, "-thinking") ||
+         absl::StrContains(model, "-thinking-");
+}
+
+// A thinking budget in tokens (0: none) as DashScope's enable_thinking and
+// thinking_budget; ones the client set itself win.
+void AddThinking(absl::string_view model, int budget, json* target) {
+  if (target->contains("enable_thinking")) return;
+  if (budget <= 0 && ThinksOnly(model)) return;
+  (*target)["enable_thinking"] = budget > 0;
+  if (budget > 0 && !target->contains("thinking_budget")) {
+    (*target)["thinking_budget"] = budget;
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
@@ -271,15 +275,14 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
   }
   auto effort = request.extra().fields().find("reasoning_effort");
   if (effort != request.extra().fields().end()) {
-    AIGW_RETURN_IF_ERROR(AddReasoningEffort(effort->second, &p));
+    // OpenAI's reasoning_effort (Qwen3 and QwQ models think on demand).
+    absl::StatusOr<int> budget = ReasoningBudgetTokens(effort->second);
+    if (!budget.ok()) return budget.status();
+    AddThinking(request.model(), *budget, &p);
   }
   // A budget in tokens (an Anthropic client's thinking) is DashScope's own.
-  if (request.has_reasoning_budget_tokens() && !p.contains("enable_thinking")) {
-    const int budget = request.reasoning_budget_tokens();
-    p["enable_thinking"] = budget > 0;
-    if (budget > 0 && !p.contains("thinking_budget")) {
-      p["thinking_budget"] = budget;
-    }
+  if (request.has_reasoning_budget_tokens()) {
+    AddThinking(request.model(), request.reasoning_budget_tokens(), &p);
   }
   AIGW_RETURN_IF_ERROR(
       UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy));
@@ -323,14 +326,9 @@ json CompatibleChatBody(const v1::ChatCompletionRequest& request) {
     if (message.value("role", "") == "developer") message["role"] = "system";
   }
   // A budget in tokens (an Anthropic client's thinking) as the compatible
-  // mode's own enable_thinking and thinking_budget; explicit ones win.
-  if (request.has_reasoning_budget_tokens() &&
-      !body.contains("enable_thinking")) {
-    const int budget = request.reasoning_budget_tokens();
-    body["enable_thinking"] = budget > 0;
-    if (budget > 0 && !body.contains("thinking_budget")) {
-      body["thinking_budget"] = budget;
-    }
+  // mode's own enable_thinking and thinking_budget.
+  if (request.has_reasoning_budget_tokens()) {
+    AddThinking(request.model(), request.reasoning_budget_tokens(), &body);
   }
   return body;
 }

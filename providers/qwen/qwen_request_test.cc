@@ -308,6 +308,38 @@ TEST(QwenRequest, CompatibleModeSendsTheThinkingBudget) {
   EXPECT_FALSE(body.contains("thinking_budget"));
 }
 
+// QwQ and -thinking models always think: DashScope rejects
+// enable_thinking false for them, so "no thinking" is not sent there.
+TEST(QwenRequest, ThinkingOnlyModelsNeverGetThinkingDisabled) {
+  for (const char* model :
+       {"qwq-plus", "qwen3-235b-a22b-thinking-2507", "qwen-plus-thinking"}) {
+    v1::ChatCompletionRequest request = Parse(
+        absl::StrCat(R"({"model": ")", model,
+                     R"(", "messages": [{"role": "user", "content": "hi"}]})"));
+    request.set_reasoning_budget_tokens(0);
+    EXPECT_FALSE(CompatibleChatBody(request).contains("enable_thinking"))
+        << model;
+    std::vector<std::string> dropped;
+    ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+    absl::StatusOr<UpstreamRequest> upstream = ChatUpstreamRequest(
+        request, QwenMode::kNative, "", "sk-provider", policy);
+    ASSERT_TRUE(upstream.ok()) << upstream.status();
+    EXPECT_FALSE(
+        json::parse(upstream->body)["parameters"].contains("enable_thinking"))
+        << model;
+    request.set_reasoning_budget_tokens(2000);
+    EXPECT_EQ(CompatibleChatBody(request)["thinking_budget"], 2000) << model;
+  }
+  std::vector<std::string> dropped;
+  absl::StatusOr<UpstreamRequest> upstream =
+      BuildNative(R"({"model": "qwq-plus", "messages": [{"role": "user",
+          "content": "hi"}], "reasoning_effort": "none"})",
+                  UnsupportedParams::kReject, &dropped);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_FALSE(
+      json::parse(upstream->body)["parameters"].contains("enable_thinking"));
+}
+
 TEST(QwenRequest, CompatibleModeSendsTheOpenAiBodyStreamedWithUsage) {
   const std::string body = R"({"model": "qwen-plus",
     "messages": [{"role": "developer", "content": "Be brief."},
