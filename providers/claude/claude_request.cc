@@ -161,8 +161,9 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
 // Translates one non-system message into the blocks of a Claude turn.
 bool ThinkingEnabled(const json& body) {
   auto thinking = body.find("thinking");
-  return thinking != body.end() && thinking->is_object() &&
-         thinking->value("type", "") == "enabled";
+  if (thinking == body.end() || !thinking->is_object()) return false;
+  const std::string type = thinking->value("type", "");
+  return type == "enabled" || type == "adaptive";
 }
 
 // `thinking`: the request enables thinking, so signed thinking of earlier
@@ -439,6 +440,8 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
   if (request.has_reasoning_budget_tokens() && !body->contains("thinking")) {
     if (request.reasoning_budget_tokens() == 0) {
       (*body)["thinking"] = {{"type", "disabled"}};
+    } else if (request.reasoning_adaptive() && ThinkingPossible(request)) {
+      (*body)["thinking"] = {{"type", "adaptive"}};
     } else if (ThinkingPossible(request)) {
       (*body)["thinking"] = {
           {"type", "enabled"},

@@ -465,6 +465,28 @@ TEST(ClaudeRequest, BudgetTokensAreClaudesOwn) {
   EXPECT_EQ((*body)["thinking"], json::parse(R"({"type":"disabled"})"));
 }
 
+// Adaptive thinking (the model decides) reaches Claude as itself, and like
+// enabled thinking it sends the signed thinking of earlier turns back.
+TEST(ClaudeRequest, AdaptiveThinkingIsSentAsAdaptive) {
+  v1::ChatCompletionRequest request = Request(
+      R"({"model":"m","max_tokens":4000,"messages":[
+        {"role":"user","content":"x"},
+        {"role":"assistant","content":"y","reasoning_content":"t"},
+        {"role":"user","content":"z"}]})");
+  request.mutable_messages(1)->set_reasoning_signature("sig");
+  request.set_reasoning_budget_tokens(8192);
+  request.set_reasoning_adaptive(true);
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["thinking"], json::parse(R"({"type":"adaptive"})"));
+  EXPECT_EQ((*body)["max_tokens"], 4000);
+  EXPECT_EQ((*body)["messages"][1]["content"][0],
+            json::parse(R"({"type":"thinking","thinking":"t",
+                            "signature":"sig"})"));
+}
+
 TEST(ClaudeRequest, TemperatureAboveClaudesRangeGoesThroughThePolicy) {
   std::vector<std::string> dropped;
   json body = Translate(R"({"model":"m","messages":[{"role":"user",

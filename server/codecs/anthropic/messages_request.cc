@@ -268,6 +268,7 @@ absl::Status SetThinking(const json& thinking,
     request.set_reasoning_budget_tokens(0);
   } else if (type == "adaptive") {
     request.set_reasoning_budget_tokens(kAdaptiveThinkingBudget);
+    request.set_reasoning_adaptive(true);
   } else {
     return Bad("thinking.type", "expected enabled, disabled or adaptive");
   }

@@ -72,6 +72,7 @@ TEST(MessagesRequestTest, ThinkingIsABudgetInTokens) {
   request = parse(R"({"type":"adaptive"})");
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_EQ(request->reasoning_budget_tokens(), 8192);
+  EXPECT_TRUE(request->reasoning_adaptive());
   EXPECT_FALSE(request->extra().fields().contains("reasoning_effort"));
   EXPECT_EQ(GetErrorDetails(parse(R"({"type":"enabled"})").status()).param,
             "thinking.budget_tokens");
