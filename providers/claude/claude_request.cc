@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -185,15 +186,23 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
                                                     "tool results)"));
   }
   // Unsigned reasoning (another provider's) is not sent back: Claude
-  // cannot accept thinking without its signature.
-  if (thinking) {
-    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+  // cannot accept thinking without its signature. Each signed block goes
+  // back where it was, between the tool_use blocks of the turn.
+  std::vector<v1::ReasoningBlock> reasoning;
+  if (thinking) reasoning = ReasoningBlocksOf(message);
+  auto add_thinking_at = [&](int position) {
+    for (const v1::ReasoningBlock& block : reasoning) {
       if (block.signature().empty()) continue;
+      if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
+          position) {
+        continue;
+      }
       blocks->push_back({{"type", "thinking"},
                          {"thinking", block.text()},
                          {"signature", block.signature()}});
     }
-  }
+  };
+  add_thinking_at(0);
   AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
   // A refusal the model gave earlier is what it said in that turn.
   if (message.content().empty() && message.parts().empty() &&
@@ -205,6 +214,7 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
         message.tool_calls(j), absl::StrCat(path, ".tool_calls[", j, "]"));
     if (!use.ok()) return use.status();
     blocks->push_back(std::move(*use));
+    add_thinking_at(j + 1);
   }
   return absl::OkStatus();
 }
@@ -215,12 +225,15 @@ json CacheControlJson(const v1::CacheControl& hint) {
   return out;
 }
 
-// A message's caching hint on its last block (thinking blocks take none).
+// A message's caching hint on its last block that takes one (thinking
+// blocks take none).
 void MarkCacheEnd(const v1::Message& message, json* blocks) {
-  if (!message.has_cache_control() || blocks->empty()) return;
-  json& last = blocks->back();
-  if (last.value("type", "") == "thinking") return;
-  last["cache_control"] = CacheControlJson(message.cache_control());
+  if (!message.has_cache_control()) return;
+  for (auto block = blocks->rbegin(); block != blocks->rend(); ++block) {
+    if (block->value("type", "") == "thinking") continue;
+    (*block)["cache_control"] = CacheControlJson(message.cache_control());
+    return;
+  }
 }
 
 // System and developer messages go to the top-level `system` (text only);

@@ -49,7 +49,8 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
       message->set_content(message->content() + d.content());
     }
     // Each signed block keeps its own text (see reasoning_blocks).
-    AddReasoningDelta(d, message);
+    AddReasoningDelta(d, static_cast<int>(tool_calls_[delta.index()].size()),
+                      message);
     if (d.has_refusal()) {
       message->set_refusal(message->refusal() + d.refusal());
     }

@@ -6,12 +6,21 @@ namespace aigw {
 
 namespace {
 
+bool HasReasoning(const v1::Message& message) {
+  return !message.reasoning_content().empty() ||
+         !message.reasoning_signature().empty() ||
+         message.reasoning_blocks_size() > 0;
+}
+
 // From one block (content + signature) to the list, so a second can follow.
 void ToBlockList(v1::Message* message) {
   if (message->reasoning_blocks_size() > 0) return;
-  v1::ReasoningBlock* first = message->add_reasoning_blocks();
-  first->set_text(message->reasoning_content());
-  first->set_signature(message->reasoning_signature());
+  if (!message->reasoning_content().empty() ||
+      !message->reasoning_signature().empty()) {
+    v1::ReasoningBlock* first = message->add_reasoning_blocks();
+    first->set_text(message->reasoning_content());
+    first->set_signature(message->reasoning_signature());
+  }
   message->clear_reasoning_signature();
 }
 
@@ -22,6 +31,28 @@ bool LastBlockSigned(const v1::Message& message) {
   return !message.reasoning_signature().empty();
 }
 
+int LastBlockPosition(const v1::Message& message) {
+  if (message.reasoning_blocks_size() > 0) {
+    return message.reasoning_blocks().rbegin()->tool_calls_before();
+  }
+  return 0;
+}
+
+// Whether reasoning at `position` (tool calls before it) continues the
+// last block rather than starting its own.
+bool ContinuesLastBlock(const v1::Message& message, int position) {
+  if (!HasReasoning(message)) return position == 0;
+  return !LastBlockSigned(message) && LastBlockPosition(message) == position;
+}
+
+// A new, empty last block after `position` tool calls (none needed for the
+// very first block before any call: the single-block fields hold it).
+void StartBlock(int position, v1::Message* message) {
+  if (!HasReasoning(*message) && position == 0) return;
+  ToBlockList(message);
+  message->add_reasoning_blocks()->set_tool_calls_before(position);
+}
+
 void AppendText(absl::string_view text, v1::Message* message) {
   absl::StrAppend(message->mutable_reasoning_content(), text);
   if (message->reasoning_blocks_size() > 0) {
@@ -30,21 +61,13 @@ void AppendText(absl::string_view text, v1::Message* message) {
   }
 }
 
-void AppendSignature(absl::string_view signature, v1::Message* message) {
+void SetSignature(absl::string_view signature, v1::Message* message) {
   if (message->reasoning_blocks_size() > 0) {
-    absl::StrAppend(
-        message->mutable_reasoning_blocks()->rbegin()->mutable_signature(),
-        signature);
+    message->mutable_reasoning_blocks()->rbegin()->set_signature(
+        std::string(signature));
   } else {
-    absl::StrAppend(message->mutable_reasoning_signature(), signature);
+    message->set_reasoning_signature(std::string(signature));
   }
-}
-
-// Reasoning text arrives: a new block if the one before is signed.
-void StartBlockIfSigned(v1::Message* message) {
-  if (!LastBlockSigned(*message)) return;
-  ToBlockList(message);
-  message->add_reasoning_blocks();
 }
 
 }  // namespace
@@ -66,37 +89,33 @@ std::vector<v1::ReasoningBlock> ReasoningBlocksOf(const v1::Message& message) {
 
 void AddReasoningBlock(absl::string_view text, absl::string_view signature,
                        v1::Message* message) {
-  const bool first = !message->has_reasoning_content() &&
-                     message->reasoning_signature().empty() &&
-                     message->reasoning_blocks_size() == 0;
-  if (first) {
-    message->set_reasoning_content(std::string(text));
-    if (!signature.empty()) {
-      message->set_reasoning_signature(std::string(signature));
-    }
-    return;
-  }
-  if (signature.empty() && !LastBlockSigned(*message)) {
-    AppendText(text, message);  // unsigned text runs on: one block
-    return;
-  }
-  ToBlockList(message);
-  v1::ReasoningBlock* block = message->add_reasoning_blocks();
-  block->set_text(std::string(text));
-  block->set_signature(std::string(signature));
-  absl::StrAppend(message->mutable_reasoning_content(), text);
+  const int position = message->tool_calls_size();
+  // Unsigned text runs on as one block (another provider's reasoning).
+  const bool runs_on = signature.empty() && HasReasoning(*message) &&
+                       ContinuesLastBlock(*message, position);
+  if (!runs_on) StartBlock(position, message);
+  AppendText(text, message);
+  if (!signature.empty()) SetSignature(signature, message);
 }
 
-void AddReasoningDelta(const v1::Message& delta, v1::Message* message) {
+void AddReasoningDelta(const v1::Message& delta, int tool_calls_before,
+                       v1::Message* message) {
   if (delta.has_reasoning_content() && !delta.reasoning_content().empty()) {
-    StartBlockIfSigned(message);
+    if (!ContinuesLastBlock(*message, tool_calls_before)) {
+      StartBlock(tool_calls_before, message);
+    }
     AppendText(delta.reasoning_content(), message);
   } else if (delta.has_reasoning_content() &&
              !message->has_reasoning_content()) {
     message->set_reasoning_content("");
   }
   if (!delta.reasoning_signature().empty()) {
-    AppendSignature(delta.reasoning_signature(), message);
+    // A signature after a signed block (or a tool call) is a block of its
+    // own whose text was withheld (Claude's omitted thinking display).
+    if (!ContinuesLastBlock(*message, tool_calls_before)) {
+      StartBlock(tool_calls_before, message);
+    }
+    SetSignature(delta.reasoning_signature(), message);
   }
 }
 

@@ -17,13 +17,16 @@ namespace aigw {
 std::vector<v1::ReasoningBlock> ReasoningBlocksOf(const v1::Message& message);
 
 // Adds one whole block (a thinking block, a reasoning item) after the
-// reasoning `message` already has.
+// reasoning `message` already has, and after its tool calls so far.
 void AddReasoningBlock(absl::string_view text, absl::string_view signature,
                        v1::Message* message);
 
-// Folds a stream delta's reasoning text and signature fragments into
-// `message`: text after a signature starts a new block.
-void AddReasoningDelta(const v1::Message& delta, v1::Message* message);
+// Folds a stream delta's reasoning text and signature into `message`, whose
+// turn has streamed `tool_calls_before` tool calls so far: reasoning after
+// a signature or after a new tool call starts a new block, and so does a
+// signature after a signed block (a block whose text was withheld).
+void AddReasoningDelta(const v1::Message& delta, int tool_calls_before,
+                       v1::Message* message);
 
 }  // namespace aigw
 

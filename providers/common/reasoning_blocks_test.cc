@@ -14,14 +14,23 @@ v1::ChatCompletionChunk Delta(const char* text, const char* signature) {
   return chunk;
 }
 
+v1::ChatCompletionChunk Call(int index, const char* id) {
+  v1::ChatCompletionChunk chunk;
+  v1::ToolCall* call = chunk.add_choices()->mutable_delta()->add_tool_calls();
+  call->set_index(index);
+  call->set_id(id);
+  call->mutable_function()->set_name("f");
+  call->mutable_function()->set_arguments("{}");
+  return chunk;
+}
+
 // One signed block needs no list; text after a signature is a new block,
-// each with its own text and signature, fragments joined.
+// each with its own text and signature.
 TEST(ReasoningBlocksTest, StreamedBlocksKeepTheirOwnSignatures) {
   ChatAssembler one;
   one.Write(Delta("Think ", ""));
   one.Write(Delta("hard.", ""));
-  one.Write(Delta("", "sig-"));
-  one.Write(Delta("", "a"));
+  one.Write(Delta("", "sig-a"));
   v1::Message single = one.Build().choices(0).message();
   EXPECT_EQ(single.reasoning_content(), "Think hard.");
   EXPECT_EQ(single.reasoning_signature(), "sig-a");
@@ -70,6 +79,64 @@ TEST(ReasoningBlocksTest, UnsignedReasoningIsOneBlock) {
   AddReasoningBlock("y", "sig-y", &signed_first);
   ASSERT_EQ(signed_first.reasoning_blocks_size(), 2);
   EXPECT_FALSE(signed_first.has_reasoning_signature());
+}
+
+// Claude may withhold a block's text (display omitted): a signature after
+// a signed block is a block of its own, with empty text.
+TEST(ReasoningBlocksTest, SignatureOnlyBlocksAreBlocks) {
+  ChatAssembler stream;
+  stream.Write(Delta("", "sig-a"));
+  stream.Write(Delta("", "sig-b"));
+  stream.Write(Delta("Shown.", "sig-c"));
+  v1::Message message = stream.Build().choices(0).message();
+  ASSERT_EQ(message.reasoning_blocks_size(), 3);
+  EXPECT_EQ(message.reasoning_blocks(0).text(), "");
+  EXPECT_EQ(message.reasoning_blocks(0).signature(), "sig-a");
+  EXPECT_EQ(message.reasoning_blocks(1).text(), "");
+  EXPECT_EQ(message.reasoning_blocks(1).signature(), "sig-b");
+  EXPECT_EQ(message.reasoning_blocks(2).text(), "Shown.");
+  EXPECT_EQ(message.reasoning_blocks(2).signature(), "sig-c");
+  EXPECT_EQ(message.reasoning_content(), "Shown.");
+}
+
+// Interleaved thinking: blocks between tool calls know how many calls came
+// before them, streamed or added whole, signed or not.
+TEST(ReasoningBlocksTest, BlocksBetweenToolCallsKeepTheirPlace) {
+  ChatAssembler stream;
+  stream.Write(Delta("Plan.", "sig-1"));
+  stream.Write(Call(0, "c1"));
+  stream.Write(Delta("Then.", ""));
+  stream.Write(Delta("", "sig-2"));
+  stream.Write(Call(1, "c2"));
+  stream.Write(Delta("", "sig-3"));
+  v1::Message streamed = stream.Build().choices(0).message();
+  ASSERT_EQ(streamed.reasoning_blocks_size(), 3);
+  EXPECT_EQ(streamed.reasoning_blocks(0).tool_calls_before(), 0);
+  EXPECT_EQ(streamed.reasoning_blocks(1).text(), "Then.");
+  EXPECT_EQ(streamed.reasoning_blocks(1).tool_calls_before(), 1);
+  EXPECT_EQ(streamed.reasoning_blocks(2).signature(), "sig-3");
+  EXPECT_EQ(streamed.reasoning_blocks(2).tool_calls_before(), 2);
+  ASSERT_EQ(streamed.tool_calls_size(), 2);
+
+  // Unsigned reasoning after a call is a block of its own too.
+  ChatAssembler unsigned_stream;
+  unsigned_stream.Write(Delta("a", ""));
+  unsigned_stream.Write(Call(0, "c1"));
+  unsigned_stream.Write(Delta("b", ""));
+  v1::Message plain = unsigned_stream.Build().choices(0).message();
+  ASSERT_EQ(plain.reasoning_blocks_size(), 2);
+  EXPECT_EQ(plain.reasoning_blocks(1).text(), "b");
+  EXPECT_EQ(plain.reasoning_blocks(1).tool_calls_before(), 1);
+
+  // Whole blocks take the place of the calls the message has so far; the
+  // first block after a call is a list of one.
+  v1::Message whole;
+  whole.add_tool_calls()->set_id("c1");
+  AddReasoningBlock("after", "sig", &whole);
+  ASSERT_EQ(whole.reasoning_blocks_size(), 1);
+  EXPECT_EQ(whole.reasoning_blocks(0).tool_calls_before(), 1);
+  EXPECT_EQ(whole.reasoning_content(), "after");
+  EXPECT_FALSE(whole.has_reasoning_signature());
 }
 
 }  // namespace

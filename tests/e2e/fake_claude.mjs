@@ -55,6 +55,16 @@ export const CLAUDE_SCRIPTS = {
     stop_reason: 'tool_use',
     usage: { input_tokens: 60, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 70 },
   },
+  // Thinking with its display omitted: the blocks carry only signatures.
+  'claude-omitted-thinking': {
+    content: [
+      { type: 'thinking', thinking: '', signature: 'EpoBFakeSignatureOmittedOne' },
+      { type: 'thinking', thinking: '', signature: 'EpoBFakeSignatureOmittedTwo' },
+      { type: 'tool_use', id: 'toolu_01Omitted', name: 'get_weather', input: { city: 'Paris' } },
+    ],
+    stop_reason: 'tool_use',
+    usage: { input_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 30 },
+  },
   // Streams one text delta, then an error event (HTTP 529 before a stream).
   'claude-overloaded-midstream': {
     content: [{ type: 'text', text: 'Partial answer' }],

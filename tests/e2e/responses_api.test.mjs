@@ -42,7 +42,7 @@ before(async () => {
       type: 'claude',
       base_url: claude.origin,
       api_keys: ['sk-ant-provider'],
-      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools', 'gpt-claude-think': 'claude-thinking-tools', 'gpt-claude-interleaved': 'claude-interleaved-tools' },
+      model_mapping: { 'gpt-claude': 'claude-text', 'gpt-claude-tools': 'claude-tools', 'gpt-claude-think': 'claude-thinking-tools', 'gpt-claude-interleaved': 'claude-interleaved-tools', 'gpt-claude-omitted': 'claude-omitted-thinking' },
     }, {
       name: 'dashscope',
       type: 'qwen',
@@ -235,10 +235,26 @@ describe('Responses clients → claude provider', () => {
         ...calls.map((call, i) => ({ type: 'function_call_output', call_id: call.call_id, output: ['18C', '10:00'][i] }))],
     });
     assert.deepEqual(claude.rejected, []);
+    // The turn goes back as Claude wrote it: each thinking block between
+    // the tool_use blocks where it was, byte-equal.
     const turn = claude.requests.at(-1).body.messages[1];
-    assert.deepEqual(turn.content.filter((b) => b.type === 'thinking').map((b) => [b.thinking, b.signature]),
-      [[script[0].thinking, script[0].signature], [script[2].thinking, script[2].signature]]);
-    assert.deepEqual(turn.content.filter((b) => b.type === 'tool_use').map((b) => b.id), [script[1].id, script[3].id]);
+    assert.deepEqual(turn.content, script);
+  });
+
+  test('thinking with its display omitted: each signature alone is a reasoning item, and goes back to Claude as its block', async () => {
+    const tools = [{ type: 'function', name: 'get_weather', parameters: toolSchemas.get_weather, strict: false }];
+    const first = await openai.responses.stream({ model: 'gpt-claude-omitted', input: 'Weather in Paris?', reasoning: { effort: 'low' }, tools }).finalResponse();
+    const script = CLAUDE_SCRIPTS['claude-omitted-thinking'].content;
+    assert.deepEqual(first.output.map((item) => item.type), ['reasoning', 'reasoning', 'function_call']);
+    assert.deepEqual(first.output.slice(0, 2).map((item) => [item.summary, item.encrypted_content]),
+      [[[], `aigw-signature:${script[0].signature}`], [[], `aigw-signature:${script[1].signature}`]]);
+    const call = first.output[2];
+    await openai.responses.create({
+      model: 'gpt-claude-omitted', reasoning: { effort: 'low' }, tools, store: false,
+      input: [{ role: 'user', content: 'Weather in Paris?' }, ...first.output, { type: 'function_call_output', call_id: call.call_id, output: '18C' }],
+    });
+    assert.deepEqual(claude.rejected, []);
+    assert.deepEqual(claude.requests.at(-1).body.messages[1].content, script);
   });
 
   test('AI SDK openai(model) with tools and reasoning over two steps against Claude: the thinking goes back signed', async () => {

@@ -1,5 +1,8 @@
 #include "server/codecs/anthropic/messages_response.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/reasoning_blocks.h"
@@ -84,22 +87,35 @@ json MessageJson(const v1::ChatCompletion& completion,
     const v1::Choice& choice = completion.choices(0);
     const v1::Message& message = choice.message();
     finish = choice.finish_reason();
-    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
-      if (block.text().empty() && block.signature().empty()) continue;
-      content.push_back({{"type", "thinking"},
-                         {"thinking", block.text()},
-                         {"signature", block.signature()}});
-    }
+    // Thinking blocks where they came: before the text, or between the
+    // tool_use blocks (interleaved thinking).
+    const std::vector<v1::ReasoningBlock> reasoning =
+        ReasoningBlocksOf(message);
+    auto add_thinking_at = [&](int position) {
+      for (const v1::ReasoningBlock& block : reasoning) {
+        if (block.text().empty() && block.signature().empty()) continue;
+        if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
+            position) {
+          continue;
+        }
+        content.push_back({{"type", "thinking"},
+                           {"thinking", block.text()},
+                           {"signature", block.signature()}});
+      }
+    };
+    add_thinking_at(0);
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
       if (part.type() == "text") text += part.text();
     }
     if (!text.empty()) content.push_back({{"type", "text"}, {"text", text}});
-    for (const v1::ToolCall& call : message.tool_calls()) {
+    for (int i = 0; i < message.tool_calls_size(); ++i) {
+      const v1::ToolCall& call = message.tool_calls(i);
       content.push_back({{"type", "tool_use"},
                          {"id", call.id()},
                          {"name", call.function().name()},
                          {"input", InputOf(call.function().arguments())}});
+      add_thinking_at(i + 1);
     }
   }
   return {{"id", MessageId(completion.id())},
@@ -164,6 +180,7 @@ int StreamEncoder::Open(Block kind, const json& content_block,
   if (kind != Block::kToolUse) {
     open_ = kind;
     open_index_ = index_;
+    thinking_signed_ = false;
   }
   AddEvent("content_block_start",
            {{"type", "content_block_start"},
@@ -221,7 +238,6 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       if (open_ != Block::kThinking || thinking_signed_) {
         Open(Block::kThinking,
              {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}, out);
-        thinking_signed_ = false;
       }
       AddEvent("content_block_delta",
                {{"type", "content_block_delta"},
@@ -231,8 +247,13 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
                   {"thinking", delta.reasoning_content()}}}},
                out);
     }
-    // Claude streams the signature last in its thinking block.
-    if (!delta.reasoning_signature().empty() && open_ == Block::kThinking) {
+    // Claude streams the signature last in its thinking block; a signature
+    // with no unsigned block open is a block whose text was withheld.
+    if (!delta.reasoning_signature().empty()) {
+      if (open_ != Block::kThinking || thinking_signed_) {
+        Open(Block::kThinking,
+             {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}, out);
+      }
       AddEvent("content_block_delta",
                {{"type", "content_block_delta"},
                 {"index", open_index_},

@@ -301,6 +301,70 @@ TEST(StreamEncoderTest, EachSignedThinkingIsItsOwnBlock) {
   EXPECT_EQ(content[1]["signature"], "sig-B");
 }
 
+// A thinking block whose text Claude withheld (display omitted) streams as
+// a signature alone: each such signature is a thinking block of its own,
+// and interleaved blocks keep their places between the tool_use blocks.
+TEST(StreamEncoderTest, SignatureOnlyAndInterleavedThinkingBlocks) {
+  StreamEncoder encoder("m");
+  std::string sse;
+  auto signature = [&](const char* value) {
+    v1::ChatCompletionChunk chunk;
+    chunk.add_choices()->mutable_delta()->set_reasoning_signature(value);
+    sse += encoder.Encode(chunk);
+  };
+  auto call = [&](int index, const char* id) {
+    v1::ChatCompletionChunk chunk;
+    v1::ToolCall* tool = chunk.add_choices()->mutable_delta()->add_tool_calls();
+    tool->set_index(index);
+    tool->set_id(id);
+    tool->mutable_function()->set_name("f");
+    tool->mutable_function()->set_arguments("{}");
+    sse += encoder.Encode(chunk);
+  };
+  signature("sig-A");
+  signature("sig-B");
+  call(0, "t1");
+  signature("sig-C");
+  call(1, "t2");
+  sse += encoder.Finish(absl::OkStatus());
+  std::vector<json> data;
+  EventNames(sse, &data);
+  std::vector<std::string> blocks;  // each block's type and id or signature
+  std::map<int, std::string> signatures;
+  for (const json& event : data) {
+    if (event["type"] == "content_block_start") {
+      blocks.push_back(event["content_block"]["type"].get<std::string>());
+    }
+    if (event["type"] == "content_block_delta" &&
+        event["delta"]["type"] == "signature_delta") {
+      signatures[event["index"]] += event["delta"]["signature"];
+    }
+  }
+  EXPECT_EQ(blocks,
+            (std::vector<std::string>{"thinking", "thinking", "tool_use",
+                                      "thinking", "tool_use"}));
+  EXPECT_EQ(signatures, (std::map<int, std::string>{
+                            {0, "sig-A"}, {1, "sig-B"}, {3, "sig-C"}}));
+
+  // The same answer whole: the blocks in the same places.
+  v1::ChatCompletion completion;
+  v1::Message* message = completion.add_choices()->mutable_message();
+  AddReasoningBlock("", "sig-A", message);
+  AddReasoningBlock("", "sig-B", message);
+  message->add_tool_calls()->set_id("t1");
+  AddReasoningBlock("Then.", "sig-C", message);
+  message->add_tool_calls()->set_id("t2");
+  json content = MessageJson(completion, "m")["content"];
+  ASSERT_EQ(content.size(), 5u) << content.dump();
+  EXPECT_EQ(
+      content[0],
+      json::parse(R"({"type":"thinking","thinking":"","signature":"sig-A"})"));
+  EXPECT_EQ(content[1]["signature"], "sig-B");
+  EXPECT_EQ(content[2]["id"], "t1");
+  EXPECT_EQ(content[3]["thinking"], "Then.");
+  EXPECT_EQ(content[4]["id"], "t2");
+}
+
 // fragments of parallel calls: one block per call, every fragment on its
 // own block, no block stopped before its last fragment.
 TEST(StreamEncoderTest, InterleavedAndRepeatedToolFragments) {

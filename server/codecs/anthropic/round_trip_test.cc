@@ -140,14 +140,15 @@ TEST(RoundTripTest, EverySignedThinkingBlockKeepsItsSignature) {
   absl::StatusOr<json> claude = ClaudeRequestJson(*from_anthropic, policy);
   ASSERT_TRUE(claude.ok()) << claude.status();
   EXPECT_EQ((*claude)["thinking"]["type"], "enabled");
-  const json& content = (*claude)["messages"][1]["content"];
-  ASSERT_EQ(content.size(), 4u) << content.dump();
-  EXPECT_EQ(content[0], json::parse(R"({"type":"thinking",
-      "thinking":"Weather first.","signature":"sig-A"})"));
-  EXPECT_EQ(content[1], json::parse(R"({"type":"thinking",
-      "thinking":"Now the time.","signature":"sig-B"})"));
-  EXPECT_EQ(content[2]["id"], "toolu_1");
-  EXPECT_EQ(content[3]["id"], "toolu_2");
+  // Interleaved thinking goes back exactly as it came: each block between
+  // the tool_use blocks where Claude wrote it.
+  EXPECT_EQ((*claude)["messages"][1]["content"], json::parse(R"([
+    {"type": "thinking", "thinking": "Weather first.", "signature": "sig-A"},
+    {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+     "input": {"city": "Paris"}},
+    {"type": "thinking", "thinking": "Now the time.", "signature": "sig-B"},
+    {"type": "tool_use", "id": "toolu_2", "name": "get_time",
+     "input": {"tz": "Europe/Paris"}}])"));
 }
 
 }  // namespace

@@ -113,8 +113,9 @@ class StreamEncoder {
   void Event(const char* type, nlohmann::json data, std::string& out);
   void Begin(std::string& out);
   void Open(Kind kind, nlohmann::json item, std::string& out);
-  void Close(std::string& out);       // the open message or reasoning item
-  void CloseCalls(std::string& out);  // every open function call
+  void Close(std::string& out);        // the open message or reasoning item
+  void OpenSummary(std::string& out);  // the open reasoning item's summary
+  void CloseCalls(std::string& out);   // every open function call
   nlohmann::json Response(const char* status) const;
 
   RequestEcho echo_;
@@ -124,11 +125,12 @@ class StreamEncoder {
   bool relayed_ = false;
   int sequence_ = 0;
   Kind open_ = Kind::kNone;
-  nlohmann::json item_;    // the open message or reasoning item
-  int item_index_ = -1;    // its output_index
-  std::string text_;       // its text
-  std::string signature_;  // a reasoning item's signature
-  int next_index_ = 0;     // the output_index of the next item
+  nlohmann::json item_;        // the open message or reasoning item
+  int item_index_ = -1;        // its output_index
+  std::string text_;           // its text
+  std::string signature_;      // a reasoning item's signature
+  bool summary_open_ = false;  // the reasoning item's summary part began
+  int next_index_ = 0;         // the output_index of the next item
   struct Call {
     int index = 0;  // output_index
     std::string call_id;

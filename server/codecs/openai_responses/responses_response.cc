@@ -1,9 +1,11 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -198,11 +200,22 @@ json ResponseJson(const v1::ChatCompletion& completion,
     const v1::Choice& choice = completion.choices(0);
     const v1::Message& message = choice.message();
     finish = choice.finish_reason();
-    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
-      if (block.text().empty() && block.signature().empty()) continue;
-      output.push_back(
-          ReasoningItem(NewId("rs"), block.text(), block.signature()));
-    }
+    // Reasoning items where the blocks came: before the message, or
+    // between the function calls (interleaved thinking).
+    const std::vector<v1::ReasoningBlock> reasoning =
+        ReasoningBlocksOf(message);
+    auto add_reasoning_at = [&](int position) {
+      for (const v1::ReasoningBlock& block : reasoning) {
+        if (block.text().empty() && block.signature().empty()) continue;
+        if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
+            position) {
+          continue;
+        }
+        output.push_back(
+            ReasoningItem(NewId("rs"), block.text(), block.signature()));
+      }
+    };
+    add_reasoning_at(0);
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
       if (part.type() == "text") text += part.text();
@@ -210,13 +223,15 @@ json ResponseJson(const v1::ChatCompletion& completion,
     if (!text.empty() || message.tool_calls_size() == 0) {
       output.push_back(MessageItem(NewId("msg"), text, "completed"));
     }
-    for (const v1::ToolCall& call : message.tool_calls()) {
+    for (int i = 0; i < message.tool_calls_size(); ++i) {
+      const v1::ToolCall& call = message.tool_calls(i);
       output.push_back({{"type", "function_call"},
                         {"id", NewId("fc")},
                         {"call_id", call.id()},
                         {"name", call.function().name()},
                         {"arguments", call.function().arguments()},
                         {"status", "completed"}});
+      add_reasoning_at(i + 1);
     }
   }
   Remember(output, echo.owner);
@@ -273,6 +288,7 @@ void StreamEncoder::Open(Kind kind, json item, std::string& out) {
   item_ = std::move(item);
   text_.clear();
   signature_.clear();
+  summary_open_ = false;
   int index = item_index_ = next_index_++;
   Event("response.output_item.added",
         {{"output_index", index}, {"item", item_}}, out);
@@ -287,14 +303,19 @@ void StreamEncoder::Open(Kind kind, json item, std::string& out) {
              {"text", ""},
              {"annotations", json::array()}}}},
           out);
-  } else if (kind == Kind::kReasoning) {
-    Event("response.reasoning_summary_part.added",
-          {{"item_id", id},
-           {"output_index", index},
-           {"summary_index", 0},
-           {"part", {{"type", "summary_text"}, {"text", ""}}}},
-          out);
   }
+}
+
+// A reasoning item's summary part opens with its first text: an item of a
+// signature alone has an empty summary, as OpenAI's own do.
+void StreamEncoder::OpenSummary(std::string& out) {
+  summary_open_ = true;
+  Event("response.reasoning_summary_part.added",
+        {{"item_id", item_["id"]},
+         {"output_index", item_index_},
+         {"summary_index", 0},
+         {"part", {{"type", "summary_text"}, {"text", ""}}}},
+        out);
 }
 
 void StreamEncoder::Close(std::string& out) {
@@ -320,18 +341,20 @@ void StreamEncoder::Close(std::string& out) {
           out);
     item_ = MessageItem(id, text_, "completed");
   } else if (open_ == Kind::kReasoning) {
-    Event("response.reasoning_summary_text.done",
-          {{"item_id", id},
-           {"output_index", index},
-           {"summary_index", 0},
-           {"text", text_}},
-          out);
-    Event("response.reasoning_summary_part.done",
-          {{"item_id", id},
-           {"output_index", index},
-           {"summary_index", 0},
-           {"part", {{"type", "summary_text"}, {"text", text_}}}},
-          out);
+    if (summary_open_) {
+      Event("response.reasoning_summary_text.done",
+            {{"item_id", id},
+             {"output_index", index},
+             {"summary_index", 0},
+             {"text", text_}},
+            out);
+      Event("response.reasoning_summary_part.done",
+            {{"item_id", id},
+             {"output_index", index},
+             {"summary_index", 0},
+             {"part", {{"type", "summary_text"}, {"text", text_}}}},
+            out);
+    }
     item_ = ReasoningItem(id, text_, signature_);
   }
   Event("response.output_item.done", {{"output_index", index}, {"item", item_}},
@@ -395,6 +418,7 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
       // Reasoning after a signature is the next signed block: its own item.
       if (open_ != Kind::kReasoning || !signature_.empty())
         Open(Kind::kReasoning, ReasoningItem(NewId("rs"), ""), out);
+      if (!summary_open_) OpenSummary(out);
       text_ += delta.reasoning_content();
       Event("response.reasoning_summary_text.delta",
             {{"item_id", item_["id"]},
@@ -403,8 +427,12 @@ std::string StreamEncoder::Encode(const v1::ChatCompletionChunk& chunk) {
              {"delta", delta.reasoning_content()}},
             out);
     }
-    if (!delta.reasoning_signature().empty() && open_ == Kind::kReasoning) {
-      signature_ += delta.reasoning_signature();
+    // A signature with no unsigned reasoning item open is an item of its
+    // own, its text withheld (Claude's omitted thinking display).
+    if (!delta.reasoning_signature().empty()) {
+      if (open_ != Kind::kReasoning || !signature_.empty())
+        Open(Kind::kReasoning, ReasoningItem(NewId("rs"), ""), out);
+      signature_ = delta.reasoning_signature();
     }
     if (!delta.content().empty()) {
       if (open_ != Kind::kMessage)

@@ -157,6 +157,77 @@ TEST(ResponsesStreamEncoderTest, ReasoningSignatureRoundTrips) {
   EXPECT_FALSE(request->messages(1).has_reasoning_signature());
 }
 
+// A signature alone (Claude withheld the thinking text) is a reasoning
+// item of its own with an empty summary and no summary events; reasoning
+// between function calls stays between them, streamed or whole, and comes
+// back to the same places.
+TEST(ResponsesStreamEncoderTest, SignatureOnlyAndInterleavedReasoning) {
+  RequestEcho echo;
+  echo.model = "m";
+  StreamEncoder encoder(echo);
+  std::string sse;
+  auto signature = [&](const char* value) {
+    v1::ChatCompletionChunk chunk;
+    chunk.add_choices()->mutable_delta()->set_reasoning_signature(value);
+    sse += encoder.Encode(chunk);
+  };
+  auto call = [&](int index, const char* id) {
+    v1::ChatCompletionChunk chunk;
+    v1::ToolCall* tool = chunk.add_choices()->mutable_delta()->add_tool_calls();
+    tool->set_index(index);
+    tool->set_id(id);
+    tool->mutable_function()->set_name("f");
+    tool->mutable_function()->set_arguments("{}");
+    sse += encoder.Encode(chunk);
+  };
+  signature("sig-A");
+  signature("sig-B");
+  call(0, "c1");
+  signature("sig-C");
+  call(1, "c2");
+  sse += encoder.Finish(absl::OkStatus());
+  std::vector<json> events = Events(sse);
+  for (const json& e : events) {
+    EXPECT_EQ(std::string(e["type"]).find("reasoning_summary"),
+              std::string::npos)
+        << e.dump();
+  }
+  json output = events.back()["response"]["output"];
+  ASSERT_EQ(output.size(), 5u) << output.dump();
+  std::vector<std::string> kinds;
+  for (const json& item : output) kinds.push_back(item["type"]);
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"reasoning", "reasoning", "function_call",
+                                      "reasoning", "function_call"}));
+  EXPECT_EQ(output[0]["summary"], json::array());
+  EXPECT_EQ(output[1]["encrypted_content"], "aigw-signature:sig-B");
+  EXPECT_EQ(output[3]["encrypted_content"], "aigw-signature:sig-C");
+
+  // Back as input: each block after the calls before it.
+  json next = {{"model", "m"},
+               {"input", json::array({{{"role", "user"}, {"content", "x"}}})}};
+  for (const json& item : output) next["input"].push_back(item);
+  RequestEcho again;
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      ParseResponsesRequest(next.dump(), &again);
+  ASSERT_TRUE(request.ok()) << request.status();
+  const v1::Message& turn = request->messages(1);
+  ASSERT_EQ(turn.reasoning_blocks_size(), 3);
+  EXPECT_EQ(turn.reasoning_blocks(1).tool_calls_before(), 0);
+  EXPECT_EQ(turn.reasoning_blocks(2).signature(), "sig-C");
+  EXPECT_EQ(turn.reasoning_blocks(2).tool_calls_before(), 1);
+
+  // The whole answer keeps the same order.
+  v1::ChatCompletion completion;
+  *completion.add_choices()->mutable_message() = turn;
+  json whole = ResponseJson(completion, echo)["output"];
+  kinds.clear();
+  for (const json& item : whole) kinds.push_back(item["type"]);
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"reasoning", "reasoning", "function_call",
+                                      "reasoning", "function_call"}));
+}
+
 // What this gateway made goes to OpenAI as plain items: references
 // resolved, minted ids and relayed reasoning left out; OpenAI's own items
 // and bodies without ours are untouched.
