@@ -82,6 +82,17 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     } else {
       body["stream"] = stream;
     }
+    // A final tool-use turn without its thinking (another provider served
+    // it, or its unsigned thinking was left out) cannot think on Claude
+    // (no count_tokens exception: Claude counts only what it would take).
+    if (ThinkingEnabled(body) && FinalToolTurnLacksThinking(body)) {
+      ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+      AIGW_RETURN_IF_ERROR(policy.Unsupported(InvalidRequest(
+          "'thinking' cannot be on for Claude here: the assistant turn with "
+          "tool_use that this request answers has no thinking block",
+          "thinking", "unsupported_parameter")));
+      body.erase("thinking");
+    }
     auto version = request.passthrough_headers().find("anthropic-version");
     UpstreamRequest upstream = ClaudeHttpRequest(
         endpoint_.path_prefix, key,

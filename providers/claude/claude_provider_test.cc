@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,57 @@ TEST(ClaudeProvider, ConfigErrorsNameTheKey) {
   provider = ProviderRegistry::Global().Create(config);
   ASSERT_FALSE(provider.ok());
   EXPECT_EQ(provider.status().message().rfind("base_url:", 0), 0u);
+}
+
+// An Anthropic client's body whose final tool_use turn has no thinking
+// (another provider served it, or its unsigned thinking was left out)
+// cannot think on Claude: thinking is dropped and reported, or under
+// `reject` a 400 naming it. A turn that starts with its thinking keeps it.
+TEST(ClaudeProvider, PassthroughFinalToolTurnWithoutThinkingTurnsThinkingOff) {
+  const std::string lost = R"({"model":"claude-x","max_tokens":5000,
+    "thinking":{"type":"enabled","budget_tokens":1024},
+    "messages":[{"role":"user","content":"weather?"},
+      {"role":"assistant","content":[
+        {"type":"tool_use","id":"t1","name":"w","input":{}}]},
+      {"role":"user","content":[
+        {"type":"tool_result","tool_use_id":"t1","content":"sun"}]},
+      {"role":"user","content":"and tomorrow?"}]})";
+  v1::ChatCompletionRequest request;
+  request.set_model("claude-sonnet-4-5");
+  request.set_passthrough_protocol("anthropic");
+  request.set_passthrough_body(lost);
+  absl::StatusOr<std::unique_ptr<Provider>> provider =
+      ProviderRegistry::Global().Create(Config());
+  ASSERT_TRUE(provider.ok()) << provider.status();
+  CallContext ctx;
+  absl::StatusOr<UpstreamRequest> upstream =
+      (*provider)->ChatRequest(request, true, "sk-ant-1", ctx);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  nlohmann::json body = nlohmann::json::parse(upstream->body);
+  EXPECT_FALSE(body.contains("thinking"));
+  EXPECT_EQ(body["messages"].size(), 4u);
+  EXPECT_EQ(ctx.dropped_params, std::vector<std::string>{"thinking"});
+
+  ProviderConfig strict = Config();
+  strict.unsupported_params = UnsupportedParams::kReject;
+  absl::StatusOr<std::unique_ptr<Provider>> rejecting =
+      ProviderRegistry::Global().Create(strict);
+  ASSERT_TRUE(rejecting.ok()) << rejecting.status();
+  CallContext strict_ctx;
+  upstream = (*rejecting)->ChatRequest(request, true, "sk-ant-1", strict_ctx);
+  EXPECT_EQ(GetErrorDetails(upstream.status()).param, "thinking");
+
+  std::string kept = lost;
+  kept.replace(kept.find(R"([
+        {"type":"tool_use")"),
+               1, R"([{"type":"thinking","thinking":"t","signature":"s"},)");
+  request.set_passthrough_body(kept);
+  CallContext kept_ctx;
+  upstream = (*provider)->ChatRequest(request, true, "sk-ant-1", kept_ctx);
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  EXPECT_EQ(nlohmann::json::parse(upstream->body)["thinking"]["type"],
+            "enabled");
+  EXPECT_TRUE(kept_ctx.dropped_params.empty());
 }
 
 // A short answer in the shape of Anthropic's streaming reference.

@@ -160,13 +160,6 @@ absl::StatusOr<json> ToolResultBlock(const v1::Message& message,
 }
 
 // Translates one non-system message into the blocks of a Claude turn.
-bool ThinkingEnabled(const json& body) {
-  auto thinking = body.find("thinking");
-  if (thinking == body.end() || !thinking->is_object()) return false;
-  const std::string type = thinking->value("type", "");
-  return type == "enabled" || type == "adaptive";
-}
-
 // `thinking`: the request enables thinking, so signed thinking of earlier
 // turns goes back as Claude's thinking blocks (Claude requires them before
 // the tool_use blocks of the turn that a tool result answers).
@@ -378,19 +371,22 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
 // Claude's own request keys a client may send through the OpenAI API (the
 // SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
 // becomes a thinking budget. The rest go through the policy.
-// Claude refuses thinking when it cannot get back the signed thinking of
-// an earlier tool-use turn (a client that did not keep the signature, or
-// another provider's turn) and when tool_choice forces a tool.
+// Claude refuses thinking when the final assistant turn has tool_use but
+// does not start with its signed thinking (a client that did not keep the
+// signature, or another provider's turn), and when tool_choice forces a
+// tool. Earlier turns' thinking is optional.
 bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
-  for (const v1::Message& message : request.messages()) {
-    if (message.role() != "assistant" || message.tool_calls_size() == 0) {
-      continue;
-    }
-    bool signed_thinking = false;
+  for (int i = request.messages_size() - 1; i >= 0; --i) {
+    const v1::Message& message = request.messages(i);
+    if (message.role() != "assistant") continue;
+    if (message.tool_calls_size() == 0) break;
+    bool starts_signed = false;
     for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
-      signed_thinking = signed_thinking || !block.signature().empty();
+      starts_signed = starts_signed || (!block.signature().empty() &&
+                                        block.tool_calls_before() == 0);
     }
-    if (!signed_thinking) return false;
+    if (!starts_signed) return false;
+    break;
   }
   const v1::ToolChoice& choice = request.tool_choice();
   return choice.function_name().empty() && choice.mode() != "required";
@@ -568,6 +564,35 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
 }
 
 }  // namespace
+
+bool ThinkingEnabled(const json& body) {
+  auto thinking = body.find("thinking");
+  if (thinking == body.end() || !thinking->is_object()) return false;
+  const std::string type = thinking->value("type", "");
+  return type == "enabled" || type == "adaptive";
+}
+
+bool FinalToolTurnLacksThinking(const json& body) {
+  auto messages = body.find("messages");
+  if (messages == body.end() || !messages->is_array()) return false;
+  for (auto turn = messages->rbegin(); turn != messages->rend(); ++turn) {
+    if (!turn->is_object() || turn->value("role", "") != "assistant") continue;
+    auto content = turn->find("content");
+    if (content == turn->end() || !content->is_array() || content->empty()) {
+      return false;
+    }
+    bool tool_use = false;
+    for (const json& block : *content) {
+      tool_use = tool_use ||
+                 (block.is_object() && block.value("type", "") == "tool_use");
+    }
+    const json& first = content->front();
+    const std::string type =
+        first.is_object() ? first.value("type", "") : std::string();
+    return tool_use && type != "thinking" && type != "redacted_thinking";
+  }
+  return false;
+}
 
 absl::StatusOr<json> ClaudeRequestJson(const v1::ChatCompletionRequest& request,
                                        ParamPolicy& policy) {

@@ -446,6 +446,37 @@ TEST(ClaudeRequest, SignedThinkingOfToolTurnsGoesBack) {
   EXPECT_EQ((*body)["messages"][1]["content"].size(), 1);
 }
 
+// Only the final tool-use turn must bring its signed thinking: an earlier
+// one served by another provider (no signature) does not stop thinking,
+// a final one does.
+TEST(ClaudeRequest, OnlyTheFinalToolTurnNeedsItsThinking) {
+  v1::ChatCompletionRequest request = Request(R"({"model":"m",
+      "reasoning_effort":"low",
+      "messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","reasoning_content":"qwen thought",
+         "tool_calls":[{"id":"c1","type":"function",
+          "function":{"name":"get","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c1","content":"sunny"},
+        {"role":"assistant","content":"Sunny."},
+        {"role":"user","content":"time?"},
+        {"role":"assistant","reasoning_content":"Use time.",
+         "tool_calls":[{"id":"c2","type":"function",
+          "function":{"name":"time","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c2","content":"10:00"}]})");
+  request.mutable_messages(5)->set_reasoning_signature("sig-2");
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["thinking"]["type"], "enabled");
+  EXPECT_EQ((*body)["messages"][1]["content"].size(), 1);  // unsigned: out
+  EXPECT_EQ((*body)["messages"][5]["content"][0]["signature"], "sig-2");
+
+  request.mutable_messages(5)->clear_reasoning_signature();
+  body = ClaudeRequestJson(request, policy);
+  EXPECT_EQ(GetErrorDetails(body.status()).param, "reasoning_effort");
+}
+
 // A budget in tokens (an Anthropic client's thinking) keeps Claude's
 // meaning, inside max_tokens; 0 turns thinking off.
 TEST(ClaudeRequest, BudgetTokensAreClaudesOwn) {

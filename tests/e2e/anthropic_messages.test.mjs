@@ -243,6 +243,24 @@ describe('Anthropic client → claude provider: passthrough', () => {
     assert.deepEqual(claude.requests.at(-1).body.messages, messages);
   });
 
+  test('a tool-result turn for a tool_use turn another provider served (unsigned thinking) reaches Claude with thinking off, reported', async () => {
+    const rejected = claude.rejected.length;
+    const { data, response } = await client.messages.create({
+      model: 'claude-pass', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 1024 }, tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Qwen thought.', signature: '' }, { type: 'tool_use', id: 'call_qwen_1', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_qwen_1', content: '18C' }] },
+      ],
+    }).withResponse();
+    assert.equal(data.type, 'message');
+    assert.equal(claude.rejected.length, rejected, claude.rejected.join('; '));
+    const sent = claude.requests.at(-1).body;
+    assert.equal(sent.thinking, undefined);
+    assert.deepEqual(sent.messages[1].content, [{ type: 'tool_use', id: 'call_qwen_1', name: 'get_weather', input: { city: 'Paris' } }]);
+    assert.equal(response.headers.get('x-aigw-dropped-params'), 'thinking');
+  });
+
   test('a stream keeps Claude’s events: thinking with its signature, the thinking parameter sent on', async () => {
     const stream = client.messages.stream({
       model: 'claude-pass-thinking',

@@ -468,35 +468,5 @@ TEST(PassthroughBodyTest, UnsignedThinkingIsLeftOut) {
   EXPECT_EQ(out["messages"][3]["content"], "again");
 }
 
-// A tool-result turn answering a tool_use turn whose thinking was unsigned
-// (another provider's) cannot think on Claude: thinking is turned off
-// instead of Claude's 400. A turn that kept signed thinking keeps it on.
-TEST(PassthroughBodyTest, ToolTurnThatLostItsThinkingTurnsThinkingOff) {
-  const std::string lost = R"({"model":"m","max_tokens":5000,
-    "thinking":{"type":"enabled","budget_tokens":1024},
-    "messages":[{"role":"user","content":"weather?"},
-      {"role":"assistant","content":[
-        {"type":"thinking","thinking":"qwen thought"},
-        {"type":"tool_use","id":"t1","name":"w","input":{}}]},
-      {"role":"user","content":[
-        {"type":"tool_result","tool_use_id":"t1","content":"sun"}]}]})";
-  json out = json::parse(PassthroughBody(lost));
-  EXPECT_FALSE(out.contains("thinking"));
-  ASSERT_EQ(out["messages"][1]["content"].size(), 1);
-  EXPECT_EQ(out["messages"][1]["content"][0]["type"], "tool_use");
-
-  std::string kept = lost;
-  kept.replace(kept.find(R"("qwen thought"})"), 15, R"("t","signature":"s"})");
-  EXPECT_EQ(PassthroughBody(kept), kept);
-  // Unsigned thinking elsewhere (an earlier turn) leaves thinking on.
-  out = json::parse(PassthroughBody(R"({"model":"m","max_tokens":5000,
-    "thinking":{"type":"adaptive"},
-    "messages":[{"role":"user","content":"a"},
-      {"role":"assistant","content":[{"type":"thinking","thinking":"x"},
-        {"type":"text","text":"b"}]},
-      {"role":"user","content":"c"}]})"));
-  EXPECT_EQ(out["thinking"]["type"], "adaptive");
-}
-
 }  // namespace
 }  // namespace aigw::anthropic

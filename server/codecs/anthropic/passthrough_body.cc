@@ -1,7 +1,6 @@
 #include "server/codecs/anthropic/passthrough_body.h"
 
 #include <nlohmann/json.hpp>
-#include <vector>
 
 #include "absl/strings/match.h"
 
@@ -37,37 +36,6 @@ bool DropUnsignedThinking(json& message) {
   return content.size() != before;
 }
 
-bool HasBlock(const json& message, absl::string_view type) {
-  if (!message.is_object() || !message.contains("content") ||
-      !message["content"].is_array()) {
-    return false;
-  }
-  for (const json& block : message["content"]) {
-    if (block.is_object() && block.value("type", "") == type) return true;
-  }
-  return false;
-}
-
-bool Thinking(const json& message) {
-  return HasBlock(message, "thinking") ||
-         HasBlock(message, "redacted_thinking");
-}
-
-// Claude requires the thinking of the assistant turn whose tool_use the
-// last user turn answers. When that thinking was unsigned (and dropped
-// above), Claude cannot think in this request: thinking is turned off
-// rather than failing the whole request.
-bool ToolTurnLostItsThinking(const json& messages,
-                             const std::vector<bool>& lost) {
-  const size_t n = messages.size();
-  if (n < 2) return false;
-  const json& last = messages[n - 1];
-  const json& turn = messages[n - 2];
-  return last.value("role", "") == "user" && HasBlock(last, "tool_result") &&
-         turn.value("role", "") == "assistant" && HasBlock(turn, "tool_use") &&
-         lost[n - 2] && !Thinking(turn);
-}
-
 }  // namespace
 
 std::string PassthroughBody(absl::string_view body) {
@@ -79,16 +47,14 @@ std::string PassthroughBody(absl::string_view body) {
   }
   bool changed = false;
   json messages = json::array();
-  std::vector<bool> lost;  // per kept message: its thinking was dropped
   for (json& message : j["messages"]) {
-    const bool dropped = DropUnsignedThinking(message);
-    changed = changed || dropped;
-    if (dropped && message["content"].empty()) continue;  // only thinking
+    if (DropUnsignedThinking(message)) {
+      changed = true;
+      if (message["content"].empty()) continue;  // only thinking: gone
+    }
     messages.push_back(std::move(message));
-    lost.push_back(dropped);
   }
   if (!changed) return std::string(body);
-  if (ToolTurnLostItsThinking(messages, lost)) j.erase("thinking");
   j["messages"] = std::move(messages);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

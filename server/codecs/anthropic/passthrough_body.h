@@ -11,10 +11,8 @@ namespace aigw::anthropic {
 
 // Thinking blocks without a signature (another provider's thinking, which
 // this gateway relays unsigned) are left out of the assistant turns, and a
-// turn left empty goes with them: Claude refuses unsigned thinking. If the
-// assistant turn whose tool_use the last turn answers lost its thinking so,
-// `thinking` is turned off for the request (Claude requires that turn's
-// thinking when thinking is on). Any other body is returned byte for byte.
+// turn left empty goes with them: Claude refuses unsigned thinking. Any
+// other body is returned byte for byte.
 std::string PassthroughBody(absl::string_view body);
 
 }  // namespace aigw::anthropic
