@@ -49,8 +49,8 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
       message->set_content(message->content() + d.content());
     }
     // Each signed block keeps its own text (see reasoning_blocks).
-    AddReasoningDelta(d, static_cast<int>(tool_calls_[delta.index()].size()),
-                      message);
+    ToolCalls& calls = tool_calls_[delta.index()];
+    AddReasoningDelta(d, static_cast<int>(calls.calls.size()), message);
     if (d.has_refusal()) {
       message->set_refusal(message->refusal() + d.refusal());
     }
@@ -61,7 +61,16 @@ bool ChatAssembler::Write(v1::ChatCompletionChunk chunk) {
     for (int i = 0; i < d.tool_calls_size(); ++i) {
       const v1::ToolCall& part = d.tool_calls(i);
       int index = part.has_index() ? part.index() : i;
-      v1::ToolCall& call = tool_calls_[delta.index()][index];
+      auto known = calls.by_index.find(index);
+      // A new call: an index not seen, or another id at that index (some
+      // upstreams repeat the id on every fragment of one call).
+      if (known == calls.by_index.end() ||
+          (!part.id().empty() && !calls.calls[known->second].id().empty() &&
+           part.id() != calls.calls[known->second].id())) {
+        calls.by_index[index] = calls.calls.size();
+        calls.calls.emplace_back();
+      }
+      v1::ToolCall& call = calls.calls[calls.by_index[index]];
       if (!part.id().empty()) call.set_id(part.id());
       if (!part.type().empty()) call.set_type(part.type());
       if (!part.function().name().empty()) {
@@ -88,7 +97,7 @@ v1::ChatCompletion ChatAssembler::Build() const {
       c->mutable_message()->set_role("assistant");
     auto calls = tool_calls_.find(index);
     if (calls == tool_calls_.end()) continue;
-    for (const auto& [call_index, call] : calls->second) {
+    for (const v1::ToolCall& call : calls->second.calls) {
       v1::ToolCall* out_call = c->mutable_message()->add_tool_calls();
       *out_call = call;
       out_call->clear_index();

@@ -1,10 +1,12 @@
 // Folds a stream of canonical chunks into one ChatCompletion: content and
-// reasoning concatenated, tool calls joined by index, the finish reason and
+// reasoning concatenated, tool calls joined by index (in the order they
+// began; a new id at a used index is a new call), the finish reason and
 // the usage kept. Non-streaming answers are built from the same decoders.
 #ifndef AIGW_PROVIDERS_COMMON_CHAT_ASSEMBLER_H_
 #define AIGW_PROVIDERS_COMMON_CHAT_ASSEMBLER_H_
 
 #include <map>
+#include <vector>
 
 #include "proto/aigw/v1/chat.pb.h"
 #include "providers/provider.h"
@@ -19,7 +21,13 @@ class ChatAssembler : public ChunkSink {
  private:
   v1::ChatCompletion completion_;
   std::map<int, v1::Choice> choices_;
-  std::map<int, std::map<int, v1::ToolCall>> tool_calls_;  // choice -> index
+  // Per choice: its tool calls in the order they began, and which of them
+  // each stream index names now.
+  struct ToolCalls {
+    std::vector<v1::ToolCall> calls;
+    std::map<int, size_t> by_index;
+  };
+  std::map<int, ToolCalls> tool_calls_;
 };
 
 }  // namespace aigw
