@@ -180,34 +180,32 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
   }
   // Unsigned reasoning (another provider's) is not sent back: Claude
   // cannot accept thinking without its signature. Each signed block goes
-  // back where it was, between the tool_use blocks of the turn.
+  // back where it was among the turn's text and tool_use blocks.
   std::vector<v1::ReasoningBlock> reasoning;
   if (thinking) reasoning = ReasoningBlocksOf(message);
-  auto add_thinking_at = [&](int position) {
+  auto add_thinking_in = [&](int slot) {
     for (const v1::ReasoningBlock& block : reasoning) {
       if (block.signature().empty()) continue;
-      if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
-          position) {
-        continue;
-      }
+      if (ReasoningSlot(block, message.tool_calls_size()) != slot) continue;
       blocks->push_back({{"type", "thinking"},
                          {"thinking", block.text()},
                          {"signature", block.signature()}});
     }
   };
-  add_thinking_at(0);
+  add_thinking_in(0);
   AIGW_RETURN_IF_ERROR(AppendContent(message, path, policy, blocks));
   // A refusal the model gave earlier is what it said in that turn.
   if (message.content().empty() && message.parts().empty() &&
       !message.refusal().empty()) {
     blocks->push_back({{"type", "text"}, {"text", message.refusal()}});
   }
+  add_thinking_in(1);
   for (int j = 0; j < message.tool_calls_size(); ++j) {
     absl::StatusOr<json> use = ToolUseBlock(
         message.tool_calls(j), absl::StrCat(path, ".tool_calls[", j, "]"));
     if (!use.ok()) return use.status();
     blocks->push_back(std::move(*use));
-    add_thinking_at(j + 1);
+    add_thinking_in(j + 2);
   }
   return absl::OkStatus();
 }
@@ -382,8 +380,9 @@ bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
     if (message.tool_calls_size() == 0) break;
     bool starts_signed = false;
     for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
-      starts_signed = starts_signed || (!block.signature().empty() &&
-                                        block.tool_calls_before() == 0);
+      starts_signed = starts_signed ||
+                      (!block.signature().empty() &&
+                       ReasoningSlot(block, message.tool_calls_size()) == 0);
     }
     if (!starts_signed) return false;
     break;

@@ -1,5 +1,7 @@
 #include "providers/common/reasoning_blocks.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace aigw {
@@ -31,26 +33,37 @@ bool LastBlockSigned(const v1::Message& message) {
   return !message.reasoning_signature().empty();
 }
 
-int LastBlockPosition(const v1::Message& message) {
+// Where a block goes in its turn (see ReasoningSlot), before the turn's
+// calls are known.
+int Slot(int tool_calls_before, bool after_text) {
+  if (tool_calls_before > 0) return tool_calls_before + 1;
+  return after_text ? 1 : 0;
+}
+
+int LastBlockSlot(const v1::Message& message) {
   if (message.reasoning_blocks_size() > 0) {
-    return message.reasoning_blocks().rbegin()->tool_calls_before();
+    const v1::ReasoningBlock& last = *message.reasoning_blocks().rbegin();
+    return Slot(last.tool_calls_before(), last.after_text());
   }
   return 0;
 }
 
-// Whether reasoning at `position` (tool calls before it) continues the
-// last block rather than starting its own.
-bool ContinuesLastBlock(const v1::Message& message, int position) {
-  if (!HasReasoning(message)) return position == 0;
-  return !LastBlockSigned(message) && LastBlockPosition(message) == position;
+// Whether reasoning in `slot` continues the last block rather than
+// starting its own.
+bool ContinuesLastBlock(const v1::Message& message, int slot) {
+  if (!HasReasoning(message)) return slot == 0;
+  return !LastBlockSigned(message) && LastBlockSlot(message) == slot;
 }
 
 // A new, empty last block after `position` tool calls (none needed for the
-// very first block before any call: the single-block fields hold it).
-void StartBlock(int position, v1::Message* message) {
-  if (!HasReasoning(*message) && position == 0) return;
+// very first block before the text and any call: the single-block fields
+// hold it).
+void StartBlock(int position, bool after_text, v1::Message* message) {
+  if (!HasReasoning(*message) && Slot(position, after_text) == 0) return;
   ToBlockList(message);
-  message->add_reasoning_blocks()->set_tool_calls_before(position);
+  v1::ReasoningBlock* block = message->add_reasoning_blocks();
+  block->set_tool_calls_before(position);
+  block->set_after_text(position == 0 && after_text);
 }
 
 void AppendText(absl::string_view text, v1::Message* message) {
@@ -87,22 +100,30 @@ std::vector<v1::ReasoningBlock> ReasoningBlocksOf(const v1::Message& message) {
   return {block};
 }
 
+int ReasoningSlot(const v1::ReasoningBlock& block, int tool_calls) {
+  return Slot(std::min(block.tool_calls_before(), tool_calls),
+              block.after_text());
+}
+
 void AddReasoningBlock(absl::string_view text, absl::string_view signature,
-                       v1::Message* message) {
+                       bool after_text, v1::Message* message) {
   const int position = message->tool_calls_size();
   // Unsigned text runs on as one block (another provider's reasoning).
   const bool runs_on = signature.empty() && HasReasoning(*message) &&
-                       ContinuesLastBlock(*message, position);
-  if (!runs_on) StartBlock(position, message);
+                       ContinuesLastBlock(*message, Slot(position, after_text));
+  if (!runs_on) StartBlock(position, after_text, message);
   AppendText(text, message);
   if (!signature.empty()) SetSignature(signature, message);
 }
 
 void AddReasoningDelta(const v1::Message& delta, int tool_calls_before,
                        v1::Message* message) {
+  // Reasoning after the turn's first text is a block of its own.
+  const bool after_text = !message->content().empty();
+  const int slot = Slot(tool_calls_before, after_text);
   if (delta.has_reasoning_content() && !delta.reasoning_content().empty()) {
-    if (!ContinuesLastBlock(*message, tool_calls_before)) {
-      StartBlock(tool_calls_before, message);
+    if (!ContinuesLastBlock(*message, slot)) {
+      StartBlock(tool_calls_before, after_text, message);
     }
     AppendText(delta.reasoning_content(), message);
   } else if (delta.has_reasoning_content() &&
@@ -112,8 +133,8 @@ void AddReasoningDelta(const v1::Message& delta, int tool_calls_before,
   if (!delta.reasoning_signature().empty()) {
     // A signature after a signed block (or a tool call) is a block of its
     // own whose text was withheld (Claude's omitted thinking display).
-    if (!ContinuesLastBlock(*message, tool_calls_before)) {
-      StartBlock(tool_calls_before, message);
+    if (!ContinuesLastBlock(*message, slot)) {
+      StartBlock(tool_calls_before, after_text, message);
     }
     SetSignature(delta.reasoning_signature(), message);
   }

@@ -60,12 +60,12 @@ TEST(ReasoningBlocksTest, StreamedBlocksKeepTheirOwnSignatures) {
 // arrives; signed blocks are blocks of their own.
 TEST(ReasoningBlocksTest, UnsignedReasoningIsOneBlock) {
   v1::Message message;
-  AddReasoningBlock("a", "", &message);
-  AddReasoningBlock("b", "", &message);
+  AddReasoningBlock("a", "", false, &message);
+  AddReasoningBlock("b", "", false, &message);
   EXPECT_EQ(message.reasoning_content(), "ab");
   EXPECT_EQ(message.reasoning_blocks_size(), 0);
   // A signed block after it is a block of its own.
-  AddReasoningBlock("c", "sig-c", &message);
+  AddReasoningBlock("c", "sig-c", false, &message);
   ASSERT_EQ(message.reasoning_blocks_size(), 2);
   EXPECT_EQ(message.reasoning_blocks(0).text(), "ab");
   EXPECT_EQ(message.reasoning_blocks(0).signature(), "");
@@ -74,9 +74,9 @@ TEST(ReasoningBlocksTest, UnsignedReasoningIsOneBlock) {
   EXPECT_EQ(message.reasoning_content(), "abc");
   // A signed block first, then another: two blocks.
   v1::Message signed_first;
-  AddReasoningBlock("x", "sig-x", &signed_first);
+  AddReasoningBlock("x", "sig-x", false, &signed_first);
   EXPECT_EQ(signed_first.reasoning_signature(), "sig-x");
-  AddReasoningBlock("y", "sig-y", &signed_first);
+  AddReasoningBlock("y", "sig-y", false, &signed_first);
   ASSERT_EQ(signed_first.reasoning_blocks_size(), 2);
   EXPECT_FALSE(signed_first.has_reasoning_signature());
 }
@@ -132,11 +132,37 @@ TEST(ReasoningBlocksTest, BlocksBetweenToolCallsKeepTheirPlace) {
   // first block after a call is a list of one.
   v1::Message whole;
   whole.add_tool_calls()->set_id("c1");
-  AddReasoningBlock("after", "sig", &whole);
+  AddReasoningBlock("after", "sig", false, &whole);
   ASSERT_EQ(whole.reasoning_blocks_size(), 1);
   EXPECT_EQ(whole.reasoning_blocks(0).tool_calls_before(), 1);
   EXPECT_EQ(whole.reasoning_content(), "after");
   EXPECT_FALSE(whole.has_reasoning_signature());
+}
+
+// Reasoning after the turn's text (before any call) is a block of its own,
+// marked as after the text.
+TEST(ReasoningBlocksTest, ReasoningAfterTheTextIsMarked) {
+  ChatAssembler stream;
+  stream.Write(Delta("Plan.", "sig-1"));
+  v1::ChatCompletionChunk text;
+  text.add_choices()->mutable_delta()->set_content("Checking.");
+  stream.Write(text);
+  stream.Write(Delta("Which tool.", "sig-2"));
+  v1::Message message = stream.Build().choices(0).message();
+  ASSERT_EQ(message.reasoning_blocks_size(), 2);
+  EXPECT_FALSE(message.reasoning_blocks(0).after_text());
+  EXPECT_TRUE(message.reasoning_blocks(1).after_text());
+  EXPECT_EQ(ReasoningSlot(message.reasoning_blocks(0), 0), 0);
+  EXPECT_EQ(ReasoningSlot(message.reasoning_blocks(1), 0), 1);
+
+  // Whole blocks: only the caller knows where the text was.
+  v1::Message whole;
+  AddReasoningBlock("after", "", /*after_text=*/true, &whole);
+  ASSERT_EQ(whole.reasoning_blocks_size(), 1);
+  EXPECT_TRUE(whole.reasoning_blocks(0).after_text());
+  whole.add_tool_calls();
+  AddReasoningBlock("late", "", /*after_text=*/true, &whole);
+  EXPECT_EQ(ReasoningSlot(whole.reasoning_blocks(1), 1), 2);
 }
 
 }  // namespace

@@ -168,7 +168,7 @@ absl::Status AddMessage(const json& m, const std::string& path,
     } else if (type == "thinking") {
       // Claude signs each block: each keeps its own text and signature.
       AddReasoningBlock(Str(block, "thinking"), Str(block, "signature"),
-                        &message);
+                        /*after_text=*/!text.empty(), &message);
     } else if (type == "redacted_thinking") {
       // Opaque to every other provider: left out.
     } else {

@@ -91,31 +91,29 @@ json MessageJson(const v1::ChatCompletion& completion,
     // tool_use blocks (interleaved thinking).
     const std::vector<v1::ReasoningBlock> reasoning =
         ReasoningBlocksOf(message);
-    auto add_thinking_at = [&](int position) {
+    auto add_thinking_in = [&](int slot) {
       for (const v1::ReasoningBlock& block : reasoning) {
         if (block.text().empty() && block.signature().empty()) continue;
-        if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
-            position) {
-          continue;
-        }
+        if (ReasoningSlot(block, message.tool_calls_size()) != slot) continue;
         content.push_back({{"type", "thinking"},
                            {"thinking", block.text()},
                            {"signature", block.signature()}});
       }
     };
-    add_thinking_at(0);
+    add_thinking_in(0);
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
       if (part.type() == "text") text += part.text();
     }
     if (!text.empty()) content.push_back({{"type", "text"}, {"text", text}});
+    add_thinking_in(1);
     for (int i = 0; i < message.tool_calls_size(); ++i) {
       const v1::ToolCall& call = message.tool_calls(i);
       content.push_back({{"type", "tool_use"},
                          {"id", call.id()},
                          {"name", call.function().name()},
                          {"input", InputOf(call.function().arguments())}});
-      add_thinking_at(i + 1);
+      add_thinking_in(i + 2);
     }
   }
   return {{"id", MessageId(completion.id())},

@@ -291,8 +291,8 @@ TEST(StreamEncoderTest, EachSignedThinkingIsItsOwnBlock) {
   // A whole answer with two blocks: two thinking blocks.
   v1::ChatCompletion completion;
   v1::Message* message = completion.add_choices()->mutable_message();
-  AddReasoningBlock("First.", "sig-A", message);
-  AddReasoningBlock("Second.", "sig-B", message);
+  AddReasoningBlock("First.", "sig-A", false, message);
+  AddReasoningBlock("Second.", "sig-B", false, message);
   message->set_content("Done.");
   json content = MessageJson(completion, "m")["content"];
   ASSERT_EQ(content.size(), 3u);
@@ -349,10 +349,10 @@ TEST(StreamEncoderTest, SignatureOnlyAndInterleavedThinkingBlocks) {
   // The same answer whole: the blocks in the same places.
   v1::ChatCompletion completion;
   v1::Message* message = completion.add_choices()->mutable_message();
-  AddReasoningBlock("", "sig-A", message);
-  AddReasoningBlock("", "sig-B", message);
+  AddReasoningBlock("", "sig-A", false, message);
+  AddReasoningBlock("", "sig-B", false, message);
   message->add_tool_calls()->set_id("t1");
-  AddReasoningBlock("Then.", "sig-C", message);
+  AddReasoningBlock("Then.", "sig-C", false, message);
   message->add_tool_calls()->set_id("t2");
   json content = MessageJson(completion, "m")["content"];
   ASSERT_EQ(content.size(), 5u) << content.dump();

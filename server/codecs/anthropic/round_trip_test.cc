@@ -11,6 +11,7 @@
 #include "providers/common/openai_request_json.h"
 #include "providers/common/param_policy.h"
 #include "server/codecs/anthropic/messages_request.h"
+#include "server/codecs/anthropic/messages_response.h"
 
 namespace aigw {
 namespace {
@@ -149,6 +150,42 @@ TEST(RoundTripTest, EverySignedThinkingBlockKeepsItsSignature) {
     {"type": "thinking", "thinking": "Now the time.", "signature": "sig-B"},
     {"type": "tool_use", "id": "toolu_2", "name": "get_time",
      "input": {"tz": "Europe/Paris"}}])"));
+}
+
+// Thinking, text, thinking again, then a tool call: each block goes back
+// to Claude where it was, the text between them.
+TEST(RoundTripTest, ThinkingAroundTheTextKeepsItsPlace) {
+  const json turn = json::parse(R"([
+    {"type": "thinking", "thinking": "Plan.", "signature": "sig-A"},
+    {"type": "text", "text": "Let me check."},
+    {"type": "thinking", "thinking": "Which tool.", "signature": "sig-B"},
+    {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+     "input": {"city": "Paris"}}])");
+  json body = {{"model", "claude-x"},
+               {"max_tokens", 4000},
+               {"thinking", {{"type", "enabled"}, {"budget_tokens", 2048}}},
+               {"messages",
+                {{{"role", "user"}, {"content", "Weather?"}},
+                 {{"role", "assistant"}, {"content", turn}},
+                 {{"role", "user"},
+                  {"content",
+                   {{{"type", "tool_result"},
+                     {"tool_use_id", "toolu_1"},
+                     {"content", "18C"}}}}}}}};
+  absl::StatusOr<v1::ChatCompletionRequest> request =
+      anthropic::ParseMessagesRequest(body.dump());
+  ASSERT_TRUE(request.ok()) << request.status();
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> claude = ClaudeRequestJson(*request, policy);
+  ASSERT_TRUE(claude.ok()) << claude.status();
+  EXPECT_EQ((*claude)["messages"][1]["content"], turn);
+
+  // The same turn as a whole answer to an Anthropic client.
+  v1::ChatCompletion completion;
+  *completion.add_choices()->mutable_message() = request->messages(1);
+  completion.mutable_choices(0)->set_finish_reason("tool_calls");
+  EXPECT_EQ(anthropic::MessageJson(completion, "m")["content"], turn);
 }
 
 }  // namespace

@@ -128,7 +128,7 @@ class InputReader {
       if (!item.contains("call_id") || !item["call_id"].is_string()) {
         return Bad(path + ".call_id", "required");
       }
-      open_assistant_ = false;
+      CloseAssistant();
       v1::Message* tool = request_.add_messages();
       tool->set_role("tool");
       tool->set_tool_call_id(item["call_id"].get<std::string>());
@@ -158,7 +158,8 @@ class InputReader {
       const std::string encrypted = Str(item, "encrypted_content");
       absl::string_view signature = encrypted;
       if (!absl::ConsumePrefix(&signature, kSignaturePrefix)) signature = "";
-      AddReasoningBlock(text, signature, &pending_reasoning_);
+      AddReasoningBlock(text, signature, /*after_text=*/false,
+                        &pending_reasoning_);
       return absl::OkStatus();
     }
     Untranslatable(
@@ -182,25 +183,29 @@ class InputReader {
                                      path + ".content", message, request_);
     if (!status.ok()) return status;
     if (role == "assistant") {
-      TakeReasoning(message);
+      TakeReasoning(/*after_text=*/false, message);
       *request_.add_messages() = std::move(message);
       open_assistant_ = true;
       return absl::OkStatus();
     }
-    open_assistant_ = false;
+    CloseAssistant();
     *request_.add_messages() = std::move(message);
     return absl::OkStatus();
   }
 
   // The reasoning items just before an assistant message are its own (so
   // are those between the function calls of one turn: interleaved
-  // thinking), block by block.
-  void TakeReasoning(v1::Message& message) {
+  // thinking), block by block; `after_text`: they follow its text.
+  void TakeReasoning(bool after_text, v1::Message& message) {
     for (const v1::ReasoningBlock& block :
          ReasoningBlocksOf(pending_reasoning_)) {
-      AddReasoningBlock(block.text(), block.signature(), &message);
+      AddReasoningBlock(block.text(), block.signature(), after_text, &message);
     }
     pending_reasoning_.Clear();
+  }
+
+  v1::Message& LastMessage() {
+    return *request_.mutable_messages(request_.messages_size() - 1);
   }
 
   // The assistant message function calls join: the one just before, or a
@@ -211,10 +216,19 @@ class InputReader {
       message->set_role("assistant");
       open_assistant_ = true;
     }
-    v1::Message& assistant =
-        *request_.mutable_messages(request_.messages_size() - 1);
-    TakeReasoning(assistant);
+    v1::Message& assistant = LastMessage();
+    TakeReasoning(/*after_text=*/!assistant.content().empty(), assistant);
     return assistant;
+  }
+
+  // A tool output or a user turn ends the assistant turn: reasoning items
+  // after its last call are still its own.
+  void CloseAssistant() {
+    if (open_assistant_ && pending_reasoning_.ByteSizeLong() > 0) {
+      v1::Message& assistant = LastMessage();
+      TakeReasoning(/*after_text=*/!assistant.content().empty(), assistant);
+    }
+    open_assistant_ = false;
   }
 
   v1::ChatCompletionRequest& request_;

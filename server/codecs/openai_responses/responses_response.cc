@@ -204,18 +204,15 @@ json ResponseJson(const v1::ChatCompletion& completion,
     // between the function calls (interleaved thinking).
     const std::vector<v1::ReasoningBlock> reasoning =
         ReasoningBlocksOf(message);
-    auto add_reasoning_at = [&](int position) {
+    auto add_reasoning_in = [&](int slot) {
       for (const v1::ReasoningBlock& block : reasoning) {
         if (block.text().empty() && block.signature().empty()) continue;
-        if (std::min(block.tool_calls_before(), message.tool_calls_size()) !=
-            position) {
-          continue;
-        }
+        if (ReasoningSlot(block, message.tool_calls_size()) != slot) continue;
         output.push_back(
             ReasoningItem(NewId("rs"), block.text(), block.signature()));
       }
     };
-    add_reasoning_at(0);
+    add_reasoning_in(0);
     std::string text = message.content();
     for (const v1::ContentPart& part : message.parts()) {
       if (part.type() == "text") text += part.text();
@@ -223,6 +220,7 @@ json ResponseJson(const v1::ChatCompletion& completion,
     if (!text.empty() || message.tool_calls_size() == 0) {
       output.push_back(MessageItem(NewId("msg"), text, "completed"));
     }
+    add_reasoning_in(1);
     for (int i = 0; i < message.tool_calls_size(); ++i) {
       const v1::ToolCall& call = message.tool_calls(i);
       output.push_back({{"type", "function_call"},
@@ -231,7 +229,7 @@ json ResponseJson(const v1::ChatCompletion& completion,
                         {"name", call.function().name()},
                         {"arguments", call.function().arguments()},
                         {"status", "completed"}});
-      add_reasoning_at(i + 1);
+      add_reasoning_in(i + 2);
     }
   }
   Remember(output, echo.owner);

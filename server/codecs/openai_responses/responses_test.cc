@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "providers/common/api_error.h"
+#include "providers/common/reasoning_blocks.h"
 #include "re2/re2.h"
 #include "server/codecs/openai_responses/passthrough_body.h"
 
@@ -226,6 +227,53 @@ TEST(ResponsesStreamEncoderTest, SignatureOnlyAndInterleavedReasoning) {
   EXPECT_EQ(kinds,
             (std::vector<std::string>{"reasoning", "reasoning", "function_call",
                                       "reasoning", "function_call"}));
+}
+
+// Reasoning items around the message item and after the last call of a
+// turn stay with that turn, in their places.
+TEST(ResponsesRequestTest, ReasoningItemsKeepTheirPlacesInTheTurn) {
+  auto reasoning = [](const char* text, const char* signature) {
+    return json{
+        {"type", "reasoning"},
+        {"id", "rs_1"},
+        {"summary", {{{"type", "summary_text"}, {"text", text}}}},
+        {"encrypted_content", absl::StrCat("aigw-signature:", signature)}};
+  };
+  json input = json::array(
+      {{{"role", "user"}, {"content", "x"}},
+       reasoning("Plan.", "sig-A"),
+       {{"type", "message"},
+        {"role", "assistant"},
+        {"content", {{{"type", "output_text"}, {"text", "Checking."}}}}},
+       reasoning("Which tool.", "sig-B"),
+       {{"type", "function_call"},
+        {"call_id", "c1"},
+        {"name", "f"},
+        {"arguments", "{}"}},
+       reasoning("Done.", "sig-C"),
+       {{"type", "function_call_output"},
+        {"call_id", "c1"},
+        {"output", "ok"}}});
+  RequestEcho echo;
+  absl::StatusOr<v1::ChatCompletionRequest> request = ParseResponsesRequest(
+      json{{"model", "m"}, {"input", input}}.dump(), &echo);
+  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_EQ(request->messages_size(), 3);
+  const v1::Message& turn = request->messages(1);
+  ASSERT_EQ(turn.reasoning_blocks_size(), 3);
+  EXPECT_EQ(ReasoningSlot(turn.reasoning_blocks(0), 1), 0);
+  EXPECT_EQ(ReasoningSlot(turn.reasoning_blocks(1), 1), 1);
+  EXPECT_EQ(ReasoningSlot(turn.reasoning_blocks(2), 1), 2);
+  EXPECT_EQ(turn.reasoning_blocks(2).signature(), "sig-C");
+
+  v1::ChatCompletion completion;
+  *completion.add_choices()->mutable_message() = turn;
+  json output = ResponseJson(completion, echo)["output"];
+  std::vector<std::string> kinds;
+  for (const json& item : output) kinds.push_back(item["type"]);
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"reasoning", "message", "reasoning",
+                                      "function_call", "reasoning"}));
 }
 
 // What this gateway made goes to OpenAI as plain items: references
