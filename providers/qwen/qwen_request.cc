@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
@@ -202,11 +203,13 @@ absl::Status AddResponseFormat(const v1::ResponseFormat& format,
   return absl::OkStatus();
 }
 
-// QwQ and the -thinking models always think: DashScope rejects
+// QwQ, QVQ and the -thinking models always think: DashScope rejects
 // enable_thinking false for them, so "no thinking" is left unsaid there.
 bool ThinksOnly(absl::string_view model) {
-  return absl::StartsWith(model, "qwq") || absl::EndsWith(model, "-thinking") ||
-         absl::StrContains(model, "-thinking-");
+  const std::string name = absl::AsciiStrToLower(model);
+  return absl::StartsWith(name, "qwq") || absl::StartsWith(name, "qvq") ||
+         absl::EndsWith(name, "-thinking") ||
+         absl::StrContains(name, "-thinking-");
 }
 
 // A thinking budget in tokens (0: none) as DashScope's enable_thinking and
