@@ -390,6 +390,15 @@ absl::Status AddExtra(const v1::ChatCompletionRequest& request,
     if (!thinking.ok()) return thinking.status();
     if (!thinking->is_null()) (*config)["thinkingConfig"] = *thinking;
     fields.erase(effort);
+  } else if (request.reasoning_adaptive() &&
+             request.reasoning_budget_tokens() > 0) {
+    // The model decides how much to think: Gemini's dynamic thinking (2.5:
+    // budget -1; 3: its default level), thoughts shown.
+    json thinking = {{"includeThoughts", true}};
+    if (!absl::StrContains(request.model(), "gemini-3")) {
+      thinking["thinkingBudget"] = -1;
+    }
+    (*config)["thinkingConfig"] = std::move(thinking);
   } else if (request.has_reasoning_budget_tokens()) {
     json thinking = BudgetThinkingConfig(request.model(),
                                          request.reasoning_budget_tokens());

@@ -348,6 +348,26 @@ TEST(GeminiRequest, BudgetTokensBecomeThinkingConfig) {
       {"thinkingLevel": "high", "includeThoughts": true})"));
 }
 
+// Adaptive thinking (the model decides) is Gemini's dynamic thinking.
+TEST(GeminiRequest, AdaptiveThinkingIsDynamic) {
+  auto thinking = [](const std::string& model) {
+    v1::ChatCompletionRequest request = Request(R"({"model": ")" + model +
+                                                R"(", "messages": [
+        {"role": "user", "content": "hi"}]})");
+    request.set_reasoning_budget_tokens(8192);
+    request.set_reasoning_adaptive(true);
+    std::vector<std::string> dropped;
+    ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+    absl::StatusOr<json> body = GeminiChatBody(request, policy);
+    EXPECT_TRUE(body.ok()) << body.status();
+    return body.ok() ? (*body)["generationConfig"]["thinkingConfig"] : json();
+  };
+  EXPECT_EQ(thinking("gemini-2.5-pro"), json::parse(R"(
+      {"thinkingBudget": -1, "includeThoughts": true})"));
+  EXPECT_EQ(thinking("gemini-3-pro-preview"),
+            json::parse(R"({"includeThoughts": true})"));
+}
+
 TEST(GeminiRequest, PathsAndHeadersCarryOnlyTheProviderKey) {
   v1::ChatCompletionRequest request = Request(
       R"({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "hi"}]})");

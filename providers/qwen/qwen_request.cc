@@ -213,12 +213,14 @@ bool ThinksOnly(absl::string_view model) {
 }
 
 // A thinking budget in tokens (0: none) as DashScope's enable_thinking and
-// thinking_budget; ones the client set itself win.
-void AddThinking(absl::string_view model, int budget, json* target) {
+// thinking_budget; ones the client set itself win. `adaptive`: the model
+// decides, so thinking goes on without a budget.
+void AddThinking(absl::string_view model, int budget, bool adaptive,
+                 json* target) {
   if (target->contains("enable_thinking")) return;
   if (budget <= 0 && ThinksOnly(model)) return;
   (*target)["enable_thinking"] = budget > 0;
-  if (budget > 0 && !target->contains("thinking_budget")) {
+  if (budget > 0 && !adaptive && !target->contains("thinking_budget")) {
     (*target)["thinking_budget"] = budget;
   }
 }
@@ -281,11 +283,12 @@ absl::StatusOr<json> NativeParameters(const v1::ChatCompletionRequest& request,
     // OpenAI's reasoning_effort (Qwen3 and QwQ models think on demand).
     absl::StatusOr<int> budget = ReasoningBudgetTokens(effort->second);
     if (!budget.ok()) return budget.status();
-    AddThinking(request.model(), *budget, &p);
+    AddThinking(request.model(), *budget, /*adaptive=*/false, &p);
   }
   // A budget in tokens (an Anthropic client's thinking) is DashScope's own.
   if (request.has_reasoning_budget_tokens()) {
-    AddThinking(request.model(), request.reasoning_budget_tokens(), &p);
+    AddThinking(request.model(), request.reasoning_budget_tokens(),
+                request.reasoning_adaptive(), &p);
   }
   AIGW_RETURN_IF_ERROR(
       UnknownFields(rest, FieldScope::kRequest, "", kNoSuchField, policy));
@@ -331,7 +334,8 @@ json CompatibleChatBody(const v1::ChatCompletionRequest& request) {
   // A budget in tokens (an Anthropic client's thinking) as the compatible
   // mode's own enable_thinking and thinking_budget.
   if (request.has_reasoning_budget_tokens()) {
-    AddThinking(request.model(), request.reasoning_budget_tokens(), &body);
+    AddThinking(request.model(), request.reasoning_budget_tokens(),
+                request.reasoning_adaptive(), &body);
   }
   return body;
 }

@@ -306,6 +306,12 @@ TEST(QwenRequest, CompatibleModeSendsTheThinkingBudget) {
   body = CompatibleChatBody(request);
   EXPECT_EQ(body["enable_thinking"], false);
   EXPECT_FALSE(body.contains("thinking_budget"));
+  // Adaptive thinking: on, the model deciding how much.
+  request.set_reasoning_budget_tokens(8192);
+  request.set_reasoning_adaptive(true);
+  body = CompatibleChatBody(request);
+  EXPECT_EQ(body["enable_thinking"], true);
+  EXPECT_FALSE(body.contains("thinking_budget"));
 }
 
 // QwQ and -thinking models always think: DashScope rejects
