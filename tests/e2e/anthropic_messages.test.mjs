@@ -4,6 +4,9 @@
 // count_tokens, the model list and errors in Anthropic's shape.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { QWEN_KEYS, REJECTING_KEYS, MIDSTREAM_MESSAGE, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
@@ -17,18 +20,24 @@ let claude;
 let gemini;
 let gateway;
 let client;
+let contextDir;
+const CONTEXT = 'Answer as the Paris office assistant.';
 
 before(async () => {
   dashscope = await startFakeDashScope();
   // Passthrough sends the client's anthropic-version (the SDK's own).
   claude = await startFakeClaude({ keys: ['sk-ant-provider'], version: ['2023-06-01', '2026-10-21'] });
   gemini = await startFakeGemini({ keys: ['AIza-gemini-key'] });
+  contextDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aigw-anthropic-ctx-'));
+  fs.writeFileSync(path.join(contextDir, 'context.txt'), CONTEXT);
   gateway = await startGateway({
     listen: LISTEN_ANY,
     consumers: [{ name: 'claude-users', api_keys: [KEY] }],
     providers: [
       { name: 'google', type: 'gemini', base_url: `${gemini.origin}/gw`, api_keys: ['AIza-gemini-key'], model_mapping: { 'claude-gemini': GEMINI_MODELS.text, 'claude-gemini-tools': GEMINI_MODELS.tools } },
       { name: 'anthropic', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-pass': 'claude-text', 'claude-pass-thinking': 'claude-thinking', 'claude-either': 'claude-text' } },
+      // A standing context: the Anthropic body is translated, not passed through.
+      { name: 'anthropic-context', type: 'claude', base_url: claude.origin, api_keys: ['sk-ant-provider'], model_mapping: { 'claude-ctx': 'claude-interleaved-tools' }, context: { file: path.join(contextDir, 'context.txt') } },
       { name: 'dashscope-rejecting', type: 'qwen', base_url: dashscope.origin, api_keys: REJECTING_KEYS, model_mapping: { 'claude-limited': 'qwen-http-429' } },
       {
         name: 'dashscope',
@@ -49,6 +58,7 @@ after(async () => {
   await dashscope?.stop();
   await claude?.stop();
   await gemini?.stop();
+  if (contextDir) fs.rmSync(contextDir, { recursive: true, force: true });
 });
 
 const weatherTool = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
@@ -280,6 +290,29 @@ describe('Anthropic client → claude provider: passthrough', () => {
     assert.ok(types.includes('content_block_stop') && types.at(-1) === 'message_stop');
     assert.deepEqual(claude.requests.at(-1).body.thinking, { type: 'enabled', budget_tokens: 1024 });
     assert.equal(claude.requests.at(-1).body.stream, true);
+  });
+
+  test('translated to Claude (a standing context): adaptive thinking as itself, interleaved thinking back in its places', async () => {
+    const tools = [weatherTool, { name: 'get_time', description: 'Time in a zone', input_schema: { type: 'object', properties: { tz: { type: 'string' } }, required: ['tz'] } }];
+    const script = CLAUDE_SCRIPTS['claude-interleaved-tools'].content;
+    const question = { role: 'user', content: 'Weather and time in Paris?' };
+    const first = await client.messages.stream({ model: 'claude-ctx', max_tokens: 4000, thinking: { type: 'adaptive' }, tools, messages: [question] }).finalMessage();
+    assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use', 'thinking', 'tool_use']);
+    assert.deepEqual(first.content.map((b) => b.signature ?? b.id), script.map((b) => b.signature ?? b.id));
+    assert.equal(first.stop_reason, 'tool_use');
+    let sent = claude.requests.at(-1).body;
+    assert.deepEqual(sent.thinking, { type: 'adaptive' });
+    assert.ok(JSON.stringify(sent.system).includes(CONTEXT), 'the context reached Claude');
+    const rejected = claude.rejected.length;
+    await client.messages.create({
+      model: 'claude-ctx', max_tokens: 4000, thinking: { type: 'adaptive' }, tools,
+      messages: [question, { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: script[1].id, content: '18C' }, { type: 'tool_result', tool_use_id: script[3].id, content: '10:00' }] }],
+    });
+    assert.equal(claude.rejected.length, rejected, claude.rejected.join('; '));
+    sent = claude.requests.at(-1).body;
+    assert.deepEqual(sent.messages[1].content, script);
+    assert.deepEqual(sent.thinking, { type: 'adaptive' });
   });
 
   test('the raw stream is Claude’s, ping included, with the client’s model name', async () => {
