@@ -142,6 +142,12 @@ class Provider {
   virtual bool Passthrough(const v1::ChatCompletionRequest&) const {
     return false;
   }
+  // Whether this adapter counts an Anthropic count_tokens request with its
+  // upstream (ChatRequest and ChatAnswer then speak its counting API);
+  // for the others the gateway answers its own estimate.
+  virtual bool CountsTokens(const v1::ChatCompletionRequest& request) const {
+    return Passthrough(request);
+  }
 
   // Adapters with an upstream implement the Chat* translators (the
   // defaults answer Internal).

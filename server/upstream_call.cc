@@ -248,8 +248,8 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
   Provider& provider = *target.provider;
   absl::Status translatable = Translatable(provider, request);
   if (!translatable.ok()) co_return translatable;
-  if (request.passthrough_protocol() == kAnthropicCountTokens &&
-      !provider.Passthrough(request)) {
+  const bool count = request.passthrough_protocol() == kAnthropicCountTokens;
+  if (count && !provider.CountsTokens(request)) {
     call.answered_locally = true;
     co_return LocalTokenCount(request);
   }
@@ -274,7 +274,8 @@ asio::awaitable<absl::StatusOr<v1::ChatCompletion>> CallComplete(
     if (!status.ok()) co_return status;
     co_return assembler.Build();
   }
-  bool by_stream = provider.completes_by_streaming();
+  // A count is one JSON answer, whatever the adapter's chat answers are.
+  bool by_stream = provider.completes_by_streaming() && !count;
   absl::StatusOr<KeyRing::Lease> lease = Lease(provider, request.model());
   absl::StatusOr<UpstreamRequest> upstream = provider.ChatRequest(
       request, by_stream, lease.ok() ? lease->key : "", call);

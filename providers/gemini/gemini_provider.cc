@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "providers/common/api_error.h"
 #include "providers/common/chat_assembler.h"
+#include "providers/gemini/gemini_count_tokens.h"
 #include "providers/gemini/gemini_embeddings.h"
 #include "providers/gemini/gemini_stream_decoder.h"
 #include "providers/registry.h"
@@ -64,10 +65,18 @@ GeminiProvider::GeminiProvider(UpstreamEndpoint endpoint,
       gemini_{endpoint_.path_prefix, std::move(api_version)},
       unsupported_params_(unsupported_params) {}
 
+bool GeminiProvider::CountsTokens(
+    const v1::ChatCompletionRequest& request) const {
+  return request.passthrough_protocol() == kAnthropicCountTokens;
+}
+
 absl::StatusOr<UpstreamRequest> GeminiProvider::ChatRequest(
     const v1::ChatCompletionRequest& request, bool stream,
     absl::string_view key, CallContext& ctx) {
   ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+  if (CountsTokens(request)) {
+    return GeminiCountTokensRequest(request, gemini_, std::string(key), policy);
+  }
   return GeminiChatRequest(request, gemini_, std::string(key), stream, policy);
 }
 
@@ -78,6 +87,7 @@ std::unique_ptr<StreamDecoder> GeminiProvider::ChatDecoder(
 
 absl::StatusOr<v1::ChatCompletion> GeminiProvider::ChatAnswer(
     const v1::ChatCompletionRequest& request, absl::string_view body) {
+  if (CountsTokens(request)) return GeminiCountedTokens(body);
   ChatAssembler assembler;
   GeminiStreamDecoder decoder(assembler, request.model());
   decoder.FeedWhole(body);

@@ -21,6 +21,8 @@ class GeminiProvider : public Provider {
 
   const UpstreamEndpoint* endpoint() const override { return &endpoint_; }
   KeyRing* keys() override { return keys_.get(); }
+  // Gemini counts an Anthropic client's count_tokens (countTokens).
+  bool CountsTokens(const v1::ChatCompletionRequest& request) const override;
   absl::StatusOr<UpstreamRequest> ChatRequest(
       const v1::ChatCompletionRequest& request, bool stream,
       absl::string_view key, CallContext& ctx) override;

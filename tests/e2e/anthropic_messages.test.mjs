@@ -11,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { QWEN_KEYS, REJECTING_KEYS, MIDSTREAM_MESSAGE, startFakeDashScope } from './fake_qwen.mjs';
 import { LISTEN_ANY } from './fake_common.mjs';
 import { CLAUDE_SCRIPTS, countTokens, startFakeClaude } from './fake_claude.mjs';
-import { GEMINI_TEXT, GEMINI_THOUGHT, MODELS as GEMINI_MODELS, WEATHER_CALLS, startFakeGemini } from './fake_gemini.mjs';
+import { GEMINI_TEXT, GEMINI_THOUGHT, MODELS as GEMINI_MODELS, WEATHER_CALLS, countGeminiTokens, startFakeGemini } from './fake_gemini.mjs';
 import { startGateway } from './harness.mjs';
 
 const KEY = 'sk-anthropic-client';
@@ -359,5 +359,16 @@ describe('Anthropic client → gemini provider', () => {
     assert.equal(second.content[0].type, 'text');
     assert.match(second.content[0].text, /18C/);
     assert.deepEqual(gemini.violations ?? [], []);
+  });
+
+  test('countTokens: Gemini counts the translated request (system and tools included) with its countTokens', async () => {
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const counted = await client.messages.countTokens({ model: 'claude-gemini', system: 'Be brief.', tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    const sent = gemini.requests.at(-1);
+    assert.equal(sent.method_name, 'countTokens');
+    assert.equal(sent.body.generateContentRequest.model, `models/${GEMINI_MODELS.text}`);
+    assert.ok(JSON.stringify(sent.body.generateContentRequest.systemInstruction).includes('Be brief.'));
+    assert.equal(sent.body.generateContentRequest.tools[0].functionDeclarations[0].name, 'get_weather');
+    assert.deepEqual(counted, { input_tokens: countGeminiTokens(sent.body.generateContentRequest) });
   });
 });

@@ -147,6 +147,13 @@ function wholeAnswer(events) {
 }
 
 // Why a generateContent body is not what Gemini accepts, or null.
+// Gemini's count of a generateContent request (here: one token per four
+// characters of its contents, system instruction and tools, rounded up).
+export function countGeminiTokens(request) {
+  const counted = JSON.stringify([request.contents, request.systemInstruction ?? null, request.tools ?? null]);
+  return Math.ceil(counted.length / 4);
+}
+
 function checkChatBody(body) {
   if (!Array.isArray(body.contents) || body.contents.length === 0) return 'contents must be a non-empty array';
   let previousRole = null;
@@ -202,7 +209,7 @@ export async function startFakeGemini({ keys }) {
 
   async function handle(req, res, text) {
     const random = makeRandom(++served * 7919);
-    const match = /^(\/[^?]*)?\/(v1beta|v1|v1alpha)\/models\/([A-Za-z0-9._-]+):(generateContent|streamGenerateContent|batchEmbedContents)(\?alt=sse)?$/.exec(req.url);
+    const match = /^(\/[^?]*)?\/(v1beta|v1|v1alpha)\/models\/([A-Za-z0-9._-]+):(generateContent|streamGenerateContent|batchEmbedContents|countTokens)(\?alt=sse)?$/.exec(req.url);
     let body = null;
     try {
       body = JSON.parse(text);
@@ -242,6 +249,19 @@ export async function startFakeGemini({ keys }) {
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
       await writeInPieces(res, Buffer.from(JSON.stringify({ embeddings })), random);
       return res.end();
+    }
+
+    if (method === 'countTokens') {
+      // Either contents alone or a whole generateContentRequest naming the model.
+      const inner = body.generateContentRequest;
+      if (inner === undefined) return reject(res, 'countTokens: expected generateContentRequest (contents alone ignore the system instruction and tools)');
+      if (inner.model !== `models/${model}`) return reject(res, `generateContentRequest.model must be models/${model}`);
+      const { model: named, ...generate } = inner;
+      const invalid = checkChatBody(generate);
+      if (invalid) return reject(res, `generateContentRequest: ${invalid}`);
+      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+      const totalTokens = countGeminiTokens(inner);
+      return res.end(JSON.stringify({ totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] }));
     }
 
     const why = checkChatBody(body);
