@@ -335,6 +335,27 @@ describe('Responses clients → openai provider: passthrough', () => {
     assert.deepEqual(sent.input, body.input);
   });
 
+  test('openai SDK responses.stream with a tool, then responses.create with its output, through to OpenAI', async () => {
+    const tools = [{ type: 'function', name: 'get_weather', parameters: toolSchemas.get_weather, strict: false }];
+    const stream = openai.responses.stream({ model: 'gpt-5-pass-tools', input: 'Weather in Oslo?', tools });
+    let argumentDeltas = '';
+    stream.on('response.function_call_arguments.delta', (event) => { argumentDeltas += event.delta; });
+    const first = await stream.finalResponse();
+    const call = first.output.find((item) => item.type === 'function_call');
+    assert.equal(call.call_id, 'call_up_1');
+    assert.equal(call.arguments, '{"city":"Oslo"}');
+    assert.equal(argumentDeltas, call.arguments);
+    assert.equal(first.model, 'gpt-5-pass-tools');
+    const second = await openai.responses.create({
+      model: 'gpt-5-pass-tools', tools, store: false,
+      input: [{ role: 'user', content: 'Weather in Oslo?' }, call, { type: 'function_call_output', call_id: call.call_id, output: '5°C' }],
+    });
+    assert.equal(second.output_text, PASS_TEXT.join(''));
+    const sent = upstreamOpenAi.requests.at(-1).body;
+    assert.deepEqual(sent.input[1], call, 'OpenAI’s own item goes back as sent, its id included');
+    assert.deepEqual(sent.tools, tools);
+  });
+
   test('AI SDK openai(model) with a tool over two steps, through to OpenAI', async () => {
     const executed = [];
     const result = streamText({
