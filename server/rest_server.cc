@@ -22,7 +22,6 @@
 #include "providers/common/openai_response_json.h"
 #include "server/codecs/anthropic/messages_request.h"
 #include "server/codecs/anthropic/messages_response.h"
-#include "server/codecs/anthropic/passthrough_body.h"
 #include "server/codecs/openai_responses/passthrough_body.h"
 #include "server/codecs/openai_responses/responses.h"
 #include "server/filters/cors/cors.h"
@@ -797,7 +796,7 @@ asio::awaitable<absl::Status> RestServer::HandleMessages(
   }
   // A claude provider gets the client's own body and headers.
   request->set_passthrough_protocol("anthropic");
-  request->set_passthrough_body(anthropic::PassthroughBody(req.body()));
+  request->set_passthrough_body(req.body());
   KeepAnthropicHeaders(req, *request);
   std::string model = request->model();
   AnswerCodec codec;
@@ -873,7 +872,7 @@ asio::awaitable<absl::Status> RestServer::HandleCountTokens(
   }
   request->clear_stream();  // a count is one JSON answer
   request->set_passthrough_protocol(std::string(kAnthropicCountTokens));
-  request->set_passthrough_body(anthropic::PassthroughBody(req.body()));
+  request->set_passthrough_body(req.body());
   KeepAnthropicHeaders(req, *request);
   AnswerCodec codec;
   codec.error = AnthropicErrorResponse;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "providers/claude/claude_passthrough.h"
 #include "providers/claude/claude_request.h"
 #include "providers/claude/claude_stream_decoder.h"
 #include "providers/common/api_error.h"
@@ -82,17 +83,8 @@ absl::StatusOr<UpstreamRequest> ClaudeProvider::ChatRequest(
     } else {
       body["stream"] = stream;
     }
-    // A final tool-use turn without its thinking (another provider served
-    // it, or its unsigned thinking was left out) cannot think on Claude
-    // (no count_tokens exception: Claude counts only what it would take).
-    if (ThinkingEnabled(body) && FinalToolTurnLacksThinking(body)) {
-      ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
-      AIGW_RETURN_IF_ERROR(policy.Unsupported(InvalidRequest(
-          "'thinking' cannot be on for Claude here: the assistant turn with "
-          "tool_use that this request answers has no thinking block",
-          "thinking", "unsupported_parameter")));
-      body.erase("thinking");
-    }
+    ParamPolicy policy(unsupported_params_, &ctx.dropped_params);
+    AIGW_RETURN_IF_ERROR(CleanPassthroughBody(body, policy));
     auto version = request.passthrough_headers().find("anthropic-version");
     UpstreamRequest upstream = ClaudeHttpRequest(
         endpoint_.path_prefix, key,

@@ -207,6 +207,15 @@ absl::Status MessageBlocks(const v1::Message& message, const std::string& path,
     blocks->push_back(std::move(*use));
     add_thinking_in(j + 2);
   }
+  // Claude ends no message with thinking (it never writes one so): a block
+  // after everything else in the turn is left out.
+  auto is_thinking = [](const json& block) {
+    return block.value("type", "") == "thinking";
+  };
+  if (std::any_of(blocks->begin(), blocks->end(),
+                  [&](const json& block) { return !is_thinking(block); })) {
+    while (is_thinking(blocks->back())) blocks->erase(blocks->end() - 1);
+  }
   return absl::OkStatus();
 }
 
@@ -366,31 +375,38 @@ absl::Status TranslateResponseFormat(const v1::ResponseFormat& format,
   return absl::OkStatus();
 }
 
-// Claude's own request keys a client may send through the OpenAI API (the
-// SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
-// becomes a thinking budget. The rest go through the policy.
-// Claude refuses thinking when the final assistant turn has tool_use but
-// does not start with its signed thinking (a client that did not keep the
+// Claude refuses enabled thinking when the ongoing tool-use turn (its
+// assistant turn spans the tool loops after the last user message) does
+// not start with its signed thinking (a client that did not keep the
 // signature, or another provider's turn), and when tool_choice forces a
 // tool. Earlier turns' thinking is optional.
 bool ThinkingPossible(const v1::ChatCompletionRequest& request) {
-  for (int i = request.messages_size() - 1; i >= 0; --i) {
+  int start = request.messages_size();
+  while (start > 0 && request.messages(start - 1).role() != "user") --start;
+  const v1::Message* first = nullptr;
+  bool tool_use = false;
+  for (int i = start; i < request.messages_size(); ++i) {
     const v1::Message& message = request.messages(i);
     if (message.role() != "assistant") continue;
-    if (message.tool_calls_size() == 0) break;
+    if (first == nullptr) first = &message;
+    tool_use = tool_use || message.tool_calls_size() > 0;
+  }
+  if (tool_use) {
     bool starts_signed = false;
-    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(message)) {
+    for (const v1::ReasoningBlock& block : ReasoningBlocksOf(*first)) {
       starts_signed = starts_signed ||
                       (!block.signature().empty() &&
-                       ReasoningSlot(block, message.tool_calls_size()) == 0);
+                       ReasoningSlot(block, first->tool_calls_size()) == 0);
     }
     if (!starts_signed) return false;
-    break;
   }
   const v1::ToolChoice& choice = request.tool_choice();
   return choice.function_name().empty() && choice.mode() != "required";
 }
 
+// Claude's own request keys a client may send through the OpenAI API (the
+// SDKs' extra body): extended thinking and top_k; OpenAI's reasoning_effort
+// becomes a thinking budget. The rest go through the policy.
 // `*budget_from_effort` tells whether the thinking budget came from
 // reasoning_effort (OpenAI's meaning: on top of the answer's max_tokens).
 absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
@@ -448,7 +464,8 @@ absl::Status TranslateExtra(const v1::ChatCompletionRequest& request,
   if (request.has_reasoning_budget_tokens() && !body->contains("thinking")) {
     if (request.reasoning_budget_tokens() == 0) {
       (*body)["thinking"] = {{"type", "disabled"}};
-    } else if (request.reasoning_adaptive() && ThinkingPossible(request)) {
+    } else if (request.reasoning_adaptive()) {
+      // The model decides: it may skip thinking, tool turns included.
       (*body)["thinking"] = {{"type", "adaptive"}};
     } else if (ThinkingPossible(request)) {
       (*body)["thinking"] = {
@@ -566,31 +583,9 @@ absl::Status TranslateSampling(const v1::ChatCompletionRequest& request,
 
 bool ThinkingEnabled(const json& body) {
   auto thinking = body.find("thinking");
-  if (thinking == body.end() || !thinking->is_object()) return false;
-  const std::string type = thinking->value("type", "");
+  if (thinking == body.end()) return false;
+  const std::string type = StringAt(*thinking, "type");
   return type == "enabled" || type == "adaptive";
-}
-
-bool FinalToolTurnLacksThinking(const json& body) {
-  auto messages = body.find("messages");
-  if (messages == body.end() || !messages->is_array()) return false;
-  for (auto turn = messages->rbegin(); turn != messages->rend(); ++turn) {
-    if (!turn->is_object() || turn->value("role", "") != "assistant") continue;
-    auto content = turn->find("content");
-    if (content == turn->end() || !content->is_array() || content->empty()) {
-      return false;
-    }
-    bool tool_use = false;
-    for (const json& block : *content) {
-      tool_use = tool_use ||
-                 (block.is_object() && block.value("type", "") == "tool_use");
-    }
-    const json& first = content->front();
-    const std::string type =
-        first.is_object() ? first.value("type", "") : std::string();
-    return tool_use && type != "thinking" && type != "redacted_thinking";
-  }
-  return false;
 }
 
 absl::StatusOr<json> ClaudeRequestJson(const v1::ChatCompletionRequest& request,

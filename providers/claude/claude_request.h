@@ -27,10 +27,6 @@ absl::StatusOr<nlohmann::json> ClaudeRequestJson(
 // Whether a Claude body turns thinking on (enabled or adaptive).
 bool ThinkingEnabled(const nlohmann::json& body);
 
-// Whether a Claude body's final assistant turn has tool_use without
-// starting with a thinking block: with thinking on, Claude refuses it.
-bool FinalToolTurnLacksThinking(const nlohmann::json& body);
-
 // The HTTP request for a body: path, and headers built from scratch (only
 // the provider key, never anything the client sent).
 UpstreamRequest ClaudeHttpRequest(absl::string_view path_prefix,

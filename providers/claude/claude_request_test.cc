@@ -7,6 +7,7 @@
 
 #include "providers/common/api_error.h"
 #include "providers/common/openai_request_json.h"
+#include "providers/common/reasoning_blocks.h"
 
 namespace aigw {
 namespace {
@@ -475,6 +476,32 @@ TEST(ClaudeRequest, OnlyTheFinalToolTurnNeedsItsThinking) {
   request.mutable_messages(5)->clear_reasoning_signature();
   body = ClaudeRequestJson(request, policy);
   EXPECT_EQ(GetErrorDetails(body.status()).param, "reasoning_effort");
+}
+
+// Thinking after a turn's last block (a client's odd input) is left out:
+// Claude ends no message with thinking.
+TEST(ClaudeRequest, NoMessageEndsWithThinking) {
+  v1::ChatCompletionRequest request = Request(R"({"model":"m",
+      "reasoning_effort":"low",
+      "messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","tool_calls":[{"id":"c1","type":"function",
+          "function":{"name":"get","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c1","content":"sunny"}]})");
+  v1::Message* turn = request.mutable_messages(1);
+  turn->clear_tool_calls();
+  AddReasoningBlock("Use get.", "sig-1", /*after_text=*/false, turn);
+  turn->add_tool_calls()->set_id("c1");
+  turn->mutable_tool_calls(0)->set_type("function");
+  turn->mutable_tool_calls(0)->mutable_function()->set_name("get");
+  turn->mutable_tool_calls(0)->mutable_function()->set_arguments("{}");
+  AddReasoningBlock("Trailing.", "sig-2", /*after_text=*/false, turn);
+  std::vector<std::string> dropped;
+  ParamPolicy policy(UnsupportedParams::kReject, &dropped);
+  absl::StatusOr<json> body = ClaudeRequestJson(request, policy);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ((*body)["messages"][1]["content"], json::parse(R"([
+      {"type":"thinking","thinking":"Use get.","signature":"sig-1"},
+      {"type":"tool_use","id":"c1","name":"get","input":{}}])"));
 }
 
 // A budget in tokens (an Anthropic client's thinking) keeps Claude's

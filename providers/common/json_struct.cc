@@ -101,6 +101,13 @@ void JsonObjectToStruct(const nlohmann::json& j,
   ToStruct(j, 1, out);
 }
 
+std::string StringAt(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto found = j.find(key);
+  if (found == j.end() || !found->is_string()) return "";
+  return found->get<std::string>();
+}
+
 nlohmann::json ValueToJson(const google::protobuf::Value& value) {
   switch (value.kind_case()) {
     case google::protobuf::Value::kBoolValue:

@@ -7,6 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -30,6 +31,10 @@ nlohmann::json ValueToJson(const google::protobuf::Value& value);
 nlohmann::json StructToJson(const google::protobuf::Struct& s);
 // Adds every field of `s` to the JSON object `out` (existing keys win).
 void MergeStructInto(const google::protobuf::Struct& s, nlohmann::json* out);
+
+// `j[key]` when `j` is an object and that field a string, else "" (a body
+// from a client or an upstream may hold any type anywhere).
+std::string StringAt(const nlohmann::json& j, const char* key);
 
 }  // namespace aigw
 

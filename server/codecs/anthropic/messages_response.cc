@@ -211,7 +211,8 @@ std::string StreamEncoder::Relay(const std::string& events) {
   if (events.find("message_start") == std::string::npos) return events;
   // Only message_start names the model: that event is rewritten.
   return codecs::EditEventData(events, [this](json& data) {
-    if (data.value("type", "") != "message_start" ||
+    auto type = data.find("type");
+    if (type == data.end() || *type != "message_start" ||
         !data.contains("message") || !data["message"].is_object()) {
       return false;
     }

@@ -8,7 +8,6 @@
 #include "re2/re2.h"
 #include "server/codecs/anthropic/messages_request.h"
 #include "server/codecs/anthropic/messages_response.h"
-#include "server/codecs/anthropic/passthrough_body.h"
 
 namespace aigw::anthropic {
 namespace {
@@ -437,35 +436,6 @@ TEST(MessageJsonTest, AWholeAnswer) {
   EXPECT_EQ(message["content"][1]["input"]["a"], 1);
   EXPECT_EQ(message["stop_reason"], "tool_use");
   EXPECT_EQ(message["usage"]["output_tokens"], 2);
-}
-
-// Another provider's thinking (relayed unsigned) is not sent to Claude;
-// signed thinking and every other byte of the body are.
-TEST(PassthroughBodyTest, UnsignedThinkingIsLeftOut) {
-  const std::string plain =
-      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})";
-  EXPECT_EQ(PassthroughBody(plain), plain);
-  const std::string signed_only = R"({"model":"m","max_tokens":5,
-    "thinking":{"type":"enabled","budget_tokens":1024},
-    "messages":[{"role":"user","content":"hi"},
-      {"role":"assistant","content":[
-        {"type":"thinking","thinking":"t","signature":"sig"},
-        {"type":"text","text":"a"}]}]})";
-  EXPECT_EQ(PassthroughBody(signed_only), signed_only);
-  json out = json::parse(PassthroughBody(R"({"model":"m","max_tokens":5,
-    "messages":[{"role":"user","content":"hi"},
-      {"role":"assistant","content":[
-        {"type":"thinking","thinking":"qwen thought","signature":""},
-        {"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]},
-      {"role":"user","content":"more"},
-      {"role":"assistant","content":[{"type":"thinking","thinking":"x"}]},
-      {"role":"user","content":"again"}]})"));
-  ASSERT_EQ(out["messages"].size(), 4);
-  ASSERT_EQ(out["messages"][1]["content"].size(), 1);
-  EXPECT_EQ(out["messages"][1]["content"][0]["type"], "text");
-  EXPECT_EQ(out["messages"][1]["content"][0]["cache_control"]["type"],
-            "ephemeral");
-  EXPECT_EQ(out["messages"][3]["content"], "again");
 }
 
 }  // namespace
