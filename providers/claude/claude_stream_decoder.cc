@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "providers/common/api_error.h"
+#include "providers/common/json_struct.h"
 
 namespace aigw {
 namespace {
@@ -14,11 +15,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxEventBytes = 8 << 20;
-
-std::string StringField(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 const json* ObjectField(const json& j, const char* key) {
   auto it = j.find(key);
@@ -111,12 +107,11 @@ bool ClaudeStreamDecoder::HandleParsed(const SseEvent& event) {
 }
 
 bool ClaudeStreamDecoder::HandleEvent(const json& event) {
-  const std::string type = StringField(event, "type");
+  const std::string type = StringAt(event, "type");
   if (type == "ping" || done_) return true;
   if (type == "error") {
     const json* error = ObjectField(event, "error");
-    int status =
-        HttpStatusForErrorType(error ? StringField(*error, "type") : "");
+    int status = HttpStatusForErrorType(error ? StringAt(*error, "type") : "");
     return Fail(StatusFromUpstreamHttp(status, JsonText(event)));
   }
   if (type == "message_start") {
@@ -125,8 +120,8 @@ bool ClaudeStreamDecoder::HandleEvent(const json& event) {
       return Fail(MalformedUpstream("message_start without a message"));
     }
     started_ = true;
-    id_ = StringField(*message, "id");
-    model_ = StringField(*message, "model");
+    id_ = StringAt(*message, "id");
+    model_ = StringAt(*message, "model");
     if (const json* usage = ObjectField(*message, "usage")) ReadUsage(*usage);
     v1::Message delta;
     delta.set_role("assistant");
@@ -143,7 +138,7 @@ bool ClaudeStreamDecoder::HandleEvent(const json& event) {
   if (type == "content_block_stop") return OnContentBlockStop(event);
   if (type == "message_delta") {
     if (const json* delta = ObjectField(event, "delta")) {
-      std::string reason = StringField(*delta, "stop_reason");
+      std::string reason = StringAt(*delta, "stop_reason");
       if (!reason.empty()) stop_reason_ = reason;
     }
     if (const json* usage = ObjectField(event, "usage")) ReadUsage(*usage);
@@ -159,18 +154,18 @@ bool ClaudeStreamDecoder::OnContentBlockStart(const json& event) {
   if (block == nullptr || index == event.end() || !index->is_number_integer()) {
     return Fail(MalformedUpstream("content_block_start without index/block"));
   }
-  const std::string type = StringField(*block, "type");
+  const std::string type = StringAt(*block, "type");
   // Streams start blocks empty; a replayed whole answer starts them full.
   if (type == "text") {
-    std::string text = StringField(*block, "text");
+    std::string text = StringAt(*block, "text");
     if (text.empty()) return true;
     v1::Message delta;
     delta.set_content(std::move(text));
     return EmitDelta(std::move(delta));
   }
   if (type == "thinking") {
-    std::string thinking = StringField(*block, "thinking");
-    std::string signature = StringField(*block, "signature");
+    std::string thinking = StringAt(*block, "thinking");
+    std::string signature = StringAt(*block, "signature");
     if (thinking.empty() && signature.empty()) return true;
     v1::Message delta;
     if (!thinking.empty()) delta.set_reasoning_content(std::move(thinking));
@@ -186,8 +181,8 @@ bool ClaudeStreamDecoder::OnContentBlockStart(const json& event) {
       arguments = JsonText(*input);
       tool.has_arguments = true;
     }
-    return EmitToolDelta(tool.index, StringField(*block, "id"),
-                         StringField(*block, "name"), arguments);
+    return EmitToolDelta(tool.index, StringAt(*block, "id"),
+                         StringAt(*block, "name"), arguments);
   }
   return true;  // redacted_thinking, server tool blocks: nothing to relay
 }
@@ -198,23 +193,23 @@ bool ClaudeStreamDecoder::OnContentBlockDelta(const json& event) {
   if (delta == nullptr || index == event.end() || !index->is_number_integer()) {
     return Fail(MalformedUpstream("content_block_delta without index/delta"));
   }
-  const std::string type = StringField(*delta, "type");
+  const std::string type = StringAt(*delta, "type");
   if (type == "text_delta") {
-    std::string text = StringField(*delta, "text");
+    std::string text = StringAt(*delta, "text");
     if (text.empty()) return true;
     v1::Message out;
     out.set_content(std::move(text));
     return EmitDelta(std::move(out));
   }
   if (type == "thinking_delta") {
-    std::string thinking = StringField(*delta, "thinking");
+    std::string thinking = StringAt(*delta, "thinking");
     if (thinking.empty()) return true;
     v1::Message out;
     out.set_reasoning_content(std::move(thinking));
     return EmitDelta(std::move(out));
   }
   if (type == "signature_delta") {
-    std::string signature = StringField(*delta, "signature");
+    std::string signature = StringAt(*delta, "signature");
     if (signature.empty()) return true;
     v1::Message out;
     out.set_reasoning_signature(std::move(signature));
@@ -225,7 +220,7 @@ bool ClaudeStreamDecoder::OnContentBlockDelta(const json& event) {
     if (tool == tool_blocks_.end()) {
       return Fail(MalformedUpstream("input_json_delta outside a tool_use"));
     }
-    std::string partial = StringField(*delta, "partial_json");
+    std::string partial = StringAt(*delta, "partial_json");
     if (partial.empty()) return true;
     tool->second.has_arguments = true;
     return EmitToolDelta(tool->second.index, "", "", partial);
